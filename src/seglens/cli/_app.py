@@ -1,0 +1,61 @@
+"""The Typer application object and the error boundary shared by every command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+import typer.core
+from rich.console import Console
+from typer import _click
+
+from seglens.errors import SeglensError
+
+__all__ = ["app", "console", "err_console"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class SeglensGroup(typer.core.TyperGroup):
+    """A command group that turns :class:`SeglensError` into a clear message and exit code 2.
+
+    User errors (bad files, bad options) never show a traceback; programming errors still do.
+    """
+
+    def invoke(self, ctx: _click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SeglensError as err:
+            err_console.print(f"[bold red]error:[/bold red] {err}", markup=True, highlight=False)
+            raise typer.Exit(2) from None
+
+
+app = typer.Typer(
+    cls=SeglensGroup,
+    name="seglens",
+    help="Build customer segments and measure, track and improve Customer Segmentation Accuracy.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _main() -> None:
+    """Build customer segments and measure, track and improve Customer Segmentation Accuracy."""
+
+
+@app.command()
+def version() -> None:
+    """Print the seglens version."""
+    from seglens import __version__
+
+    console.print(f"seglens {__version__}")
+
+
+def sub_app(name: str, help_text: str) -> typer.Typer:
+    """Create and register a command group (``seglens NAME ...``) with the same error boundary."""
+    group = typer.Typer(cls=SeglensGroup, help=help_text, no_args_is_help=True)
+    app.add_typer(group, name=name)
+    return group

@@ -1,0 +1,3 @@
+"""`seglens segment` commands (registered on import)."""
+
+from __future__ import annotations

@@ -1,0 +1,31 @@
+"""Fixtures shared by the whole test suite."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path to ``../shared/data`` (real public datasets).
+
+    Skipped with a reason when the folder is absent on a developer machine; in CI (``CI`` set)
+    its absence is a failure, because the real-data tests must run there.
+    """
+    if not SHARED_DATA.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SHARED_DATA} is missing: CI must run the real-data tests")
+        pytest.skip(f"real datasets not available: {SHARED_DATA} does not exist")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def online_retail_csv(shared_data: Path) -> Path:
+    """The UCI Online Retail file (541,909 invoice lines)."""
+    return shared_data / "uci-online-retail" / "online_retail_2010-12-01_2011-12-09.csv.gz"

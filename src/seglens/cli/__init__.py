@@ -9,8 +9,10 @@ from seglens.cli import (  # noqa: F401  (imported for their command registratio
     accuracy_cmd,
     demo_cmd,
     features_cmd,
+    impact_cmd,
     ingest_cmd,
     segment_cmd,
+    store_cmd,
 )
 from seglens.cli._app import app
 

@@ -1,0 +1,3 @@
+"""`seglens` impact commands (registered on import)."""
+
+from __future__ import annotations

@@ -29,3 +29,10 @@ def shared_data() -> Path:
 def online_retail_csv(shared_data: Path) -> Path:
     """The UCI Online Retail file (541,909 invoice lines)."""
     return shared_data / "uci-online-retail" / "online_retail_2010-12-01_2011-12-09.csv.gz"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep every Spark test on one xdist worker so a run starts a single JVM."""
+    for item in items:
+        if item.get_closest_marker("spark") is not None:
+            item.add_marker(pytest.mark.xdist_group("spark"))

@@ -1,0 +1,323 @@
+"""Labels: the append-only feedback history and the current truth derived from it.
+
+Every confirmation or correction from sales, customer service or an audit is one row in
+``labels``; nothing is ever updated. The *current* segment of a customer is derived by a policy:
+
+``latest`` (default)
+    the most recent label wins (by ``labeled_at``, then by arrival order); the history is kept.
+``majority``
+    the segment named most often wins; ties go to the most recent of the tied segments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import polars as pl
+from sqlalchemy import insert, select
+
+from seglens.errors import UsageError
+from seglens.store.core import Store, audit, current_user, pseudonym, pseudonym_key, utcnow
+from seglens.store.models import Assignment, Import, Label, Run
+
+__all__ = [
+    "POLICIES",
+    "LabelImportResult",
+    "Policy",
+    "add_label",
+    "current_labels",
+    "label_history",
+    "store_labels",
+]
+
+log = logging.getLogger(__name__)
+
+Policy = Literal["latest", "majority"]
+POLICIES: tuple[Policy, ...] = ("latest", "majority")
+_CHUNK = 2_000
+_LABEL_COLUMNS = ("customer_id", "segment", "labeled_by", "labeled_at", "source", "note")
+
+
+@dataclass
+class LabelImportResult:
+    """What one labels import did. Customer ids here are for the user's eyes, not stored."""
+
+    source: str
+    file_hash: str
+    rows_read: int
+    added: int = 0
+    import_id: int | None = None
+    duplicate_file: bool = False
+    previous_import_at: datetime | None = None
+    already_present: int = 0
+    duplicate_rows: int = 0
+    invalid_lines: list[int] = field(default_factory=list)
+    unknown_customers: list[str] = field(default_factory=list)
+    unknown_segments: dict[str, list[int]] = field(default_factory=dict)
+    conflicting_customers: list[str] = field(default_factory=list)
+    checked_against_run: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (customer ids reduced to counts, so it is safe to store)."""
+        return {
+            "source": self.source,
+            "file_hash": self.file_hash,
+            "rows_read": self.rows_read,
+            "added": self.added,
+            "duplicate_file": self.duplicate_file,
+            "already_present": self.already_present,
+            "duplicate_rows": self.duplicate_rows,
+            "invalid_lines": self.invalid_lines[:100],
+            "n_unknown_customers": len(self.unknown_customers),
+            "unknown_segments": {k: v[:100] for k, v in self.unknown_segments.items()},
+            "n_conflicting_customers": len(self.conflicting_customers),
+            "checked_against_run": self.checked_against_run,
+        }
+
+
+def _fingerprint(row: dict[str, Any]) -> str:
+    at = row.get("labeled_at")
+    parts = [row.get(c) for c in _LABEL_COLUMNS]
+    parts[3] = at.isoformat() if isinstance(at, datetime) else at
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def _reference(store: Store) -> tuple[int | None, set[str], set[str]]:
+    """Latest run id, the segment names it uses, and every customer any run has seen."""
+    with store.read() as s:
+        run_id = s.scalar(select(Run.id).order_by(Run.as_of.desc(), Run.id.desc()).limit(1))
+        if run_id is None:
+            return None, set(), set()
+        segments = set(s.scalars(select(Assignment.segment).where(Assignment.run_id == run_id)))
+        customers = set(s.scalars(select(Assignment.customer_id).distinct()))
+    return run_id, segments, customers
+
+
+def _existing_fingerprints(store: Store, fingerprints: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    with store.read() as s:
+        for i in range(0, len(fingerprints), _CHUNK):
+            chunk = fingerprints[i : i + _CHUNK]
+            found.update(s.scalars(select(Label.fingerprint).where(Label.fingerprint.in_(chunk))))
+    return found
+
+
+def store_labels(
+    store: Store,
+    table: pl.DataFrame,
+    *,
+    source: str,
+    file_hash: str,
+    lines: Sequence[int] | None = None,
+    report: dict[str, Any] | None = None,
+    known_segments: Iterable[str] | None = None,
+    allow_unknown_segments: bool = False,
+    actor: str | None = None,
+) -> LabelImportResult:
+    """Append the labels in ``table`` (canonical LABELS columns) as one atomic import.
+
+    Importing the same file (same ``file_hash``) twice adds nothing; rows already in the store
+    (same customer, segment, reviewer, time, source and note) are skipped, so overlapping
+    exports can be imported safely. Rows naming a segment that the latest run does not use
+    (nor ``known_segments``) are reported and skipped unless ``allow_unknown_segments``.
+    Customers no run has seen are reported but kept: they count once a run includes them.
+    The whole import commits or nothing does.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, polars as pl
+    >>> from seglens.store import open_store
+    >>> t = pl.DataFrame({"customer_id": ["1", "2"], "segment": ["Loyal", "At risk"]})
+    >>> with tempfile.TemporaryDirectory() as d, open_store(f"{d}/s.db") as st:
+    ...     first = store_labels(st, t, source="x.csv", file_hash="ab" * 32).added
+    ...     again = store_labels(st, t, source="x.csv", file_hash="ab" * 32).duplicate_file
+    >>> first, again
+    (2, True)
+    """
+    missing = {"customer_id", "segment"} - set(table.columns)
+    if missing:
+        raise UsageError(f"labels table lacks column(s) {sorted(missing)}", source=source)
+    result = LabelImportResult(source=source, file_hash=file_hash, rows_read=table.height)
+    with store.read() as s:
+        prev = s.scalar(
+            select(Import.created_at).where(Import.kind == "labels", Import.file_hash == file_hash)
+        )
+    if prev is not None:
+        result.duplicate_file, result.previous_import_at = True, prev
+        return result
+    run_id, run_segments, seen_customers = _reference(store)
+    result.checked_against_run = run_id
+    segments_ok = run_segments | set(known_segments or ())
+    now = utcnow()
+    line_numbers = list(lines) if lines is not None else list(range(2, table.height + 2))
+    rows: list[dict[str, Any]] = []
+    seen_fp: set[str] = set()
+    per_customer: dict[str, set[str]] = {}
+    for line, raw in zip(line_numbers, table.iter_rows(named=True), strict=True):
+        row = {c: raw.get(c) for c in _LABEL_COLUMNS}
+        cid, seg = row["customer_id"], row["segment"]
+        if cid is None or seg is None or not str(cid).strip() or not str(seg).strip():
+            result.invalid_lines.append(line)
+            continue
+        cid, seg = str(cid).strip(), str(seg).strip()
+        row["customer_id"], row["segment"] = cid, seg
+        if segments_ok and seg not in segments_ok and not allow_unknown_segments:
+            result.unknown_segments.setdefault(seg, []).append(line)
+            continue
+        fp = _fingerprint(row)
+        if fp in seen_fp:
+            result.duplicate_rows += 1
+            continue
+        seen_fp.add(fp)
+        row["fingerprint"] = fp
+        row["labeled_at"] = row["labeled_at"] or now
+        rows.append(row)
+        per_customer.setdefault(cid, set()).add(seg)
+    existing = _existing_fingerprints(store, [r["fingerprint"] for r in rows])
+    result.already_present = sum(r["fingerprint"] in existing for r in rows)
+    rows = [r for r in rows if r["fingerprint"] not in existing]
+    if seen_customers:
+        result.unknown_customers = sorted({r["customer_id"] for r in rows} - seen_customers)
+    result.conflicting_customers = sorted(c for c, segs in per_customer.items() if len(segs) > 1)
+    with store.write() as s:
+        imp = Import(
+            kind="labels",
+            source=source,
+            file_hash=file_hash,
+            rows_read=table.height,
+            rows_loaded=len(rows),
+            report={"cleaning": report or {}, "labels": result.to_dict()},
+            created_at=now,
+            created_by=actor or current_user(),
+        )
+        s.add(imp)
+        s.flush()
+        for i in range(0, len(rows), _CHUNK):
+            chunk = [{**r, "import_id": imp.id, "recorded_at": now} for r in rows[i : i + _CHUNK]]
+            s.execute(insert(Label), chunk)
+        audit(
+            s,
+            "labels.import",
+            actor=actor,
+            details={"import_id": imp.id, "source": source, "rows": len(rows)},
+        )
+        result.import_id = imp.id
+    result.added = len(rows)
+    log.info("imported %d labels from %s", result.added, source)
+    return result
+
+
+def add_label(
+    store: Store,
+    customer_id: str,
+    segment: str,
+    *,
+    labeled_by: str | None = None,
+    source: str | None = None,
+    note: str | None = None,
+    labeled_at: datetime | None = None,
+    actor: str | None = None,
+) -> int:
+    """Record one confirmation or correction (and its audit entry) in one transaction.
+
+    Returns the new label's id.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from seglens.store import open_store
+    >>> with tempfile.TemporaryDirectory() as d, open_store(f"{d}/s.db") as st:
+    ...     _ = add_label(st, "42", "Loyal", labeled_by="ana")
+    ...     _ = add_label(st, "42", "At risk", labeled_by="ben", note="moved away")
+    ...     current_labels(st)["segment"].to_list()
+    ['At risk']
+    """
+    now = utcnow()
+    row: dict[str, Any] = {
+        "customer_id": customer_id,
+        "segment": segment,
+        "labeled_by": labeled_by,
+        "labeled_at": labeled_at or now,
+        "source": source,
+        "note": note,
+    }
+    # A manual entry is a distinct event even when its content repeats an earlier one.
+    fp = hashlib.sha256(f"{_fingerprint(row)}|{uuid.uuid4().hex}".encode()).hexdigest()
+    key = pseudonym_key()
+    with store.write() as s:
+        label = Label(**row, fingerprint=fp, recorded_at=now)
+        s.add(label)
+        s.flush()
+        audit(
+            s,
+            "label.add",
+            actor=actor,
+            subject=pseudonym(customer_id, key),
+            details={"label_id": label.id, "segment": segment, "source": source},
+        )
+        return label.id
+
+
+def label_history(store: Store, customer_id: str | None = None) -> pl.DataFrame:
+    """Every label (optionally of one customer), oldest first."""
+    stmt = select(
+        Label.id,
+        Label.customer_id,
+        Label.segment,
+        Label.labeled_by,
+        Label.labeled_at,
+        Label.source,
+        Label.note,
+        Label.import_id,
+    ).order_by(Label.labeled_at, Label.id)
+    if customer_id is not None:
+        stmt = stmt.where(Label.customer_id == customer_id)
+    with store.read() as s:
+        data = [tuple(r) for r in s.execute(stmt)]
+    schema: dict[str, pl.DataType] = {
+        "id": pl.Int64(),
+        "customer_id": pl.String(),
+        "segment": pl.String(),
+        "labeled_by": pl.String(),
+        "labeled_at": pl.Datetime("us"),
+        "source": pl.String(),
+        "note": pl.String(),
+        "import_id": pl.Int64(),
+    }
+    return pl.DataFrame(data, schema=schema, orient="row")
+
+
+def current_labels(store: Store, policy: Policy = "latest") -> pl.DataFrame:
+    """The current segment of every labelled customer under ``policy``.
+
+    Columns: ``customer_id``, ``segment``, ``labeled_at`` (of the deciding label),
+    ``n_labels`` (all labels of the customer), ``n_agreeing`` (labels naming that segment).
+    """
+    if policy not in POLICIES:
+        raise UsageError(f"unknown label policy {policy!r}", hint=f"use one of {POLICIES}")
+    hist = label_history(store).select("id", "customer_id", "segment", "labeled_at")
+    counts = hist.group_by("customer_id", "segment").agg(
+        pl.len().alias("n_agreeing"), pl.col("labeled_at").max(), pl.col("id").max()
+    )
+    totals = hist.group_by("customer_id").agg(pl.len().alias("n_labels"))
+    keys = ["labeled_at", "id"] if policy == "latest" else ["n_agreeing", "labeled_at", "id"]
+    chosen = (
+        counts.sort([*keys], descending=True)
+        .group_by("customer_id", maintain_order=True)
+        .first()
+        .join(totals, on="customer_id")
+    )
+    return chosen.select(
+        "customer_id",
+        "segment",
+        "labeled_at",
+        pl.col("n_labels").cast(pl.Int64),
+        pl.col("n_agreeing").cast(pl.Int64),
+    ).sort("customer_id")

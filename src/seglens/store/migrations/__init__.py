@@ -1,0 +1,1 @@
+"""Alembic migration scripts for the seglens store (run with ``seglens db upgrade``)."""

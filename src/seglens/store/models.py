@@ -1,0 +1,177 @@
+"""The store's tables (SQLAlchemy 2 declarative models, schema revision ``0002``).
+
+Migrations in :mod:`seglens.store.migrations` create exactly these tables; a test checks the two
+agree. Times are naive UTC. Customer ids are stored as written in the source (strings).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Alert",
+    "Assignment",
+    "AuditEntry",
+    "Base",
+    "CustomerFeatures",
+    "Import",
+    "KpiMeasurement",
+    "Label",
+    "Run",
+]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention (stable constraint names across engines)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Import(Base):
+    """One imported file: what, from where, its content hash, row counts and cleaning report."""
+
+    __tablename__ = "imports"
+    __table_args__ = (UniqueConstraint("kind", "file_hash", name="uq_imports_kind_file_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(Text)
+    file_hash: Mapped[str] = mapped_column(String(64))
+    rows_read: Mapped[int] = mapped_column(Integer)
+    rows_loaded: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class Run(Base):
+    """One segmentation run: the segmenter, its parameters, the as-of date and the data it saw."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    segmenter: Mapped[str] = mapped_column(String(200))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    as_of: Mapped[datetime] = mapped_column(DateTime, index=True)
+    data_hash: Mapped[str] = mapped_column(String(64))
+    seglens_version: Mapped[str] = mapped_column(String(50))
+    n_customers: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Assignment(Base):
+    """The segment a run put one customer in, with the customer's revenue in that run's window."""
+
+    __tablename__ = "assignments"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    segment: Mapped[str] = mapped_column(String(200))
+    revenue: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class CustomerFeatures(Base):
+    """The feature row a run computed for one customer (kept so a run can be re-examined)."""
+
+    __tablename__ = "customer_features"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    features: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Label(Base):
+    """One confirmation or correction of a customer's segment. Append-only: never updated."""
+
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(200), index=True)
+    segment: Mapped[str] = mapped_column(String(200))
+    labeled_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    labeled_at: Mapped[datetime] = mapped_column(DateTime)
+    source: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("imports.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class KpiMeasurement(Base):
+    """One KPI value for one period: value, confidence interval, n, method and the run behind it."""
+
+    __tablename__ = "kpi_measurements"
+    __table_args__ = (Index("ix_kpi_measurements_metric_period", "metric", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), nullable=True
+    )
+    period: Mapped[str] = mapped_column(String(20))
+    period_kind: Mapped[str] = mapped_column(String(10), server_default="quarter")
+    metric: Mapped[str] = mapped_column(String(100))
+    value: Mapped[float] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    n: Mapped[int] = mapped_column(Integer)
+    successes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    method: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Alert(Base):
+    """An alert raised by a tracking rule; acknowledged once someone has looked at it."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(50))
+    severity: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    metric: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    segment: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class AuditEntry(Base):
+    """Who did what, when. ``subject`` is a keyed-hash pseudonym, never a raw customer id."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    subject: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)

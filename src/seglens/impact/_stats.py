@@ -7,11 +7,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
 
 from seglens.impact._mle import FloatArray
 
-__all__ = ["Estimate", "bootstrap", "newcombe_diff", "welch_diff", "wilson"]
+__all__ = [
+    "Estimate",
+    "bootstrap",
+    "newcombe_diff",
+    "segment_mean_table",
+    "welch_diff",
+    "wilson",
+]
 
 
 @dataclass(frozen=True)
@@ -110,3 +118,40 @@ def bootstrap(
     low = np.nanquantile(values, alpha, axis=0)
     high = np.nanquantile(values, 1 - alpha, axis=0)
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+
+
+def segment_mean_table(
+    segments: npt.NDArray[np.str_],
+    values: dict[str, FloatArray],
+    *,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> list[dict[str, object]]:
+    """Per segment (and ``(all)``): n, and each value's mean and total with bootstrap intervals."""
+    names = ["(all)", *sorted(set(segments.tolist()))]
+    onehot = np.column_stack(
+        [np.ones(segments.size)] + [(segments == s).astype(np.float64) for s in names[1:]]
+    )
+    rows: list[dict[str, object]] = [
+        {"segment": s, "customers": int(onehot[:, i].sum())} for i, s in enumerate(names)
+    ]
+    for key, v in values.items():
+
+        def stat(w: FloatArray, v: FloatArray = v) -> FloatArray:
+            tot = (w * v) @ onehot
+            cnt = w @ onehot
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.hstack([tot / cnt, tot])
+
+        point = stat(np.ones((1, v.size)))[0]
+        lo, hi = bootstrap(stat, v.size, n_resamples=n_resamples, level=level, seed=seed)
+        k = len(names)
+        for i, row in enumerate(rows):
+            row[f"{key}_mean"] = float(point[i])
+            row[f"{key}_mean_low"] = float(lo[i])
+            row[f"{key}_mean_high"] = float(hi[i])
+            row[f"{key}_total"] = float(point[k + i])
+            row[f"{key}_total_low"] = float(lo[k + i])
+            row[f"{key}_total_high"] = float(hi[k + i])
+    return rows

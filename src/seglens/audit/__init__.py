@@ -1,0 +1,23 @@
+"""Audit sampling and stratified estimation: the fewest labels that pin the KPI down."""
+
+from __future__ import annotations
+
+from seglens.audit.estimate import StratifiedEstimate, estimate_from_sheet, stratified_accuracy
+from seglens.audit.sampling import (
+    AuditPlan,
+    StratumPlan,
+    draw_audit_sample,
+    expected_margin,
+    plan_audit,
+)
+
+__all__ = [
+    "AuditPlan",
+    "StratifiedEstimate",
+    "StratumPlan",
+    "draw_audit_sample",
+    "estimate_from_sheet",
+    "expected_margin",
+    "plan_audit",
+    "stratified_accuracy",
+]

@@ -1,0 +1,279 @@
+"""Audit sampling: the fewest labels that pin the accuracy down.
+
+Customers are sampled *within* each segment (strata = assigned segments) so every segment gets
+enough labels for its own precision, and the overall accuracy is then estimated with the stratum
+weights (:func:`seglens.audit.stratified_accuracy`).
+
+Allocation
+    ``"proportional"``: ``n_h ∝ N_h``; ``"neyman"``: ``n_h ∝ N_h·sqrt(p_h(1-p_h))``, which minimises
+    the variance for a given total when the expected accuracies ``p_h`` differ. With one expected
+    accuracy for all segments (the default, 50 % = worst case) the two coincide. Every segment
+    gets at least ``min_per_segment`` (capped at its size).
+
+Expected margin
+    ``z * sqrt(sum_h W_h^2 (1 - n_h/N_h) p_h (1-p_h) / n_h)``, ``W_h = N_h/N``: the half-width of
+    the interval the audit will give if accuracies are as expected.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from seglens.accuracy._core import z_value
+from seglens.errors import DataError, UsageError
+
+__all__ = ["AuditPlan", "StratumPlan", "draw_audit_sample", "expected_margin", "plan_audit"]
+
+Allocation = Literal["proportional", "neyman"]
+
+
+@dataclass(frozen=True)
+class StratumPlan:
+    """One segment of an audit plan."""
+
+    segment: str
+    population: int
+    sample: int
+    expected_accuracy_pct: float
+
+    @property
+    def weight(self) -> float:
+        """Customers each audited customer stands for (``N_h / n_h``)."""
+        return self.population / self.sample if self.sample else math.inf
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    """How many customers to audit in each segment, and the margin to expect."""
+
+    strata: tuple[StratumPlan, ...]
+    allocation: str
+    confidence: float
+    target_margin_pct: float | None
+    expected_margin_pct: float
+
+    @property
+    def total(self) -> int:
+        """Customers to audit."""
+        return sum(s.sample for s in self.strata)
+
+    @property
+    def population(self) -> int:
+        """Customers in the segmentation."""
+        return sum(s.population for s in self.strata)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return {
+            "total": self.total,
+            "population": self.population,
+            "allocation": self.allocation,
+            "confidence": self.confidence,
+            "target_margin_pct": self.target_margin_pct,
+            "expected_margin_pct": self.expected_margin_pct,
+            "strata": [
+                {
+                    "segment": s.segment,
+                    "population": s.population,
+                    "sample": s.sample,
+                    "weight": s.weight,
+                    "expected_accuracy_pct": s.expected_accuracy_pct,
+                }
+                for s in self.strata
+            ],
+        }
+
+
+def expected_margin(
+    population: npt.ArrayLike,
+    sample: npt.ArrayLike,
+    expected_accuracy: npt.ArrayLike,
+    confidence: float = 0.95,
+) -> float:
+    """Half-width (fraction) of the stratified interval for given stratum and sample sizes.
+
+    Examples
+    --------
+    >>> round(expected_margin([1000, 1000], [100, 100], [0.5, 0.5]), 4)
+    0.0657
+    """
+    big_n = np.asarray(population, dtype=np.float64)
+    n = np.asarray(sample, dtype=np.float64)
+    p = np.broadcast_to(np.asarray(expected_accuracy, dtype=np.float64), big_n.shape)
+    w = big_n / big_n.sum()
+    fpc = 1.0 - np.divide(n, big_n, out=np.ones_like(n), where=big_n > 0)
+    term = np.divide(w**2 * fpc * p * (1 - p), n, out=np.zeros_like(n), where=n > 0)
+    if np.any((n == 0) & (big_n > 0)):
+        return math.inf
+    return z_value(confidence) * math.sqrt(float(term.sum()))
+
+
+def _allocate(
+    big_n: npt.NDArray[np.float64],
+    weights: npt.NDArray[np.float64],
+    floor: npt.NDArray[np.float64],
+    total: int,
+) -> npt.NDArray[np.int64]:
+    """Integer sizes summing to ``total``: ``clip(lam * weights, floor, N)``, largest remainder."""
+    total = int(min(max(total, floor.sum()), big_n.sum()))
+    if weights.sum() <= 0:
+        weights = big_n.copy()
+    lo, hi = 0.0, float(total) / max(float(weights[weights > 0].min()), 1e-12) + 1.0
+    for _ in range(100):
+        lam = (lo + hi) / 2.0
+        if np.clip(lam * weights, floor, big_n).sum() < total:
+            lo = lam
+        else:
+            hi = lam
+    raw = np.clip(hi * weights, floor, big_n)
+    out = np.floor(raw).astype(np.int64)
+    short = total - int(out.sum())
+    room = np.flatnonzero(out < big_n)
+    order = room[np.argsort(-(raw[room] - out[room]), kind="stable")]
+    out[order[:short]] += 1
+    return out
+
+
+def plan_audit(
+    segment_sizes: Mapping[str, int],
+    *,
+    margin_pct: float | None = 3.0,
+    total: int | None = None,
+    confidence: float = 0.95,
+    allocation: Allocation = "neyman",
+    min_per_segment: int = 30,
+    expected_accuracy_pct: float | Mapping[str, float] = 50.0,
+) -> AuditPlan:
+    """Plan a stratified audit: sample size per segment and the margin it will give.
+
+    Parameters
+    ----------
+    segment_sizes
+        Customers per segment in the segmentation.
+    margin_pct
+        Target half-width of the accuracy interval in points (e.g. 3 for ±3 points); the
+        smallest total that reaches it is chosen. Ignored when ``total`` is given.
+    total
+        Audit exactly this many customers instead.
+    confidence
+        Level of the interval.
+    allocation
+        ``"neyman"`` or ``"proportional"``.
+    min_per_segment
+        Least customers per segment, so each segment's precision is estimable.
+    expected_accuracy_pct
+        Planning value(s) for the accuracy, overall or per segment; 50 % is the worst case.
+
+    Examples
+    --------
+    >>> plan = plan_audit({"loyal": 6000, "new": 3000, "lapsed": 1000}, margin_pct=3.0)
+    >>> plan.total, [s.sample for s in plan.strata], round(plan.expected_margin_pct, 2)
+    (965, [579, 290, 96], 3.0)
+    """
+    if not segment_sizes:
+        raise DataError("the segmentation has no segments")
+    names = list(segment_sizes)
+    big_n = np.array([segment_sizes[s] for s in names], dtype=np.float64)
+    if np.any(big_n < 1):
+        raise DataError("every segment must have at least one customer")
+    if isinstance(expected_accuracy_pct, Mapping):
+        missing = [s for s in names if s not in expected_accuracy_pct]
+        if missing:
+            raise UsageError(f"no expected accuracy for segment(s) {', '.join(missing)}")
+        p = np.array([expected_accuracy_pct[s] for s in names], dtype=np.float64) / 100.0
+    else:
+        p = np.full(len(names), float(expected_accuracy_pct) / 100.0)
+    if np.any((p < 0) | (p > 1)):
+        raise UsageError("expected accuracy must be a percentage in 0-100")
+    if allocation not in ("neyman", "proportional"):
+        raise UsageError(f"unknown allocation {allocation!r}", hint="use neyman or proportional")
+    if min_per_segment < 1:
+        raise UsageError(f"min_per_segment must be at least 1, got {min_per_segment}")
+    weights = big_n * np.sqrt(p * (1 - p)) if allocation == "neyman" else big_n.copy()
+    floor = np.minimum(float(min_per_segment), big_n)
+    target = margin_pct if total is None else None
+    if total is None:
+        if margin_pct is None or margin_pct <= 0:
+            raise UsageError("give a positive margin_pct or a total sample size")
+        lo, hi = int(floor.sum()), int(big_n.sum())
+        while lo < hi:
+            mid = (lo + hi) // 2
+            n = _allocate(big_n, weights, floor, mid)
+            if 100 * expected_margin(big_n, n, p, confidence) <= margin_pct:
+                hi = mid
+            else:
+                lo = mid + 1
+        total = lo
+    sizes = _allocate(big_n, weights, floor, total)
+    strata = tuple(
+        StratumPlan(s, int(nn), int(k), float(100 * pp))
+        for s, nn, k, pp in zip(names, big_n, sizes, p, strict=True)
+    )
+    return AuditPlan(
+        strata,
+        allocation,
+        confidence,
+        target,
+        100 * expected_margin(big_n, sizes, p, confidence),
+    )
+
+
+def draw_audit_sample(
+    assignments: pl.DataFrame, plan: AuditPlan, *, random_state: int = 0
+) -> pl.DataFrame:
+    """Draw the planned customers: a sheet ready for reviewers.
+
+    Columns: ``customer_id``, ``assigned_segment``, ``stratum_size`` (customers in that segment),
+    ``sample_weight`` (customers each row stands for), and blank ``reviewer_segment`` and
+    ``note`` for the reviewer to fill in.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> seg = pl.DataFrame({"customer_id": [str(i) for i in range(100)],
+    ...                     "segment": ["a"] * 80 + ["b"] * 20})
+    >>> plan = plan_audit({"a": 80, "b": 20}, total=20, min_per_segment=5)
+    >>> sheet = draw_audit_sample(seg, plan)
+    >>> sheet.group_by("assigned_segment").len().sort("assigned_segment").rows()
+    [('a', 15), ('b', 5)]
+    """
+    seg = assignments.select(
+        pl.col("customer_id").cast(pl.String), pl.col("segment").cast(pl.String)
+    )
+    rng = np.random.default_rng(random_state)
+    parts = []
+    for s in plan.strata:
+        ids = seg.filter(pl.col("segment") == s.segment)["customer_id"].to_numpy()
+        if ids.size != s.population:
+            raise DataError(
+                f"segment {s.segment!r} has {ids.size} customers but the plan says {s.population}",
+                hint="plan and draw from the same segmentation",
+            )
+        pick = np.sort(rng.choice(ids.size, size=s.sample, replace=False))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "customer_id": ids[pick].astype(str),
+                    "assigned_segment": [s.segment] * s.sample,
+                    "stratum_size": [s.population] * s.sample,
+                    "sample_weight": [s.weight] * s.sample,
+                },
+                schema={
+                    "customer_id": pl.String,
+                    "assigned_segment": pl.String,
+                    "stratum_size": pl.Int64,
+                    "sample_weight": pl.Float64,
+                },
+            )
+        )
+    return pl.concat(parts).with_columns(
+        pl.lit(None, dtype=pl.String).alias("reviewer_segment"),
+        pl.lit(None, dtype=pl.String).alias("note"),
+    )

@@ -1,0 +1,387 @@
+"""The review snapshot: every number the quarterly review shows, frozen, with no I/O.
+
+The report is rendered from a :class:`ReviewSnapshot` only. Where the numbers come from (the
+accuracy engine, the tracking store, a JSON file) is the collectors' business
+(:mod:`seglens.report.collect`); the attributes, charts and templates never compute from raw data.
+This is the split evidently makes between a metric's calculation and its presentation.
+
+Conventions: percentages are on the 0–100 scale and end in ``_pct``; every estimate carries its
+``n`` and a confidence interval; names (segments, notes, file names) are user-provided text and are
+escaped wherever they are shown.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from seglens.errors import DataError
+from seglens.report.stats import two_proportion_test, wilson_interval
+
+__all__ = [
+    "Change",
+    "ConfusionTable",
+    "Estimate",
+    "Export",
+    "Finding",
+    "LabelCoverage",
+    "MigrationTable",
+    "PeriodKPI",
+    "Profiles",
+    "ProxyValue",
+    "ReviewSnapshot",
+    "RunInfo",
+    "SegmentStat",
+    "SourceFile",
+]
+
+Method = Literal["labelled", "stratified", "proxy"]
+Severity = Literal["info", "warning", "critical"]
+Status = Literal["green", "amber", "red"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A percentage with its confidence interval and the number of units behind it.
+
+    Parameters
+    ----------
+    value_pct, ci_low_pct, ci_high_pct
+        Point estimate and interval bounds, 0–100.
+    n
+        Units checked (customers for customer-level accuracy, segments for segment-level).
+    successes
+        Units counted as correct, when the estimate is a plain proportion (``None`` for weighted
+        or proxy estimates).
+    confidence
+        Confidence level of the interval.
+
+    Examples
+    --------
+    >>> e = Estimate.from_counts(90, 100)
+    >>> round(e.value_pct, 1), round(e.ci_low_pct, 1), round(e.ci_high_pct, 1), e.n
+    (90.0, 82.6, 94.5, 100)
+    """
+
+    value_pct: float
+    ci_low_pct: float
+    ci_high_pct: float
+    n: int
+    successes: float | None = None
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        values = (self.value_pct, self.ci_low_pct, self.ci_high_pct)
+        if not all(math.isfinite(v) and -1e-9 <= v <= 100 + 1e-9 for v in values):
+            raise DataError(f"estimate out of 0–100 or not finite: {values}")
+        if not self.ci_low_pct - 1e-9 <= self.value_pct <= self.ci_high_pct + 1e-9:
+            raise DataError(f"estimate {self.value_pct} lies outside its interval {values[1:]}")
+        if self.n < 0:
+            raise DataError(f"n must be >= 0, got {self.n}")
+
+    @classmethod
+    def from_counts(cls, successes: int, n: int, *, confidence: float = 0.95) -> Estimate:
+        """Proportion ``successes / n`` in percent with its Wilson score interval."""
+        if n <= 0:
+            raise DataError("cannot estimate a proportion from 0 units", hint="check some units")
+        low, high = wilson_interval(successes, n, confidence=confidence)
+        return cls(100.0 * successes / n, 100.0 * low, 100.0 * high, n, successes, confidence)
+
+    @property
+    def half_width_pct(self) -> float:
+        """Larger distance from the point estimate to an interval bound (the stated margin)."""
+        return max(self.value_pct - self.ci_low_pct, self.ci_high_pct - self.value_pct)
+
+
+@dataclass(frozen=True)
+class SegmentStat:
+    """One segment: size, labelled precision/recall with CIs, stability, value, verdict."""
+
+    name: str
+    customers: int
+    precision: Estimate | None = None
+    recall: Estimate | None = None
+    f1: float | None = None
+    support: int = 0
+    """Labelled customers whose true segment this is."""
+    stability: float | None = None
+    """Mean bootstrap Jaccard similarity (Hennig: < 0.5 dissolved, >= 0.75 stable)."""
+    accurate: bool | None = None
+    reason: str = ""
+    revenue: float | None = None
+    revenue_previous: float | None = None
+    retention_pct: float | None = None
+    matched_label: str | None = None
+    """The label this segment was matched to (cluster ids vs named labels), if any."""
+
+
+@dataclass(frozen=True)
+class ConfusionTable:
+    """Counts of labelled customers: rows are true labels, columns are assigned segments."""
+
+    true_labels: tuple[str, ...]
+    segments: tuple[str, ...]
+    counts: tuple[tuple[int, ...], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.counts) != len(self.true_labels) or any(
+            len(row) != len(self.segments) for row in self.counts
+        ):
+            raise DataError(
+                "confusion counts do not match the label and segment lists",
+                hint=f"expected {len(self.true_labels)} rows of {len(self.segments)} counts",
+            )
+
+    @property
+    def total(self) -> int:
+        """All labelled customers in the table."""
+        return sum(sum(row) for row in self.counts)
+
+    def column(self, segment: str) -> dict[str, int]:
+        """Where the customers assigned to ``segment`` really belong (true label -> count)."""
+        j = self.segments.index(segment)
+        return {lab: row[j] for lab, row in zip(self.true_labels, self.counts, strict=True)}
+
+
+@dataclass(frozen=True)
+class PeriodKPI:
+    """The KPI as measured in one period (a calendar quarter such as ``2011Q3``)."""
+
+    period: str
+    accuracy: Estimate
+    segment_accuracy_pct: float | None = None
+    method: Method = "labelled"
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """Movement of the KPI against the previous period, with a two-proportion z-test."""
+
+    previous_period: str
+    delta_points: float
+    z: float
+    p_value: float
+    alpha: float = 0.05
+
+    @property
+    def significant(self) -> bool:
+        """Whether the change is significant at ``alpha``."""
+        return self.p_value < self.alpha
+
+
+@dataclass(frozen=True)
+class MigrationTable:
+    """Customers (and optionally revenue) moving between segments of two consecutive runs."""
+
+    from_period: str
+    to_period: str
+    from_segments: tuple[str, ...]
+    to_segments: tuple[str, ...]
+    counts: tuple[tuple[int, ...], ...]
+    revenue: tuple[tuple[float, ...], ...] | None = None
+
+    def __post_init__(self) -> None:
+        for table in (self.counts, self.revenue):
+            if table is not None and (
+                len(table) != len(self.from_segments)
+                or any(len(r) != len(self.to_segments) for r in table)
+            ):
+                raise DataError("migration matrix does not match its segment lists")
+
+    @property
+    def total(self) -> int:
+        """Customers present in both runs."""
+        return sum(sum(row) for row in self.counts)
+
+    @property
+    def moved(self) -> int:
+        """Customers whose segment name differs between the runs."""
+        return sum(
+            c
+            for a, row in zip(self.from_segments, self.counts, strict=True)
+            for b, c in zip(self.to_segments, row, strict=True)
+            if a != b
+        )
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """Mean of each profiling feature per segment (rows follow ``segments``)."""
+
+    features: tuple[str, ...]
+    segments: tuple[str, ...]
+    means: tuple[tuple[float, ...], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.means) != len(self.segments) or any(
+            len(r) != len(self.features) for r in self.means
+        ):
+            raise DataError("profile means do not match the segment and feature lists")
+
+
+@dataclass(frozen=True)
+class ProxyValue:
+    """A label-free proxy (stability, out-of-time validity, separation...) with its caveat."""
+
+    name: str
+    value: float
+    meaning: str
+    caveat: str
+    n: int | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A data-quality or process finding (from ingestion, labelling or tracking)."""
+
+    severity: Severity
+    message: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """An input file behind the numbers."""
+
+    name: str
+    rows: int | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """The segmentation run the review is about."""
+
+    segmenter: str
+    parameters: tuple[tuple[str, str], ...] = ()
+    as_of: date | None = None
+    data_hash: str | None = None
+    seglens_version: str | None = None
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelCoverage:
+    """How the labels relate to the segmented customers (nothing is dropped silently)."""
+
+    labels: int
+    matched: int
+    unknown_customers: int = 0
+    by_source: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Export:
+    """Something the review produces or feeds that other systems can use."""
+
+    name: str
+    kind: str
+    location: str
+
+
+@dataclass(frozen=True)
+class ReviewSnapshot:
+    """Everything the quarterly Segmentation Accuracy review shows, frozen.
+
+    Build it with a collector (:func:`seglens.report.collect_snapshot`) or directly; render it
+    with :func:`seglens.report.render_html` / :func:`seglens.report.render_pdf`.
+
+    Examples
+    --------
+    >>> snap = ReviewSnapshot(
+    ...     period="2011Q3",
+    ...     accuracy=Estimate.from_counts(90, 100),
+    ...     segments=(SegmentStat("Loyal", 60), SegmentStat("New", 40)),
+    ... )
+    >>> snap.status, round(snap.accuracy.value_pct, 1)
+    ('amber', 90.0)
+    """
+
+    period: str
+    accuracy: Estimate
+    segments: tuple[SegmentStat, ...]
+    title: str = "Customer Segmentation Accuracy — quarterly review"
+    generated_at: datetime | None = None
+    target_pct: float = 85.0
+    margin_pct: float = 3.0
+    """The margin (± points) the audit sample is meant to reach."""
+    method: Method = "labelled"
+    segment_accuracy: Estimate | None = None
+    segment_rule: str = ""
+    population: int | None = None
+    confusion: ConfusionTable | None = None
+    history: tuple[PeriodKPI, ...] = ()
+    """Earlier periods, oldest first (the current one is :attr:`current`)."""
+    migration: MigrationTable | None = None
+    profiles: Profiles | None = None
+    proxies: tuple[ProxyValue, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    sources: tuple[SourceFile, ...] = ()
+    run: RunInfo | None = None
+    labels: LabelCoverage | None = None
+    notes: tuple[str, ...] = ()
+    exports: tuple[Export, ...] = ()
+    store_url: str | None = None
+    """Where the KPI history lives (password removed), if it came from a store."""
+    currency: str = ""
+    extra: tuple[tuple[str, str], ...] = field(default=())
+    """Free key/value facts shown in the run details (user-provided, escaped)."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.target_pct <= 100:
+            raise DataError(f"target must be in (0, 100], got {self.target_pct}")
+        names = [s.name for s in self.segments]
+        if len(set(names)) != len(names):
+            raise DataError("segment names must be unique", values=tuple(names))
+        periods = [h.period for h in self.history]
+        if self.period in periods or len(set(periods)) != len(periods):
+            raise DataError("history periods must be unique and before the current period")
+
+    @property
+    def current(self) -> PeriodKPI:
+        """The current period's KPI as a history point."""
+        seg = self.segment_accuracy.value_pct if self.segment_accuracy else None
+        run_id = self.run.run_id if self.run else None
+        return PeriodKPI(self.period, self.accuracy, seg, self.method, run_id)
+
+    @property
+    def trend(self) -> tuple[PeriodKPI, ...]:
+        """History plus the current period, oldest first."""
+        return (*self.history, self.current)
+
+    @property
+    def change(self) -> Change | None:
+        """Change against the previous period (two-proportion z-test), if there is one."""
+        if not self.history:
+            return None
+        prev = self.history[-1].accuracy
+        cur = self.accuracy
+        z, p = two_proportion_test(cur.value_pct / 100, cur.n, prev.value_pct / 100, prev.n)
+        return Change(self.history[-1].period, cur.value_pct - prev.value_pct, z, p)
+
+    @property
+    def status(self) -> Status:
+        """Traffic light: green when the whole CI clears the target, red when it is all below.
+
+        Amber when the interval straddles the target. A significant drop against the previous
+        period turns green into amber.
+        """
+        acc = self.accuracy
+        if acc.ci_high_pct < self.target_pct:
+            return "red"
+        if acc.ci_low_pct >= self.target_pct:
+            change = self.change
+            if change is not None and change.significant and change.delta_points < 0:
+                return "amber"
+            return "green"
+        return "amber"
+
+    def segment(self, name: str) -> SegmentStat:
+        """Look up a segment by name."""
+        for s in self.segments:
+            if s.name == name:
+                return s
+        raise KeyError(name)

@@ -125,7 +125,6 @@ class Store:
     def close(self) -> None:
         """Release connections."""
         self.engine.dispose()
-        self.read_engine.dispose()
 
     def __enter__(self) -> Store:
         return self
@@ -183,7 +182,9 @@ def open_store(db: str | None = None, *, auto_upgrade: bool = True) -> Store:
     'sqlite'
     """
     url = resolve_db_url(db)
-    store = Store(url=url, engine=make_engine(url), read_engine=make_engine(url, write=False))
+    engine = make_engine(url)
+    # One connection pool per store: the read engine only changes how SQLite transactions begin.
+    store = Store(url=url, engine=engine, read_engine=engine.execution_options(seglens_write=False))
     head = head_revision()
     try:
         rev = current_revision(store.read_engine)

@@ -21,11 +21,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 import polars as pl
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from seglens.errors import UsageError
 from seglens.store.core import Store, audit, current_user, pseudonym, pseudonym_key, utcnow
-from seglens.store.models import Assignment, Import, Label, Run
+from seglens.store.models import Assignment, Base, Import, Label, Run
 
 __all__ = [
     "POLICIES",
@@ -201,7 +201,7 @@ def store_labels(
         s.flush()
         for i in range(0, len(rows), _CHUNK):
             chunk = [{**r, "import_id": imp.id, "recorded_at": now} for r in rows[i : i + _CHUNK]]
-            s.execute(insert(Label), chunk)
+            s.execute(Base.metadata.tables["labels"].insert(), chunk)
         audit(
             s,
             "labels.import",

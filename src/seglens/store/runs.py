@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from seglens.errors import UsageError
 from seglens.store.core import Store, audit, current_user, utcnow
@@ -17,7 +17,6 @@ from seglens.store.models import (
     Assignment,
     AuditEntry,
     Base,
-    CustomerFeatures,
     KpiMeasurement,
     Run,
 )
@@ -100,7 +99,7 @@ def record_run(
         s.flush()
         for i in range(0, len(rows), _CHUNK):
             s.execute(
-                insert(Assignment),
+                Base.metadata.tables["assignments"].insert(),
                 [{**r, "run_id": run.id} for r in rows[i : i + _CHUNK]],
             )
         if features is not None:
@@ -114,7 +113,7 @@ def record_run(
                 for r in feats.to_dicts()
             ]
             for i in range(0, len(frows), _CHUNK):
-                s.execute(insert(CustomerFeatures), frows[i : i + _CHUNK])
+                s.execute(Base.metadata.tables["customer_features"].insert(), frows[i : i + _CHUNK])
         audit(
             s,
             "run.record",

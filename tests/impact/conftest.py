@@ -35,3 +35,11 @@ def cdnow_transactions(cdnow_dir: Path) -> pl.DataFrame:
             "amount": [float(r[4]) for r in rows],
         }
     )
+
+
+@pytest.fixture(scope="session")
+def online_retail_tx(online_retail_csv: Path) -> pl.DataFrame:
+    """UCI Online Retail as canonical transactions (customers with an id only)."""
+    from seglens.impact._inputs import read_transactions
+
+    return read_transactions(online_retail_csv)

@@ -11,6 +11,7 @@ observation period), all in one time unit.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Self
 
@@ -22,6 +23,8 @@ from seglens.impact._mle import FloatArray, MleResult, as_float_array, fit_log_p
 from seglens.impact._mle import param_intervals as _intervals
 
 __all__ = ["BetaGeoModel"]
+
+logger = logging.getLogger(__name__)
 
 _NAMES = ("r", "alpha", "a", "b")
 
@@ -161,13 +164,22 @@ class BetaGeoModel:
         Uses the posterior given the history: alive with :meth:`prob_alive`,
         ``lambda ~ Gamma(r + x, alpha + T)``, ``p ~ Beta(a, b + x)``, purchases =
         min(Poisson(lambda t), Geometric(p)). With ``parameter_uncertainty`` each draw also
-        re-draws (r, alpha, a, b) from the asymptotic normal of the log-parameters.
+        re-draws (r, alpha, a, b) from the asymptotic normal of the log-parameters, unless a
+        parameter is weakly identified (log-scale standard error >= 1, e.g. ``a -> 0`` when
+        almost nobody drops out), where that normal is meaningless and is left out.
         """
         x, t_x, tt = _check(frequency, recency, T)
         rng = rng or np.random.default_rng(0)
         base = np.log(np.array(self._params()))
         cov = self.log_cov_()
-        use_cov = parameter_uncertainty and bool(np.all(np.isfinite(cov)))
+        se = np.sqrt(np.diag(cov))
+        use_cov = parameter_uncertainty and bool(np.all(np.isfinite(se)) and np.all(se < 1.0))
+        if parameter_uncertainty and not use_cov:
+            logger.warning(
+                "BG/NBD parameters are weakly identified (log-scale SE %s): prediction "
+                "intervals leave parameter uncertainty out",
+                np.round(se, 2).tolist(),
+            )
         out = np.empty((n_draws, x.size))
         for d in range(n_draws):
             params = np.exp(rng.multivariate_normal(base, cov)) if use_cov else np.exp(base)

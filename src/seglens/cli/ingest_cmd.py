@@ -1,3 +1,217 @@
 """`seglens ingest`: load a file and print its cleaning report (registered on import)."""
 
 from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from seglens.cli._app import app, console
+from seglens.errors import UsageError
+from seglens.io import CleaningReport, LoadedTable, load_transactions
+from seglens.io.sources import DEFAULT_MAX_BYTES
+
+__all__ = ["ingest", "parse_size", "print_report"]
+
+_SHORT = {
+    "unparseable_timestamp": "date unreadable: excluded",
+    "unparseable_amount": "amount unreadable: excluded",
+    "missing_order_id": "no order id: excluded",
+    "missing_customer_id": "no customer id: excluded",
+    "duplicate_line": "repeat of an earlier line",
+    "non_product_code": "postage / fee / adjustment code",
+    "zero_price": "price is zero",
+    "after_as_of": "after the as-of date: excluded",
+    "cancellation": "cancelled order: kept as return",
+    "return_flag": "source says return: kept as return",
+    "negative_line": "negative line: kept as return",
+    "return_sign": "positive return: amount negated",
+    "customer_id_decimal": "17850.0 read as 17850",
+    "invalid_utf8": "invalid UTF-8 bytes replaced",
+    "formula_like_value": "text looks like a formula",
+}
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_size(text: str) -> int | None:
+    """``"2GB"`` -> 2_000_000_000; ``"none"``/``"0"`` -> no limit."""
+    t = text.strip().lower().replace(" ", "")
+    if t in {"none", "0", "off", "unlimited"}:
+        return None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([a-z]*)", t)
+    if not m or m.group(2) not in _UNITS:
+        raise UsageError(f"cannot read the size {text!r}", hint="write e.g. 500MB, 2GB or none")
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def print_report(loaded: LoadedTable) -> None:
+    """Print the mapping used and the cleaning report as Rich tables."""
+    report: CleaningReport = loaded.report
+    console.print(
+        f"[bold]{report.source}[/bold] ({report.format}"
+        + (f", layout: {report.layout}" if report.layout else "")
+        + ")"
+    )
+    details = ", ".join(f"{k}: {v}" for k, v in report.details.items() if v not in (None, [], ""))
+    if details:
+        console.print(f"[dim]{details}[/dim]")
+    mapping = Table(title="Column mapping used", title_justify="left")
+    mapping.add_column("canonical")
+    mapping.add_column("source column")
+    mapping.add_column("how")
+    for m in report.mapping:
+        mapping.add_row(m.canonical, m.source, m.how)
+    console.print(mapping)
+    rules = Table(title="Cleaning report", title_justify="left")
+    rules.add_column("rule", no_wrap=True)
+    rules.add_column("rows", justify="right", no_wrap=True)
+    rules.add_column("excluded", justify="right", no_wrap=True)
+    rules.add_column("action")
+    rules.add_column("what")
+    rules.add_column("first lines")
+    for r in report.rules:
+        if r.action == "not_applied":
+            style = "dim"
+        elif r.rows and r.action == "excluded":
+            style = "yellow"
+        else:
+            style = ""
+        lines = ", ".join(str(e["line"]) for e in r.examples[:3])
+        what = _SHORT.get(r.rule, r.description)
+        rules.add_row(
+            r.rule, f"{r.rows:,}", f"{r.rows_excluded:,}", r.action, what, lines, style=style
+        )
+    console.print(rules)
+    console.print(
+        f"rows read [bold]{report.rows_read:,}[/bold], kept [bold]{report.rows_kept:,}[/bold], "
+        f"excluded {report.rows_excluded:,}; customers read {report.customers_read:,}, "
+        f"kept {report.customers_kept:,}"
+    )
+    console.print(
+        "[dim]rows = lines matching the rule; excluded = removed by it and no earlier "
+        "rule (--json gives the full descriptions and examples)[/dim]"
+    )
+    for w in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+
+
+@app.command()
+def ingest(
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="File (CSV/TSV, .gz, Parquet, .xlsx) or a "
+            "SQLAlchemy URL (sqlite:///shop.db, postgresql+psycopg://...)."
+        ),
+    ],
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns", help="canonical=source pairs, e.g. customer_id=CustID,timestamp=OrderDate"
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML file with [columns] and [ingest] tables")
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option("--sheet", help="Excel sheet name or 0-based index; '*' reads all sheets"),
+    ] = None,
+    table: Annotated[str | None, typer.Option("--table", help="database table to read")] = None,
+    query: Annotated[str | None, typer.Option("--query", help="SQL query to read")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="exclude lines after this date (YYYY-MM-DD = end of that day)"
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option("--date-format", help="strftime format of the dates, e.g. %d/%m/%Y"),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option("--delimiter", help="field delimiter of text files (default: sniffed)"),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding", help="text encoding (default: sniffed; UTF-8, UTF-8 BOM, Latin-1)"
+        ),
+    ] = None,
+    non_product_codes: Annotated[
+        str | None,
+        typer.Option(
+            "--non-product-codes", help="comma-separated product codes that are not products"
+        ),
+    ] = None,
+    keep_duplicates: Annotated[
+        bool,
+        typer.Option("--keep-duplicates", help="keep exact duplicate lines (default: excluded)"),
+    ] = False,
+    keep_zero_price: Annotated[
+        bool, typer.Option("--keep-zero-price", help="keep zero-price lines (default: excluded)")
+    ] = False,
+    max_size: Annotated[
+        str, typer.Option("--max-size", help="refuse larger files (e.g. 500MB, 5GB, none)")
+    ] = f"{DEFAULT_MAX_BYTES // 10**6}MB",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="write the canonical table (.parquet or .csv)"),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="print the report as JSON (stable schema, docs/ingestion.md)"),
+    ] = False,
+) -> None:
+    """Load transactions, print the column mapping used and the cleaning report."""
+    codes = [c.strip() for c in non_product_codes.split(",")] if non_product_codes else None
+    loaded = load_transactions(
+        path,
+        columns=columns,
+        config=config,
+        sheet=sheet,
+        table=table,
+        query=query,
+        as_of=as_of,
+        date_format=date_format,
+        delimiter=delimiter.replace("\\t", "\t") if delimiter else None,
+        encoding=encoding,
+        non_product_codes=codes,
+        drop_duplicates=False if keep_duplicates else None,
+        drop_zero_price=False if keep_zero_price else None,
+        max_bytes=parse_size(max_size),
+    )
+    if output is not None:
+        suffix = output.suffix.lower()
+        if suffix == ".parquet":
+            loaded.table.write_parquet(output)
+        elif suffix == ".csv":
+            loaded.table.write_csv(output)
+        else:
+            raise UsageError(f"cannot write {output.name}", hint="use a .parquet or .csv name")
+    if as_json:
+        data = loaded.report.to_dict()
+        if output is not None:
+            data["output"] = str(output)
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    print_report(loaded)
+    if output is not None:
+        console.print(f"canonical table written to [bold]{output}[/bold]")

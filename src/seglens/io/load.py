@@ -1,0 +1,395 @@
+"""``load_transactions``: any source -> the canonical transactions table + a cleaning report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from seglens.errors import DataError
+from seglens.io.cleaning import LINE, RuleContext, apply_rules, check_fatal, raw_name
+from seglens.io.config import IngestOptions, read_config
+from seglens.io.mapping import Layout, parse_column_mapping, resolve_mapping
+from seglens.io.parsing import (
+    bool_expr,
+    detect_date_format,
+    detect_decimal_comma,
+    id_expr,
+    number_expr,
+    parse_dates_fallback,
+    timestamp_expr,
+)
+from seglens.io.report import CleaningReport, LoadedTable, MappedColumn
+from seglens.io.sources import DEFAULT_MAX_BYTES, Source, open_source
+from seglens.io.sources_base import ROW, SHEET, RawSource
+from seglens.tables import TRANSACTIONS
+
+__all__ = ["collect_source", "load_transactions", "resolve_options"]
+
+log = logging.getLogger(__name__)
+
+SAMPLE_ROWS = 100_000
+_TEXT_FIELDS = ("product_id", "category", "channel")
+
+
+def resolve_options(
+    columns: str | Mapping[str, str] | None,
+    config: str | os.PathLike[str] | Mapping[str, Any] | None,
+    overrides: Mapping[str, Any],
+) -> tuple[dict[str, str], dict[str, str], IngestOptions]:
+    """Explicit mapping, config mapping and the merged options (keywords over config)."""
+    explicit = (
+        parse_column_mapping(columns)
+        if isinstance(columns, str) or columns is None
+        else (dict(columns))
+    )
+    cfg_columns: dict[str, str] = {}
+    opts = IngestOptions()
+    if config is not None:
+        if isinstance(config, Mapping):
+            cfg_columns = dict(config.get("columns", {}))
+            cfg_ingest = dict(config.get("ingest", {}))
+            origin = "the config mapping"
+        else:
+            cfg_columns, cfg_ingest = read_config(config)
+            origin = f"config file {os.fspath(config)}"
+        opts = opts.merged(cfg_ingest, origin)
+    opts = opts.merged(overrides, "the arguments")
+    return explicit, cfg_columns, opts
+
+
+def _return_prefix(
+    opts: IngestOptions, layout: Layout | None, orders: pl.Series | None
+) -> str | None:
+    """The cancellation prefix: configured, from the layout, or detected (``C`` + digits)."""
+    if opts.return_prefix != "auto":
+        return opts.return_prefix or None
+    if layout is not None:
+        return layout.return_prefix
+    if orders is None:
+        return None
+    text = orders.cast(pl.String).str.strip_chars().drop_nulls()
+    if text.len() == 0:
+        return None
+    digits = int(text.str.contains(r"^\d+$").sum())
+    prefixed = int(text.str.contains(r"^C\d+$").sum())
+    return "C" if prefixed > 0 and digits >= text.len() / 2 else None
+
+
+def collect_source(raw: RawSource, frame: pl.LazyFrame) -> pl.DataFrame:
+    """Collect, turning engine errors on malformed input into :class:`DataError`."""
+    try:
+        return frame.collect()
+    except (pl.exceptions.PolarsError, OSError) as err:
+        if raw.locate_bad_structure is not None:
+            located = raw.locate_bad_structure()
+            if located.lines:
+                raise located from None
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(
+            f"the {raw.format} source could not be read ({first})",
+            source=raw.name,
+            hint="check the file is complete and in the format its name says",
+        ) from None
+
+
+def _build_frame(
+    raw: RawSource, mapping: dict[str, MappedColumn], opts: IngestOptions, details: dict[str, Any]
+) -> tuple[pl.LazyFrame, list[str]]:
+    """Lazy frame with canonical columns, raw text of checked fields and rule flag columns."""
+    schema = raw.frame.collect_schema()
+    warnings: list[str] = []
+    src = {k: m.source for k, m in mapping.items() if m.how != "derived"}
+    sample_cols = sorted(set(src.values()))
+    sample = raw.frame.select(sample_cols).head(SAMPLE_ROWS).collect() if sample_cols else None
+    exprs: list[pl.Expr] = [(pl.col(ROW).cast(pl.Int64) + raw.first_line).alias(LINE)]
+    if SHEET in schema:
+        exprs.append(pl.col(SHEET))
+
+    def raw_text(field: str) -> pl.Expr:
+        return pl.col(src[field]).cast(pl.String).alias(raw_name(field))
+
+    cid = src["customer_id"]
+    exprs += [id_expr(cid, schema[cid]).alias("customer_id"), raw_text("customer_id")]
+    if schema[cid] == pl.String:
+        fixed = pl.col(cid).str.contains(r"^\s*-?\d+\.0+\s*$").fill_null(False)
+    elif schema[cid].is_float():
+        fixed = pl.col(cid).is_not_null()
+    else:
+        fixed = pl.lit(False)
+    exprs.append(fixed.alias("__id_fixed"))
+    exprs += [
+        id_expr(src["order_id"], schema[src["order_id"]]).alias("order_id"),
+        raw_text("order_id"),
+    ]
+    ts = src["timestamp"]
+    fmt = None
+    if schema[ts] == pl.String and sample is not None:
+        fmt = detect_date_format(sample.get_column(ts), preferred=opts.date_format)
+        if fmt is not None:
+            details["timestamp_format"] = fmt.format
+            if fmt.ambiguous_with:
+                warnings.append(
+                    f"dates in {ts!r} read as {fmt.format}; they could also be "
+                    f"{fmt.ambiguous_with} — set date_format if that is wrong"
+                )
+    exprs += [timestamp_expr(ts, schema[ts], fmt).alias("timestamp"), raw_text("timestamp")]
+
+    def num(field: str) -> pl.Expr:
+        col = src[field]
+        comma = (
+            schema[col] == pl.String
+            and sample is not None
+            and detect_decimal_comma(sample.get_column(col))
+        )
+        if comma:
+            details.setdefault("decimal_comma", []).append(col)
+        return number_expr(col, schema[col], decimal_comma=comma)
+
+    qty = num("quantity") if "quantity" in src else None
+    price = num("unit_price") if "unit_price" in src else None
+    exprs.append((qty if qty is not None else pl.lit(None, pl.Float64)).alias("quantity"))
+    if price is not None:
+        exprs.append(price.alias("__unit_price"))
+    if mapping["amount"].how == "derived":
+        assert qty is not None and price is not None
+        exprs.append((qty * price).alias("amount"))
+        exprs.append(
+            pl.concat_str(
+                [
+                    pl.col(src["quantity"]).cast(pl.String),
+                    pl.col(src["unit_price"]).cast(pl.String),
+                ],
+                separator=" × ",
+                ignore_nulls=False,
+            ).alias(raw_name("amount"))
+        )
+    else:
+        exprs += [num("amount").alias("amount"), raw_text("amount")]
+    for field in _TEXT_FIELDS:
+        if field in src:
+            exprs.append(id_expr(src[field], schema[src[field]]).alias(field))
+        else:
+            exprs.append(pl.lit(None, pl.String).alias(field))
+    if "is_return" in src:
+        exprs.append(bool_expr(src["is_return"], schema[src["is_return"]]).alias("is_return"))
+    else:
+        exprs.append(pl.lit(None, pl.Boolean).alias("is_return"))
+    source_cols = raw.columns
+    exprs.append(pl.struct(source_cols).is_first_distinct().not_().alias("__dup"))
+    text_cols = [
+        src[f]
+        for f in ("customer_id", "order_id", *_TEXT_FIELDS)
+        if f in src and schema[src[f]] == pl.String
+    ]
+    formula = (
+        pl.any_horizontal(pl.col(c).str.contains(r"^\s*[=+@]") for c in text_cols).fill_null(False)
+        if text_cols
+        else pl.lit(False)
+    )
+    exprs.append(formula.alias("__formula"))
+    if raw.format == "csv" and raw.details.get("encoding") in {"utf-8", "utf-8-sig"}:
+        all_text = [c for c in source_cols if schema[c] == pl.String]
+        exprs.append(
+            pl.any_horizontal(pl.col(c).str.contains("\ufffd", literal=True) for c in all_text)
+            .fill_null(False)
+            .alias("__bad_utf8")
+        )
+    return raw.frame.select(exprs), warnings
+
+
+def _fallback_dates(df: pl.DataFrame) -> pl.DataFrame:
+    """Re-read, with every known format, the few timestamps the column's format missed."""
+    bad = df.get_column("timestamp").is_null() & df.get_column(raw_name("timestamp")).is_not_null()
+    n = int(bad.sum())
+    if n == 0 or n > 100_000:
+        return df
+    idx = bad.arg_true()
+    fixed = parse_dates_fallback(df.get_column(raw_name("timestamp")).gather(idx))
+    ok = fixed.is_not_null()
+    if not ok.any():
+        return df
+    ts = df.get_column("timestamp").scatter(idx.filter(ok), fixed.filter(ok))
+    return df.with_columns(ts.alias("timestamp"))
+
+
+def load_transactions(
+    source: Source,
+    *,
+    columns: str | Mapping[str, str] | None = None,
+    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    sheet: str | int | None = None,
+    query: str | None = None,
+    table: str | None = None,
+    as_of: str | dt.date | dt.datetime | None = None,
+    non_product_codes: Sequence[str] | None = None,
+    drop_duplicates: bool | None = None,
+    drop_zero_price: bool | None = None,
+    drop_non_product: bool | None = None,
+    return_prefix: str | None = None,
+    date_format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    max_bad_fraction: float | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+) -> LoadedTable:
+    """Load transactions from any supported source into the canonical table, cleaning as it goes.
+
+    Parameters
+    ----------
+    source
+        A file path (CSV/TSV/TXT, optionally ``.gz``; Parquet; ``.xlsx``), a SQLAlchemy URL
+        (``sqlite:///shop.db``, ``postgresql+psycopg://user@host/db``) with ``table=`` or
+        ``query=``, or a pandas / Polars DataFrame.
+    columns
+        Column mapping, ``"customer_id=CustID,timestamp=OrderDate"`` or a dict; unmapped columns
+        are recognised from common names and layouts (the mapping used is in the result).
+    config
+        A TOML file (or a dict) with ``[columns]`` and ``[ingest]`` tables; keywords win.
+    sheet
+        Excel sheet name or 0-based index; ``"*"`` reads every sheet. Default: the first.
+    query, table
+        For database URLs: a SQL query, or a table name (``schema.table`` allowed).
+    as_of
+        Lines after this date (a bare date means the end of that day) are excluded.
+    non_product_codes
+        Product codes that are not products (default
+        :data:`~seglens.io.DEFAULT_NON_PRODUCT_CODES`); ``*`` at the end matches a prefix.
+    drop_duplicates, drop_zero_price, drop_non_product
+        Whether those lines are excluded (default: yes) or only counted.
+    return_prefix
+        Order-id prefix marking cancellations (``"C"``); default: from the layout or detected.
+    date_format
+        A strftime format for the timestamp column when detection is not enough.
+    delimiter, encoding
+        Override the sniffed delimiter / encoding of text files.
+    max_bad_fraction
+        Largest share of rows with unreadable dates/amounts/order ids that is excluded rather
+        than fatal (default 0.01).
+    max_bytes
+        Refuse files larger than this (default 1 GB, gzip: uncompressed); ``None`` for no limit.
+
+    Returns
+    -------
+    LoadedTable
+        ``table`` with every column of :data:`seglens.tables.TRANSACTIONS`, the ``report``,
+        and the ``mapping`` used.
+
+    Raises
+    ------
+    DataError
+        The source cannot be used: missing required column, too many unreadable values, empty
+        or binary file, over the size limit. The message names the file, lines, column and
+        values, and what to do.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({
+    ...     "InvoiceNo": ["536365", "C536379"], "StockCode": ["85123A", "85123A"],
+    ...     "Quantity": [6, -1], "InvoiceDate": ["2010-12-01 08:26:00", "2010-12-01 09:41:00"],
+    ...     "UnitPrice": [2.55, 2.55], "CustomerID": [17850.0, 17850.0]})
+    >>> loaded = load_transactions(frame)
+    >>> loaded.mapping["amount"]
+    'Quantity * UnitPrice'
+    >>> loaded.table.select("customer_id", "amount", "is_return").rows()
+    [('17850', 15.299999999999999, False), ('17850', -2.55, True)]
+    """
+    explicit, cfg_columns, opts = resolve_options(
+        columns,
+        config,
+        {
+            "as_of": as_of,
+            "non_product_codes": non_product_codes,
+            "drop_duplicates": drop_duplicates,
+            "drop_zero_price": drop_zero_price,
+            "drop_non_product": drop_non_product,
+            "return_prefix": return_prefix,
+            "date_format": date_format,
+            "delimiter": delimiter,
+            "encoding": encoding,
+            "sheet": sheet,
+            "table": table,
+            "query": query,
+            "max_bad_fraction": max_bad_fraction,
+        },
+    )
+    raw = open_source(
+        source,
+        sheet=opts.sheet,
+        table=opts.table,
+        query=opts.query,
+        delimiter=opts.delimiter,
+        encoding=opts.encoding,
+        max_bytes=max_bytes,
+    )
+    src_columns = raw.columns
+    mapped_list, layout = resolve_mapping(
+        src_columns, TRANSACTIONS, explicit=explicit, config=cfg_columns, source=raw.name
+    )
+    mapping = {m.canonical: m for m in mapped_list}
+    details: dict[str, Any] = dict(raw.details)
+    frame, warnings = _build_frame(raw, mapping, opts, details)
+    df = collect_source(raw, frame)
+    if df.height == 0:
+        raise DataError(
+            "the source has a header but no data rows",
+            source=raw.name,
+            hint="export the data again with its rows",
+        )
+    df = _fallback_dates(df)
+    orders = df.get_column(raw_name("order_id")).head(SAMPLE_ROWS)
+    prefix = _return_prefix(opts, layout, orders)
+    ctx = RuleContext(
+        source=raw.name,
+        line_word="line" if raw.first_line == 2 else "row",
+        source_columns={k: m.source for k, m in mapping.items()},
+        as_of=opts.as_of,
+        non_product_codes=opts.non_product_codes,
+        drop_duplicates=opts.drop_duplicates,
+        drop_zero_price=opts.drop_zero_price,
+        drop_non_product=opts.drop_non_product,
+        return_prefix=prefix,
+        max_bad_fraction=opts.max_bad_fraction,
+    )
+    if df.get_column("customer_id").null_count() == df.height:
+        raise DataError(
+            "no row has a customer id",
+            source=raw.name,
+            column=mapping["customer_id"].source,
+            hint="map the customer column with --columns customer_id=<column>",
+        )
+    check_fatal(df, ctx, ("timestamp", "amount", "order_id"))
+    kept, rules = apply_rules(df, ctx)
+    canonical = kept.select(pl.col(c.name).cast(c.dtype) for c in TRANSACTIONS.columns)
+    if opts.as_of is not None:
+        details["as_of"] = opts.as_of.isoformat(sep=" ")
+    if prefix:
+        details["return_prefix"] = prefix
+    report = CleaningReport(
+        source=raw.name,
+        table="transactions",
+        format=raw.format,
+        rows_read=df.height,
+        rows_kept=canonical.height,
+        customers_read=df.get_column("customer_id").n_unique()
+        - int(df.get_column("customer_id").null_count() > 0),
+        customers_kept=canonical.get_column("customer_id").n_unique(),
+        columns_read=src_columns,
+        mapping=mapped_list,
+        layout=layout.title if layout else None,
+        details=details,
+        rules=rules,
+        warnings=raw.warnings + warnings,
+    )
+    log.info("loaded %s: %d of %d rows kept", raw.name, report.rows_kept, report.rows_read)
+    return LoadedTable(
+        table=canonical,
+        report=report,
+        mapping={m.canonical: m.source for m in mapped_list},
+        source=raw.name,
+    )

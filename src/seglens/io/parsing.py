@@ -1,0 +1,258 @@
+"""Parsing source values into canonical types: ids, numbers, dates and flags.
+
+Each ``*_expr`` function returns a Polars expression for the whole column (fast path, run
+lazily); values the fast path cannot read become null and are counted as unparseable by the
+cleaning rules. Formats are decided once from a sample of the column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import polars as pl
+
+__all__ = [
+    "DATE_FORMATS",
+    "MISSING_TOKENS",
+    "DateFormat",
+    "bool_expr",
+    "detect_date_format",
+    "detect_decimal_comma",
+    "id_expr",
+    "number_expr",
+    "parse_dates_fallback",
+    "timestamp_expr",
+]
+
+MISSING_TOKENS: Final = (
+    "",
+    "nan",
+    "NaN",
+    "NAN",
+    "null",
+    "NULL",
+    "Null",
+    "None",
+    "none",
+    "NONE",
+    "NA",
+    "N/A",
+    "n/a",
+    "#N/A",
+    "-",
+)
+"""Text values read as missing in id and text columns."""
+
+DATE_FORMATS: Final = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y%m%d",
+    "%Y%m%d%H%M%S",
+    "%Y%m%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%d/%m/%Y",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d-%m-%Y",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y %H:%M:%S",
+    "%d %b %Y",
+    "%d-%b-%Y",
+    "%d %B %Y",
+    "%b %d %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+)
+"""Formats tried, in order of preference, when the format is not given."""
+
+_DT: Final = pl.Datetime("us")
+
+
+@dataclass(frozen=True)
+class DateFormat:
+    """The format chosen for a date column, and how sure we are."""
+
+    format: str
+    share: float
+    ambiguous_with: str | None = None
+
+
+def _strptime(expr: pl.Expr, fmt: str) -> pl.Expr:
+    if "%z" in fmt:
+        return (
+            expr.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False)
+            .dt.convert_time_zone("UTC")
+            .dt.replace_time_zone(None)
+        )
+    if fmt.endswith("Z"):
+        return expr.str.strptime(_DT, fmt[:-1], strict=False)
+    return expr.str.strptime(_DT, fmt, strict=False)
+
+
+def _prepare_text(expr: pl.Expr, fmt: str) -> pl.Expr:
+    text = expr.str.strip_chars()
+    return text.str.strip_suffix("Z") if fmt.endswith("Z") else text
+
+
+def detect_date_format(sample: pl.Series, *, preferred: str | None = None) -> DateFormat | None:
+    """The format in :data:`DATE_FORMATS` that reads most of ``sample`` (text values).
+
+    >>> detect_date_format(pl.Series(["20240105", "20240131"])).format
+    '%Y%m%d'
+    >>> detect_date_format(pl.Series(["12/1/2010 8:26", "12/13/2010 9:01"])).format
+    '%m/%d/%Y %H:%M'
+    """
+    values = sample.cast(pl.String).str.strip_chars().drop_nulls()
+    values = values.filter(values != "").unique(maintain_order=True).head(2000)
+    if values.len() == 0:
+        return None
+    frame = values.to_frame("v")
+    candidates = (preferred,) if preferred else DATE_FORMATS
+    shares: list[tuple[float, str]] = []
+    for fmt in candidates:
+        parsed = frame.select(_strptime(_prepare_text(pl.col("v"), fmt), fmt)).to_series()
+        share = 1 - parsed.null_count() / values.len()
+        if share > 0:
+            shares.append((share, fmt))
+    if not shares:
+        return None
+    best = max(s for s, _ in shares)
+    tops = [f for s, f in shares if s == best]  # stable: order of preference
+    other = None
+    for f in tops[1:]:
+        if f.replace("%d", "D").replace("%m", "%d").replace("D", "%m") == tops[0]:
+            other = f
+    return DateFormat(tops[0], best, other)
+
+
+def timestamp_expr(col: str, dtype: pl.DataType, fmt: DateFormat | None) -> pl.Expr:
+    """Canonical naive ``Datetime('us')`` from a text, date, datetime or integer column."""
+    c = pl.col(col)
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:
+            c = c.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return c.cast(_DT)
+    if dtype == pl.Date:
+        return c.cast(_DT)
+    if dtype.is_integer():
+        # YYYYMMDD integers; anything else out of range becomes null (unparseable)
+        text = c.cast(pl.Int64).cast(pl.String)
+        return text.str.strptime(_DT, "%Y%m%d", strict=False)
+    if dtype.is_float():
+        text = c.cast(pl.Int64, strict=False).cast(pl.String)
+        return text.str.strptime(_DT, "%Y%m%d", strict=False)
+    if fmt is None:
+        return pl.lit(None, dtype=_DT)
+    return _strptime(_prepare_text(c.cast(pl.String), fmt.format), fmt.format)
+
+
+def parse_dates_fallback(values: pl.Series) -> pl.Series:
+    """Try every known format on each value (for the few the column's format did not read)."""
+    frame = values.cast(pl.String).str.strip_chars().to_frame("v")
+    exprs = [_strptime(_prepare_text(pl.col("v"), f), f) for f in DATE_FORMATS]
+    return frame.select(pl.coalesce(exprs)).to_series()
+
+
+def detect_decimal_comma(sample: pl.Series) -> bool:
+    """Whether a text number column writes decimals with a comma (``1.234,50`` / ``12,5``).
+
+    >>> detect_decimal_comma(pl.Series(["12,5", "3,75"]))
+    True
+    >>> detect_decimal_comma(pl.Series(["1,234.50", "3.75"]))
+    False
+    """
+    values = sample.cast(pl.String).str.strip_chars().drop_nulls()
+    if values.len() == 0:
+        return False
+    euro = values.str.contains(r"^-?[\d.\s]*\d,\d+$")
+    dotted = values.str.contains(r"\.\d+$") & ~values.str.contains(r"^-?\d{1,3}(\.\d{3})+$")
+    return bool(euro.any()) and not bool((dotted & ~euro).any())
+
+
+_NUMBER_JUNK: Final = r"[\s£$€¥₹'\u00a0]|^[A-Z]{3}\b|\b[A-Z]{3}$"
+
+
+def number_expr(col: str, dtype: pl.DataType, *, decimal_comma: bool = False) -> pl.Expr:
+    """``Float64`` from a numeric or text column; non-finite values become null (unparseable).
+
+    Text may carry currency symbols or codes, spaces, thousands separators and accounting
+    negatives ``(12.50)``; with ``decimal_comma`` the roles of ``.`` and ``,`` are swapped.
+    """
+    c = pl.col(col)
+    if dtype == pl.Boolean or dtype.is_numeric():
+        out = c.cast(pl.Float64)
+    else:
+        text = c.cast(pl.String).str.strip_chars()
+        fast = text.cast(pl.Float64, strict=False)
+        cleaned = text.str.replace_all(_NUMBER_JUNK, "")
+        negative = cleaned.str.contains(r"^\(.*\)$")
+        cleaned = cleaned.str.strip_chars("()")
+        if decimal_comma:
+            cleaned = cleaned.str.replace_all(".", "", literal=True).str.replace(",", ".")
+            slow = cleaned.cast(pl.Float64, strict=False)
+            fast = slow
+        else:
+            slow = cleaned.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+        slow = pl.when(negative).then(-slow).otherwise(slow)
+        out = fast.fill_null(slow) if not decimal_comma else slow
+    return pl.when(out.is_finite()).then(out).otherwise(None)
+
+
+def id_expr(col: str, dtype: pl.DataType) -> pl.Expr:
+    """Identifier text exactly as written: stripped, ``17850.0`` -> ``17850``, blanks -> null.
+
+    >>> frame = pl.DataFrame({"c": ["007", " 17850.0", "nan", "A-1"]})
+    >>> frame.select(id_expr("c", pl.String)).to_series().to_list()
+    ['007', '17850', None, 'A-1']
+    """
+    c = pl.col(col)
+    if dtype.is_integer():
+        return c.cast(pl.String)
+    if dtype.is_float():
+        integral = c.is_finite() & (c == c.floor())
+        return (
+            pl.when(integral)
+            .then(c.cast(pl.Int64, strict=False).cast(pl.String))
+            .when(c.is_finite())
+            .then(c.cast(pl.String))
+            .otherwise(None)
+        )
+    text = c.cast(pl.String).str.strip_chars()
+    text = text.str.replace(r"^(-?\d+)\.0+$", "${1}")
+    return pl.when(text.is_in(MISSING_TOKENS)).then(None).otherwise(text)
+
+
+_TRUE: Final = ("true", "t", "yes", "y", "1", "1.0", "return", "returned", "refund", "x")
+_FALSE: Final = ("false", "f", "no", "n", "0", "0.0", "")
+
+
+def bool_expr(col: str, dtype: pl.DataType) -> pl.Expr:
+    """Boolean from a bool, numeric or text (true/false, yes/no, 1/0, y/n) column."""
+    c = pl.col(col)
+    if dtype == pl.Boolean:
+        return c
+    if dtype.is_numeric():
+        return c != 0
+    text = c.cast(pl.String).str.strip_chars().str.to_lowercase()
+    return pl.when(text.is_in(_TRUE)).then(True).when(text.is_in(_FALSE)).then(False)

@@ -1,0 +1,227 @@
+"""``load_table``: customers, labels and segment assignments from any source."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from seglens.errors import DataError
+from seglens.io.cleaning import LINE
+from seglens.io.load import collect_source, load_transactions, resolve_options
+from seglens.io.mapping import resolve_mapping
+from seglens.io.parsing import MISSING_TOKENS, detect_date_format, id_expr, timestamp_expr
+from seglens.io.report import CleaningReport, LoadedTable, RuleResult
+from seglens.io.sources import DEFAULT_MAX_BYTES, Source, open_source
+from seglens.io.sources_base import ROW, RawSource
+from seglens.tables import CUSTOMERS, TRANSACTIONS, TableSpec
+
+__all__ = ["load_table"]
+
+
+def _extra_column(df: pl.DataFrame, name: str) -> pl.Series:
+    """An extra (demographic) column: numbers when every value reads as one, else text."""
+    s = df.get_column(name)
+    if s.dtype != pl.String:
+        return s
+    text = s.str.strip_chars()
+    text = pl.Series(name, [None] * len(text), pl.String).zip_with(
+        ~text.is_in(MISSING_TOKENS), text
+    )
+    num = text.cast(pl.Float64, strict=False)
+    if num.null_count() == text.null_count() and text.null_count() < len(text):
+        return num
+    return text
+
+
+def load_table(
+    source: Source,
+    spec: TableSpec,
+    *,
+    columns: str | Mapping[str, str] | None = None,
+    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    sheet: str | int | None = None,
+    query: str | None = None,
+    table: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+) -> LoadedTable:
+    """Load a canonical table (customers, labels, assignments; transactions delegate).
+
+    Ids are kept as written (``17850.0`` -> ``17850``); rows without a customer id are excluded
+    and counted; for customers and assignments a repeated customer id keeps its first row.
+    Datetime columns (``labeled_at``) are parsed; unreadable ones become null and are counted.
+    Tables with ``open_ended`` specs keep every other source column (numbers where every value
+    is a number).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from seglens.tables import ASSIGNMENTS
+    >>> got = load_table(pl.DataFrame({"CustomerID": [1.0, 2.0, 2.0], "cluster": ["a", "b", "c"]}),
+    ...                  ASSIGNMENTS)
+    >>> got.table.rows()
+    [('1', 'a'), ('2', 'b')]
+    >>> got.report.rule("duplicate_customer_id").rows
+    1
+    """
+    if spec is TRANSACTIONS:
+        return load_transactions(
+            source,
+            columns=columns,
+            config=config,
+            sheet=sheet,
+            query=query,
+            table=table,
+            delimiter=delimiter,
+            encoding=encoding,
+            max_bytes=max_bytes,
+        )
+    explicit, cfg_columns, opts = resolve_options(
+        columns,
+        config,
+        {
+            "sheet": sheet,
+            "table": table,
+            "query": query,
+            "delimiter": delimiter,
+            "encoding": encoding,
+        },
+    )
+    raw: RawSource = open_source(
+        source,
+        sheet=opts.sheet,
+        table=opts.table,
+        query=opts.query,
+        delimiter=opts.delimiter,
+        encoding=opts.encoding,
+        max_bytes=max_bytes,
+    )
+    src_columns = raw.columns
+    mapped, _ = resolve_mapping(
+        src_columns, spec, explicit=explicit, config=cfg_columns, source=raw.name
+    )
+    src = {m.canonical: m.source for m in mapped}
+    schema = raw.frame.collect_schema()
+    exprs: list[pl.Expr] = [(pl.col(ROW).cast(pl.Int64) + raw.first_line).alias(LINE)]
+    details: dict[str, Any] = dict(raw.details)
+    for col in spec.columns:
+        if col.name not in src:
+            exprs.append(pl.lit(None, col.dtype).alias(col.name))
+            continue
+        s = src[col.name]
+        if isinstance(col.dtype, pl.Datetime):
+            fmt = None
+            if schema[s] == pl.String:
+                sample = raw.frame.select(s).head(100_000).collect().to_series()
+                fmt = detect_date_format(sample)
+            exprs.append(timestamp_expr(s, schema[s], fmt).alias(col.name))
+            exprs.append(pl.col(s).cast(pl.String).alias(f"__raw_{col.name}"))
+        else:
+            exprs.append(id_expr(s, schema[s]).cast(col.dtype).alias(col.name))
+    used = set(src.values())
+    extras = [c for c in src_columns if c not in used] if spec.open_ended else []
+    exprs += [pl.col(c) for c in extras if c not in spec.names]
+    df = collect_source(raw, raw.frame.select(exprs))
+    if df.height == 0:
+        raise DataError(
+            "the source has a header but no data rows",
+            source=raw.name,
+            hint="export the data again with its rows",
+        )
+    rules: list[RuleResult] = []
+    excluded = df.get_column("customer_id").is_null()
+    if int(excluded.sum()) == df.height:
+        raise DataError(
+            "no row has a customer id",
+            source=raw.name,
+            column=src["customer_id"],
+            hint="map the customer column with --columns customer_id=<column>",
+        )
+    rules.append(
+        RuleResult(
+            "missing_customer_id",
+            "excluded",
+            int(excluded.sum()),
+            "no customer id; row excluded",
+            int(excluded.sum()),
+            _examples(df, excluded, "customer_id", src["customer_id"]),
+        )
+    )
+    for req in spec.required:
+        if req == "customer_id":
+            continue
+        miss = df.get_column(req).is_null()
+        new = miss & ~excluded
+        excluded = excluded | miss
+        rules.append(
+            RuleResult(
+                f"missing_{req}",
+                "excluded",
+                int(miss.sum()),
+                f"no {req}; row excluded",
+                int(new.sum()),
+                _examples(df, miss, req, src[req]),
+            )
+        )
+    for col in spec.columns:
+        raw_col = f"__raw_{col.name}"
+        if raw_col in df.columns:
+            bad = df.get_column(col.name).is_null() & df.get_column(raw_col).str.strip_chars().ne(
+                ""
+            ).fill_null(False)
+            rules.append(
+                RuleResult(
+                    f"unparseable_{col.name}",
+                    "warned",
+                    int(bad.sum()),
+                    f"{col.name} is not a date; left empty",
+                    0,
+                    _examples(df, bad, raw_col, src[col.name]),
+                )
+            )
+    if spec.name in {CUSTOMERS.name, "assignments"}:
+        dup = df.get_column("customer_id").is_first_distinct().not_() & ~excluded
+        excluded = excluded | dup
+        rules.append(
+            RuleResult(
+                "duplicate_customer_id",
+                "excluded",
+                int(dup.sum()),
+                "customer id already seen on an earlier row; the first row is kept",
+                int(dup.sum()),
+                _examples(df, dup, "customer_id", src["customer_id"]),
+            )
+        )
+    kept = df.filter(~excluded)
+    out = kept.select(
+        [pl.col(c.name).cast(c.dtype) for c in spec.columns]
+        + [_extra_column(kept, c) for c in extras if c not in spec.names]
+    )
+    report = CleaningReport(
+        source=raw.name,
+        table=spec.name,
+        format=raw.format,
+        rows_read=df.height,
+        rows_kept=out.height,
+        customers_read=df.get_column("customer_id").drop_nulls().n_unique(),
+        customers_kept=out.get_column("customer_id").n_unique(),
+        columns_read=src_columns,
+        mapping=mapped,
+        details=details,
+        rules=rules,
+        warnings=list(raw.warnings),
+    )
+    return LoadedTable(table=out, report=report, mapping=src, source=raw.name)
+
+
+def _examples(
+    df: pl.DataFrame, mask: pl.Series, col: str, label: str
+) -> tuple[dict[str, Any], ...]:
+    rows = df.filter(mask).select(LINE, col).head(5).rows()
+    return tuple(
+        {"line": ln, "column": label, "value": None if v is None else str(v)} for ln, v in rows
+    )

@@ -12,7 +12,10 @@ Three rules, chosen with ``match=``:
     Many-to-one: each segment takes the label most of its customers carry. Never lower than
     Hungarian, and optimistic when there are many small segments.
 ``"auto"`` (default)
-    ``"names"`` when every segment name is also a label name, else ``"hungarian"``.
+    ``"names"`` when every segment name is also a label name and the names are not bare integers,
+    else ``"hungarian"``. Integer segments (``0, 1, 2``) are taken to be cluster ids even when
+    the labels are integers too; pass ``match="names"`` when integer codes mean the same thing
+    on both sides.
 """
 
 from __future__ import annotations
@@ -64,6 +67,15 @@ def _check_method(match: str) -> None:
         )
 
 
+def _looks_like_id(value: object) -> bool:
+    """A bare integer (``3``, ``"3"``): a cluster id rather than a segment name."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
+
+
 def _by_names(labels: Codes, segments: Codes) -> npt.NDArray[np.int64]:
     index = {str(v): i for i, v in enumerate(labels.values)}
     return np.array([index.get(str(s), -1) for s in segments.values], dtype=np.int64)
@@ -86,7 +98,7 @@ def match_segments(
     _check_method(match)
     if match == "auto":
         names = _by_names(labels, segments)
-        if np.all(names >= 0):
+        if np.all(names >= 0) and not all(_looks_like_id(s) for s in segments.values):
             return Matching("names", names)
         match = "hungarian"
     if match == "names":

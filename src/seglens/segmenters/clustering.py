@@ -1,0 +1,388 @@
+"""Clustering segmenters: k-means (full Lloyd or mini-batch) and Gaussian mixtures.
+
+Each estimator carries its fitted :class:`FeaturePreprocessor`, so ``predict`` on raw
+feature tables applies the same log/scale/encoding. With ``n_clusters="auto"`` the number of
+segments is chosen by :func:`choose_k` and the evidence is kept in ``k_selection_``.
+"""
+
+# ruff: noqa: N803, N806  (X / Z for data matrices, the scikit-learn convention)
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import polars as pl
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.mixture import GaussianMixture
+from sklearn.utils import Tags, check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from seglens.errors import UsageError
+from seglens.segmenters._tabular import ID_COLUMN, ensure_2d, to_polars
+from seglens.segmenters.base import SegmenterMixin
+from seglens.segmenters.choose_k import KSelection, choose_k
+from seglens.segmenters.naming import auto_names, effect_sizes
+from seglens.segmenters.preprocessing import FeaturePreprocessor
+
+__all__ = ["GaussianMixtureSegmenter", "KMeansSegmenter", "nearest_centers"]
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+_MEDIAN_COLUMNS = ("n_orders", "frequency")
+
+
+def nearest_centers(Z: FloatArray, centers: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Label, distance to the nearest centre and to the second nearest, for each row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lab, d1, d2 = nearest_centers(np.array([[0.0, 1.0]]), np.array([[0.0, 0.0], [3.0, 1.0]]))
+    >>> lab.tolist(), d1.tolist(), d2.tolist()
+    ([0], [1.0], [3.0])
+    """
+    d = Z @ centers.T
+    d *= -2.0
+    d += (centers * centers).sum(1)
+    rows = np.arange(Z.shape[0])
+    if centers.shape[0] > 1:
+        part = np.argpartition(d, 1, axis=1)[:, :2]
+        first = np.take_along_axis(d, part, 1)
+        swap = first[:, 1] < first[:, 0]
+        lab = np.where(swap, part[:, 1], part[:, 0])
+        d1 = np.where(swap, first[:, 1], first[:, 0])
+        d2 = np.where(swap, first[:, 0], first[:, 1])
+    else:
+        lab = np.zeros(Z.shape[0], dtype=np.int64)
+        d1 = d[rows, 0]
+        d2 = np.full(Z.shape[0], np.inf)
+    xx = np.einsum("ij,ij->i", Z, Z)
+    d1 = np.sqrt(np.maximum(d1 + xx, 0.0))
+    d2 = np.sqrt(np.maximum(d2 + xx, 0.0))
+    return lab.astype(np.int64), d1, d2
+
+
+class _ClusterSegmenter(SegmenterMixin, ClusterMixin, BaseEstimator):  # type: ignore[misc]
+    """Shared fitting flow: preprocess, choose k, fit, name the segments."""
+
+    _method: ClassVar[Literal["kmeans", "gmm", "mixed"]] = "kmeans"
+    k_range: tuple[int, int]
+    features: Sequence[str] | None
+    categorical: Sequence[str] | None
+    log_transform: Any
+    sample_size: int
+    random_state: Any
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _make_preprocessor(self) -> FeaturePreprocessor:
+        return FeaturePreprocessor(
+            numeric=self.features,
+            categorical=self.categorical,
+            log_transform=self.log_transform,
+            id_column=self.id_column,
+        )
+
+    def _as_frame(self, X: Any) -> pl.DataFrame:
+        names = None if hasattr(X, "columns") else getattr(self, "input_columns_", None)
+        return to_polars(X, numeric_only=not self.categorical, names=names)
+
+    def _prepare(self, df: pl.DataFrame) -> tuple[FloatArray, Any]:
+        return self.preprocessor_.transform(df), None
+
+    def _requested_k(self) -> int | str:
+        return self.n_clusters
+
+    def _resolve_k(self, Z: FloatArray, codes: Any, rs: np.random.RandomState) -> int:
+        k = self._requested_k()
+        if k == "auto":
+            lo, hi = self.k_range
+            hi = min(hi, Z.shape[0] - 1)
+            self.k_selection_: KSelection | None = choose_k(
+                Z,
+                method=self._method,
+                k_values=range(lo, hi + 1),
+                codes=codes,
+                random_state=int(rs.randint(2**31 - 1)),
+                **self._choose_k_options(),
+            )
+            return self.k_selection_.k
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise UsageError(f"n_clusters must be a positive integer or 'auto', not {k!r}")
+        if k > Z.shape[0]:
+            raise ValueError(f"n_samples={Z.shape[0]} should be >= n_clusters={k}.")
+        self.k_selection_ = None
+        return int(k)
+
+    def _choose_k_options(self) -> dict[str, Any]:
+        return {}
+
+    def fit(self, X: Any, y: Any = None) -> _ClusterSegmenter:
+        """Fit preprocessing and clusters on the customers in ``X``; returns ``self``."""
+        validate_data(self, X, reset=True, skip_check_array=True)
+        df = self._as_frame(X)
+        self.input_columns_ = df.columns
+        self.preprocessor_ = self._make_preprocessor().fit(df)
+        Z, codes = self._prepare(df)
+        rs = check_random_state(self.random_state)
+        k = self._resolve_k(Z, codes, rs)
+        self._fit_k(Z, codes, k, rs)
+        self.n_clusters_ = k
+        self.labels_, _ = self._label(Z, codes)
+        self._name_segments(df, Z)
+        return self
+
+    def _fit_k(self, Z: FloatArray, codes: Any, k: int, rs: np.random.RandomState) -> None:
+        raise NotImplementedError
+
+    def _label(self, Z: FloatArray, codes: Any) -> tuple[IntArray, dict[str, Any]]:
+        raise NotImplementedError
+
+    def _name_segments(self, df: pl.DataFrame, Z: FloatArray) -> None:
+        pre = self.preprocessor_
+        num = pre.numeric_columns_
+        k = self.n_clusters_
+        eff = effect_sizes(Z[:, : len(num)], self.labels_, k)
+        medians: list[dict[str, float]] = [{} for _ in range(k)]
+        wanted = [c for c in _MEDIAN_COLUMNS if c in num]
+        if wanted:
+            meds = (
+                df.select(wanted)
+                .with_columns(pl.Series("_lab", self.labels_))
+                .group_by("_lab")
+                .median()
+            )
+            for row in meds.iter_rows(named=True):
+                medians[int(row["_lab"])] = {c: row[c] for c in wanted}
+        self.effect_sizes_ = eff
+        self.segment_names_ = auto_names(num, eff, medians=medians)
+
+    def _assign_frame(self, df: pl.DataFrame) -> tuple[IntArray, dict[str, Any]]:
+        Z, codes = self._prepare(df)
+        return self._label(Z, codes)
+
+    def predict(self, X: Any) -> IntArray:
+        """Cluster index of each customer (``segment_names_[i]`` is its name)."""
+        check_is_fitted(self, "preprocessor_")
+        X = ensure_2d(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        return self._assign_frame(self._as_frame(X))[0]
+
+
+class KMeansSegmenter(TransformerMixin, _ClusterSegmenter):  # type: ignore[misc]
+    """k-means segments on preprocessed customer features.
+
+    With ``algorithm="lloyd"`` (default) the centres are found on a sample of up to
+    ``sample_size`` customers (``n_init`` k-means++ starts), then refined with at most
+    ``full_iter`` Lloyd iterations over all customers. ``"minibatch"`` runs scikit-learn's
+    ``MiniBatchKMeans`` over everyone.
+
+    Parameters
+    ----------
+    n_clusters : int or "auto"
+        Number of segments, or ``"auto"`` to choose within ``k_range`` (see
+        :func:`~seglens.segmenters.choose_k.choose_k`; the evidence is in ``k_selection_``).
+    algorithm : {"lloyd", "minibatch"}
+    k_range : (int, int)
+        Smallest and largest k considered by ``"auto"``.
+    features, categorical : list of str, optional
+        Numeric / categorical columns (default: all numeric / all string columns).
+        Categorical columns are one-hot encoded.
+    log_transform : "auto", bool or list of str
+        Signed log1p of skewed columns (see :class:`FeaturePreprocessor`).
+    n_init, max_iter, full_iter, tol, batch_size, sample_size
+        Fitting controls.
+    random_state : int, RandomState or None
+    id_column : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.vstack([np.zeros((5, 2)), np.full((5, 2), 10.0)])
+    >>> seg = KMeansSegmenter(n_clusters=2, random_state=0).fit(X)
+    >>> sorted(np.bincount(seg.labels_).tolist())
+    [5, 5]
+    """
+
+    _method = "kmeans"
+
+    def __init__(
+        self,
+        n_clusters: int | str = 8,
+        *,
+        algorithm: Literal["lloyd", "minibatch"] = "lloyd",
+        k_range: tuple[int, int] = (2, 12),
+        features: Sequence[str] | None = None,
+        categorical: Sequence[str] | None = None,
+        log_transform: Any = "auto",
+        n_init: int = 3,
+        max_iter: int = 300,
+        full_iter: int = 10,
+        tol: float = 1e-4,
+        batch_size: int = 4096,
+        sample_size: int = 100_000,
+        random_state: Any = None,
+        id_column: str = ID_COLUMN,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.algorithm = algorithm
+        self.k_range = k_range
+        self.features = features
+        self.categorical = categorical
+        self.log_transform = log_transform
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.full_iter = full_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.sample_size = sample_size
+        self.random_state = random_state
+        self.id_column = id_column
+
+    def _fit_k(self, Z: FloatArray, codes: Any, k: int, rs: np.random.RandomState) -> None:
+        seed = int(rs.randint(2**31 - 1))
+        n = Z.shape[0]
+        if self.algorithm == "minibatch":
+            mb = MiniBatchKMeans(
+                k,
+                batch_size=self.batch_size,
+                n_init=self.n_init,
+                random_state=seed,
+                max_iter=self.max_iter,
+                tol=self.tol,
+            ).fit(Z)
+            self.cluster_centers_ = mb.cluster_centers_
+            self.n_iter_ = int(mb.n_iter_)
+        elif self.algorithm == "lloyd":
+            if n > self.sample_size:
+                idx = rs.choice(n, self.sample_size, replace=False)
+                km = KMeans(
+                    k, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol, random_state=seed
+                ).fit(Z[idx])
+                km = KMeans(
+                    k,
+                    init=km.cluster_centers_,
+                    n_init=1,
+                    max_iter=self.full_iter,
+                    tol=self.tol,
+                    random_state=seed,
+                ).fit(Z)
+            else:
+                km = KMeans(
+                    k, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol, random_state=seed
+                ).fit(Z)
+            self.cluster_centers_ = km.cluster_centers_
+            self.n_iter_ = int(km.n_iter_)
+        else:
+            raise UsageError(f"algorithm must be 'lloyd' or 'minibatch', not {self.algorithm!r}")
+
+    def _label(self, Z: FloatArray, codes: Any) -> tuple[IntArray, dict[str, Any]]:
+        lab, d1, d2 = nearest_centers(Z, self.cluster_centers_)
+        return lab, {
+            "distance": pl.Series(d1, dtype=pl.Float64),
+            "margin": pl.Series(d2 - d1, dtype=pl.Float64),
+        }
+
+    def transform(self, X: Any) -> FloatArray:
+        """Euclidean distance of each customer to every centre (preprocessed space)."""
+        check_is_fitted(self, "cluster_centers_")
+        X = ensure_2d(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        Z, _ = self._prepare(self._as_frame(X))
+        C = self.cluster_centers_
+        d = (Z * Z).sum(1)[:, None] - 2 * Z @ C.T + (C * C).sum(1)[None, :]
+        out: FloatArray = np.sqrt(np.maximum(d, 0.0))
+        return out
+
+
+class GaussianMixtureSegmenter(_ClusterSegmenter):
+    """Gaussian-mixture segments with a membership probability per customer.
+
+    The mixture is fitted on a sample of up to ``sample_size`` customers (EM on millions of
+    rows adds little); every customer is then assigned to its most probable component.
+    ``n_components="auto"`` chooses k by BIC (evidence in ``k_selection_``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (50, 2)), rng.normal(8, 1, (50, 2))])
+    >>> seg = GaussianMixtureSegmenter(n_components=2, random_state=0).fit(X)
+    >>> sorted(np.bincount(seg.labels_).tolist())
+    [50, 50]
+    """
+
+    _method = "gmm"
+
+    def __init__(
+        self,
+        n_components: int | str = 8,
+        *,
+        covariance_type: Literal["full", "tied", "diag", "spherical"] = "full",
+        k_range: tuple[int, int] = (2, 12),
+        features: Sequence[str] | None = None,
+        categorical: Sequence[str] | None = None,
+        log_transform: Any = "auto",
+        n_init: int = 1,
+        max_iter: int = 200,
+        reg_covar: float = 1e-4,
+        sample_size: int = 200_000,
+        random_state: Any = None,
+        id_column: str = ID_COLUMN,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.k_range = k_range
+        self.features = features
+        self.categorical = categorical
+        self.log_transform = log_transform
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.reg_covar = reg_covar
+        self.sample_size = sample_size
+        self.random_state = random_state
+        self.id_column = id_column
+
+    def _requested_k(self) -> int | str:
+        return self.n_components
+
+    def _choose_k_options(self) -> dict[str, Any]:
+        return {"covariance_type": self.covariance_type}
+
+    def _fit_k(self, Z: FloatArray, codes: Any, k: int, rs: np.random.RandomState) -> None:
+        n = Z.shape[0]
+        idx = rs.choice(n, self.sample_size, replace=False) if n > self.sample_size else None
+        self.mixture_ = GaussianMixture(
+            k,
+            covariance_type=self.covariance_type,
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            reg_covar=self.reg_covar,
+            random_state=int(rs.randint(2**31 - 1)),
+        ).fit(Z if idx is None else Z[idx])
+        self.n_iter_ = int(self.mixture_.n_iter_)
+
+    def _label(self, Z: FloatArray, codes: Any) -> tuple[IntArray, dict[str, Any]]:
+        proba = self.mixture_.predict_proba(Z)
+        lab = proba.argmax(1).astype(np.int64)
+        return lab, {"probability": pl.Series(proba[np.arange(len(lab)), lab], dtype=pl.Float64)}
+
+    def predict_proba(self, X: Any) -> FloatArray:
+        """Membership probability of each customer for each segment (n × k)."""
+        check_is_fitted(self, "mixture_")
+        X = ensure_2d(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        Z, _ = self._prepare(self._as_frame(X))
+        return np.asarray(self.mixture_.predict_proba(Z))
+
+    def bic(self, X: Any) -> float:
+        """Bayesian information criterion of the fitted mixture on ``X`` (lower is better)."""
+        check_is_fitted(self, "mixture_")
+        Z, _ = self._prepare(self._as_frame(X))
+        return float(self.mixture_.bic(Z))

@@ -1,3 +1,268 @@
-"""`seglens accuracy` commands (registered on import)."""
+"""`seglens accuracy`, `seglens audit-sample`, `seglens audit-estimate` (registered on import).
+
+Thin layers over :mod:`seglens.accuracy` and :mod:`seglens.audit`: load the ``customer_id,
+segment`` files through :func:`seglens.io.load_table`, compute, print a Rich table or stable JSON.
+"""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from seglens.accuracy import AccuracyReport, SegmentRule, accuracy_report_from_tables
+from seglens.audit import draw_audit_sample, estimate_from_sheet, plan_audit
+from seglens.audit.estimate import StratifiedEstimate
+from seglens.cli._app import app, console
+from seglens.errors import UsageError
+from seglens.io import LoadedTable, load_table
+from seglens.tables import ASSIGNMENTS, LABELS
+
+__all__ = ["accuracy", "audit_estimate", "audit_sample"]
+
+_SEGMENTS_HELP = "CSV/Parquet/Excel with one row per customer: customer_id, segment."
+_COLUMNS_HELP = "Column mapping for both files, canonical=source pairs (e.g. customer_id=ID)."
+
+
+def _load(path: Path, spec: Any, columns: str | None) -> LoadedTable:
+    return load_table(str(path), spec, columns=columns or None)
+
+
+def _input_notes(name: str, loaded: LoadedTable) -> dict[str, Any]:
+    rep = loaded.report
+    return {
+        "source": rep.source,
+        "rows_read": rep.rows_read,
+        "rows_kept": rep.rows_kept,
+        "mapping": {m.canonical: m.source for m in rep.mapping},
+        "excluded": {r.rule: r.rows for r in rep.rules if r.rows},
+        "file": name,
+    }
+
+
+def _emit_json(payload: dict[str, Any]) -> None:
+    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def _print_accuracy(rep: AccuracyReport, inputs: list[dict[str, Any]]) -> None:
+    acc = rep.accuracy
+    verdict = "meets" if acc.value_pct >= rep.target_pct else "below"
+    console.print(
+        f"[bold]Customer Segmentation Accuracy: {acc.value_pct:.1f} %[/bold]  "
+        f"(n={acc.n:,}, {round(acc.confidence * 100)} % CI {acc.ci_low_pct:.1f}–"
+        f"{acc.ci_high_pct:.1f}) — {verdict} the {rep.target_pct:g} % target",
+        highlight=False,
+    )
+    seg = rep.segment_level
+    if seg.estimate is not None:
+        console.print(
+            f"Segment-level accuracy: {seg.estimate.value_pct:.1f} % "
+            f"({sum(v.accurate for v in seg.verdicts)} of {seg.estimate.n} segments; rule: "
+            f"{seg.rule})",
+            highlight=False,
+        )
+    console.print(
+        f"Match: {rep.match}   kappa {rep.kappa:.3f}   ARI {rep.ari:.3f}   NMI {rep.nmi:.3f}",
+        highlight=False,
+    )
+    cov = rep.coverage
+    if cov is not None:
+        console.print(
+            f"Labels: {cov.n_matched:,} labelled customers checked of {cov.n_customers:,} "
+            f"segmented ({cov.label_coverage_pct:.1f} %); {cov.n_labels_unknown_customer:,} "
+            f"label(s) name customers not in the segmentation; {cov.n_superseded_labels:,} "
+            f"superseded by a later label; {cov.n_blank_labels:,} blank",
+            highlight=False,
+        )
+    for note in inputs:
+        for rule, rows in note["excluded"].items():
+            console.print(f"{note['file']}: {rows:,} row(s) {rule.replace('_', ' ')}")
+    table = Table(title="Per segment", show_lines=False)
+    for col in (
+        "segment",
+        "→ label",
+        "n",
+        "correct",
+        "precision %",
+        "95 % CI",
+        "recall %",
+        "F1 %",
+        "accurate",
+    ):
+        table.add_column(col, justify="left" if col in ("segment", "→ label") else "right")
+    for r in rep.per_segment:
+        table.add_row(
+            r.segment,
+            r.matched_label or "—",
+            f"{r.size:,}",
+            f"{r.correct:,}",
+            f"{r.precision.value_pct:.1f}",
+            f"{r.precision.ci_low_pct:.1f}–{r.precision.ci_high_pct:.1f}",
+            f"{r.recall_pct:.1f}",
+            f"{r.f1_pct:.1f}",
+            "yes" if r.accurate else "no",
+        )
+    console.print(table)
+    conf = Table(title="Confusion (rows: labels, columns: segments)")
+    conf.add_column("label")
+    for s in rep.segments:
+        conf.add_column(s, justify="right")
+    for lab, row in zip(rep.labels, rep.confusion.tolist(), strict=True):
+        conf.add_row(lab, *[f"{v:,}" for v in row])
+    console.print(conf)
+    for c in rep.caveats:
+        console.print(f"[yellow]note:[/yellow] {c}", highlight=False)
+
+
+@app.command()
+def accuracy(
+    segments: Annotated[Path, typer.Option(help=_SEGMENTS_HELP)],
+    labels: Annotated[
+        Path,
+        typer.Option(help="File of reference labels: customer_id, segment (one row per check)."),
+    ],
+    match: Annotated[
+        str, typer.Option(help="How segments meet labels: auto, hungarian, majority or names.")
+    ] = "auto",
+    target: Annotated[float, typer.Option(help="Target accuracy in percent.")] = 85.0,
+    rule: Annotated[
+        str,
+        typer.Option(
+            help="Segment-level rule: lower-bound (precision CI lower bound >= target) "
+            "or point (precision >= target)."
+        ),
+    ] = "lower-bound",
+    confidence: Annotated[float, typer.Option(help="Confidence level of every interval.")] = 0.95,
+    columns: Annotated[str | None, typer.Option(help=_COLUMNS_HELP)] = None,
+    segments_columns: Annotated[
+        str | None, typer.Option(help="Column mapping for the segments file only.")
+    ] = None,
+    labels_columns: Annotated[
+        str | None, typer.Option(help="Column mapping for the labels file only.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print stable JSON.")] = False,
+) -> None:
+    """Customer Segmentation Accuracy of a segmentation against labels, with its CI."""
+    basis = {"lower-bound": "lower_bound", "point": "point"}.get(rule)
+    if basis is None:
+        raise UsageError(f"unknown rule {rule!r}", hint="use lower-bound or point")
+    seg_rule = SegmentRule(target_pct=target, basis=basis)  # type: ignore[arg-type]
+    seg = _load(segments, ASSIGNMENTS, segments_columns or columns)
+    lab = _load(labels, LABELS, labels_columns or columns)
+    rep = accuracy_report_from_tables(
+        seg.table, lab.table, match=match, confidence=confidence, rule=seg_rule
+    )
+    inputs = [_input_notes("segments", seg), _input_notes("labels", lab)]
+    if as_json:
+        _emit_json({**rep.to_dict(), "inputs": inputs})
+    else:
+        _print_accuracy(rep, inputs)
+
+
+@app.command("audit-sample")
+def audit_sample(
+    segments: Annotated[Path, typer.Option(help=_SEGMENTS_HELP)],
+    out: Annotated[Path, typer.Option(help="Where to write the audit sheet (CSV).")],
+    margin: Annotated[
+        float, typer.Option(help="Target margin in points at the confidence level (±).")
+    ] = 3.0,
+    total: Annotated[
+        int | None, typer.Option(help="Audit exactly this many customers instead.")
+    ] = None,
+    allocation: Annotated[str, typer.Option(help="neyman or proportional.")] = "neyman",
+    min_per_segment: Annotated[int, typer.Option(help="Least customers per segment.")] = 30,
+    expected_accuracy: Annotated[
+        float, typer.Option(help="Planning accuracy in percent (50 = worst case).")
+    ] = 50.0,
+    confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    seed: Annotated[int, typer.Option(help="Random seed of the draw.")] = 0,
+    columns: Annotated[str | None, typer.Option(help=_COLUMNS_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Draw the stratified sample of customers to check, as a CSV ready for a spreadsheet."""
+    seg = _load(segments, ASSIGNMENTS, columns)
+    sizes = dict(seg.table.group_by("segment").len().sort("segment").rows())
+    plan = plan_audit(
+        {str(k): int(v) for k, v in sizes.items()},
+        margin_pct=margin,
+        total=total,
+        confidence=confidence,
+        allocation=allocation,  # type: ignore[arg-type]
+        min_per_segment=min_per_segment,
+        expected_accuracy_pct=expected_accuracy,
+    )
+    sheet = draw_audit_sample(seg.table, plan, random_state=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # UTF-8 with BOM so Excel shows accents correctly; every id stays text as written
+    out.write_bytes(b"\xef\xbb\xbf" + sheet.write_csv().encode("utf-8"))
+    if as_json:
+        _emit_json({**plan.to_dict(), "out": str(out)})
+        return
+    table = Table(title=f"Audit plan ({plan.allocation} allocation)")
+    for col in ("segment", "customers", "to audit", "weight"):
+        table.add_column(col, justify="left" if col == "segment" else "right")
+    for s in plan.strata:
+        table.add_row(s.segment, f"{s.population:,}", f"{s.sample:,}", f"{s.weight:.1f}")
+    console.print(table)
+    console.print(
+        f"{plan.total:,} customers to audit; expected margin ±{plan.expected_margin_pct:.1f} "
+        f"points at {round(confidence * 100)} % (planning accuracy {expected_accuracy:g} %).",
+        highlight=False,
+    )
+    console.print(
+        f"Wrote {out}: fill in reviewer_segment (and note), then run "
+        f"`seglens audit-estimate {out}`.",
+        highlight=False,
+    )
+
+
+def _print_estimate(est: StratifiedEstimate) -> None:
+    e = est.estimate
+    console.print(
+        f"[bold]Estimated accuracy: {e.value_pct:.1f} %[/bold] (n={e.n:,} audited, "
+        f"{round(e.confidence * 100)} % CI {e.ci_low_pct:.1f}–{e.ci_high_pct:.1f}; "
+        f"stratified, weighted by segment size)",
+        highlight=False,
+    )
+    if est.n_not_reviewed:
+        console.print(
+            f"[yellow]note:[/yellow] {est.n_not_reviewed:,} row(s) not reviewed yet were left "
+            "out; the estimate assumes they are like the reviewed ones",
+            highlight=False,
+        )
+    table = Table(title="Per segment")
+    for col in ("segment", "weight", "audited", "accuracy %", "95 % CI"):
+        table.add_column(col, justify="left" if col == "segment" else "right")
+    for s, p in est.per_stratum.items():
+        table.add_row(
+            s,
+            f"{est.weights[s]:.3f}",
+            f"{p.n:,}",
+            f"{p.value_pct:.1f}",
+            f"{p.ci_low_pct:.1f}–{p.ci_high_pct:.1f}",
+        )
+    console.print(table)
+
+
+@app.command("audit-estimate")
+def audit_estimate(
+    sheet: Annotated[Path, typer.Argument(help="The audit sheet with reviewer_segment filled in.")],
+    confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    as_json: Annotated[bool, typer.Option("--json", help="Print stable JSON.")] = False,
+) -> None:
+    """Estimate population accuracy from a filled-in audit sheet (stratified, weighted)."""
+    if not sheet.is_file():
+        raise UsageError(f"no such file: {sheet}")
+    frame = pl.read_csv(sheet, infer_schema=False, encoding="utf8")
+    frame = frame.rename({c: c.lstrip("\ufeff") for c in frame.columns})
+    if "stratum_size" in frame.columns:
+        frame = frame.with_columns(pl.col("stratum_size").cast(pl.Int64, strict=False))
+    est = estimate_from_sheet(frame, confidence=confidence)
+    if as_json:
+        _emit_json(est.to_dict())
+    else:
+        _print_estimate(est)

@@ -1,0 +1,205 @@
+"""`seglens accuracy`, `seglens audit-sample`, `seglens audit-estimate` end to end, in-process."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from seglens.cli import app
+
+runner = CliRunner()
+
+DOCUMENTED_KEYS = {
+    "accuracy_pct",
+    "ci_low_pct",
+    "ci_high_pct",
+    "confidence",
+    "n",
+    "target_pct",
+    "meets_target",
+    "match",
+    "mapping",
+    "per_segment",
+    "per_label",
+    "confusion",
+    "kappa",
+    "ari",
+    "nmi",
+    "segment_accuracy_pct",
+    "segment_accuracy",
+    "coverage",
+    "caveats",
+    "inputs",
+}
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    # 100 customers, clusters 0/1; labels loyal/new for 100 of them plus 3 unknown customers
+    seg = tmp_path / "segments.csv"
+    lab = tmp_path / "labels.csv"
+    ids = [f"{i:04d}" for i in range(100)]
+    clusters = [0] * 45 + [1] * 5 + [1] * 45 + [0] * 5
+    truth = ["loyal"] * 50 + ["new"] * 50
+    pl.DataFrame({"CustID": ids, "cluster": clusters}).write_csv(seg)
+    pl.DataFrame(
+        {"customer_id": [*ids, "X1", "X2", "X3"], "segment": [*truth, "new", "new", "loyal"]}
+    ).write_csv(lab)
+    return seg, lab
+
+
+def _run(*args: str) -> tuple[int, str]:
+    res = runner.invoke(app, list(args))
+    return res.exit_code, res.output
+
+
+def test_accuracy_json_has_the_documented_keys(files: tuple[Path, Path]) -> None:
+    seg, lab = files
+    code, out = _run(
+        "accuracy",
+        "--segments", str(seg),
+        "--labels", str(lab),
+        "--segments-columns", "customer_id=CustID,segment=cluster",
+        "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    d = json.loads(out)
+    assert set(d) == DOCUMENTED_KEYS
+    assert d["accuracy_pct"] == 90.0
+    assert d["n"] == 100
+    assert d["ci_low_pct"] == pytest.approx(82.6, abs=0.05)
+    assert d["mapping"] == {"0": "loyal", "1": "new"}
+    assert d["match"] == "hungarian"
+    assert d["confusion"]["matrix"] == [[45, 5], [5, 45]]
+    assert d["coverage"]["n_labels_unknown_customer"] == 3
+    assert d["coverage"]["n_customers_without_label"] == 0
+    assert d["inputs"][0]["mapping"]["customer_id"] == "CustID"
+    # 45/50 per segment: lower bound 78.6 < 85 -> no segment shown accurate yet
+    assert d["segment_accuracy_pct"] == 0.0
+    assert [r["accurate"] for r in d["per_segment"]] == [False, False]
+
+
+def test_accuracy_point_rule_and_majority(files: tuple[Path, Path]) -> None:
+    seg, lab = files
+    code, out = _run(
+        "accuracy", "--segments", str(seg), "--labels", str(lab),
+        "--segments-columns", "customer_id=CustID,segment=cluster",
+        "--rule", "point", "--match", "majority", "--target", "90", "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    d = json.loads(out)
+    assert d["segment_accuracy_pct"] == 100.0
+    assert d["match"] == "majority"
+    assert d["target_pct"] == 90.0 and d["meets_target"] is True
+
+
+def test_accuracy_table_output(files: tuple[Path, Path]) -> None:
+    seg, lab = files
+    code, out = _run(
+        "accuracy", "--segments", str(seg), "--labels", str(lab),
+        "--segments-columns", "customer_id=CustID,segment=cluster",
+    )  # fmt: skip
+    assert code == 0, out
+    flat = " ".join(out.split())
+    assert "Customer Segmentation Accuracy: 90.0 %" in flat
+    assert "3 label(s) name customers not in the segmentation" in flat
+    assert "Per segment" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--match", "best"], "unknown match method"),
+        (["--rule", "mean"], "unknown rule"),
+        (["--confidence", "2"], "confidence"),
+    ],
+)
+def test_accuracy_user_errors(files: tuple[Path, Path], extra: list[str], message: str) -> None:
+    seg, lab = files
+    code, out = _run(
+        "accuracy", "--segments", str(seg), "--labels", str(lab),
+        "--segments-columns", "customer_id=CustID,segment=cluster", *extra,
+    )  # fmt: skip
+    assert code == 2
+    assert message in out
+    assert "Traceback" not in out
+
+
+def test_audit_sample_then_estimate(tmp_path: Path) -> None:
+    seg = tmp_path / "seg.csv"
+    ids = [f"00{i}" for i in range(2000)]
+    segs = ["big"] * 1500 + ["mid"] * 400 + ["small"] * 100
+    pl.DataFrame({"customer_id": ids, "segment": segs}).write_csv(seg)
+    sheet = tmp_path / "audit" / "sheet.csv"
+    code, out = _run(
+        "audit-sample", "--segments", str(seg), "--out", str(sheet), "--margin", "6", "--json"
+    )
+    assert code == 0, out
+    plan = json.loads(out)
+    assert plan["expected_margin_pct"] <= 6.0
+    assert {s["segment"]: s["population"] for s in plan["strata"]} == {
+        "big": 1500,
+        "mid": 400,
+        "small": 100,
+    }
+    raw = sheet.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert len(rows) == plan["total"]
+    assert list(rows[0]) == [
+        "customer_id",
+        "assigned_segment",
+        "stratum_size",
+        "sample_weight",
+        "reviewer_segment",
+        "note",
+    ]
+    assert all(r["customer_id"].startswith("00") for r in rows)
+    assert all(r["reviewer_segment"] == "" for r in rows)
+    # reviewers: everything right except every 'small' customer and the first 10 'big' ones
+    seen = 0
+    for r in rows:
+        if r["assigned_segment"] == "small":
+            r["reviewer_segment"] = "big"
+        elif r["assigned_segment"] == "big" and seen < 10:
+            r["reviewer_segment"] = "mid"
+            seen += 1
+        else:
+            r["reviewer_segment"] = r["assigned_segment"]
+    filled = tmp_path / "filled.csv"
+    with filled.open("w", newline="", encoding="utf-8-sig") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    code, out = _run("audit-estimate", str(filled), "--json")
+    assert code == 0, out
+    est = json.loads(out)
+    n_big = next(s["sample"] for s in plan["strata"] if s["segment"] == "big")
+    expected = 100 * (0.75 * (1 - 10 / n_big) + 0.2 * 1.0 + 0.05 * 0.0)
+    assert est["accuracy_pct"] == pytest.approx(expected)
+    assert est["ci_low_pct"] < expected < est["ci_high_pct"]
+    code, out = _run("audit-estimate", str(filled))
+    assert code == 0 and "Estimated accuracy" in out
+
+
+def test_audit_sample_table_output(tmp_path: Path) -> None:
+    seg = tmp_path / "seg.csv"
+    pl.DataFrame({"customer_id": ["1", "2", "3", "4"], "segment": ["a", "a", "b", "b"]}).write_csv(
+        seg
+    )
+    code, out = _run(
+        "audit-sample", "--segments", str(seg), "--out", str(tmp_path / "s.csv"), "--total", "2",
+        "--min-per-segment", "1",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "2 customers to audit" in " ".join(out.split())
+
+
+def test_audit_estimate_missing_file(tmp_path: Path) -> None:
+    code, out = _run("audit-estimate", str(tmp_path / "nope.csv"))
+    assert code == 2 and "no such file" in out

@@ -1,0 +1,288 @@
+"""Segments to files a CRM imports: HubSpot, Salesforce, plain CSV, Parquet.
+
+Conventions: UTF-8, one row per customer, the key column each CRM matches records on, the
+segment as one property with exact values, dates as ``yyyy-MM-dd``. Text cells that a
+spreadsheet would run as a formula (starting with ``= + - @``, tab or carriage return) are
+prefixed with ``'`` (OWASP "CSV injection"); :func:`read_export` undoes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+import polars as pl
+
+from seglens.errors import DataError, UsageError
+
+__all__ = [
+    "FORMATS",
+    "ExportResult",
+    "escape_formula",
+    "export_segments",
+    "pseudonymize",
+    "read_export",
+    "unescape_formula",
+]
+
+logger = logging.getLogger(__name__)
+
+Format = Literal["hubspot", "salesforce", "csv", "parquet", "db"]
+FORMATS: Final = ("hubspot", "salesforce", "csv", "parquet", "db")
+FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+HUBSPOT_MAX_ROWS: Final = 1_048_576
+
+# canonical -> header, per file format
+HEADERS: Final[dict[str, dict[str, str]]] = {
+    "csv": {"customer_id": "customer_id", "segment": "segment", "segment_date": "segment_date"},
+    "parquet": {"customer_id": "customer_id", "segment": "segment", "segment_date": "segment_date"},
+    "db": {"customer_id": "customer_id", "segment": "segment", "segment_date": "segment_date"},
+    # a custom unique-value contact property, a dropdown property and a date property
+    "hubspot": {
+        "customer_id": "seglens_customer_id",
+        "segment": "seglens_segment",
+        "segment_date": "seglens_segment_date",
+        "email": "Email",
+    },
+    # an External ID field and two custom fields on Contact (API names)
+    "salesforce": {
+        "customer_id": "Customer_ID__c",
+        "segment": "Segment__c",
+        "segment_date": "Segment_Date__c",
+        "email": "Email",
+    },
+}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was written: files (or the table), rows, columns and how many cells were escaped."""
+
+    format: str
+    paths: list[Path]
+    rows: int
+    columns: list[str]
+    escaped_cells: int = 0
+    pseudonymized: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def escape_formula(value: str | None) -> str | None:
+    """Prefix ``'`` to a cell a spreadsheet would evaluate as a formula.
+
+    Examples
+    --------
+    >>> escape_formula("=HYPERLINK(\\"http://x\\")"), escape_formula("Champions")
+    ('\\'=HYPERLINK("http://x")', 'Champions')
+    """
+    if value and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def unescape_formula(value: str | None) -> str | None:
+    """Undo :func:`escape_formula` (only a ``'`` followed by a formula character is removed).
+
+    Examples
+    --------
+    >>> unescape_formula("'=1+2"), unescape_formula("'quoted'")
+    ('=1+2', "'quoted'")
+    """
+    if value and value.startswith("'") and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
+def pseudonymize(ids: pl.Series, key: bytes) -> pl.Series:
+    """Keyed-hash pseudonyms: HMAC-SHA256 of each id, first 32 hex characters (128 bits).
+
+    The same key always gives the same pseudonym, so exports can be joined back by whoever
+    holds the key and by nobody else. Keep the key out of the export's destination.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> p = pseudonymize(pl.Series(["17850", "17850", "13047"]), b"0123456789abcdef")
+    >>> p[0] == p[1] != p[2], len(p[0])
+    (True, 32)
+    """
+    if len(key) < 16:
+        raise UsageError(
+            "the pseudonym key is too short (at least 16 bytes)",
+            hint="generate one with: python -c 'import secrets; print(secrets.token_hex(32))'",
+        )
+    return ids.cast(pl.String).map_elements(
+        lambda s: hmac.new(key, s.encode("utf-8"), hashlib.sha256).hexdigest()[:32],
+        return_dtype=pl.String,
+    )
+
+
+def _prepare(
+    assignments: pl.DataFrame,
+    *,
+    as_of: dt.date,
+    extra_columns: Sequence[str],
+    pseudonym_key: bytes | None,
+) -> pl.DataFrame:
+    for col in ("customer_id", "segment", *extra_columns):
+        if col not in assignments.columns:
+            raise DataError(
+                f"column {col!r} is missing", column=col, hint=f"have {assignments.columns}"
+            )
+    frame = assignments.select(
+        pl.col("customer_id").cast(pl.String),
+        pl.col("segment").cast(pl.String),
+        pl.lit(as_of, dtype=pl.Date).alias("segment_date"),
+        *[pl.col(c) for c in extra_columns],
+    )
+    nulls = frame.filter(pl.col("customer_id").is_null() | pl.col("segment").is_null())
+    if nulls.height:
+        raise DataError(
+            f"{nulls.height} row(s) have no customer_id or segment",
+            values=nulls.head(5).rows(),
+            hint="drop unassigned customers or give them a segment",
+        )
+    dup = frame.filter(pl.col("customer_id").is_duplicated())["customer_id"].unique()
+    if dup.len():
+        raise DataError(
+            f"{dup.len()} customer_id(s) appear more than once",
+            column="customer_id",
+            values=dup.head(5).to_list(),
+            hint="a CRM import needs one row per customer",
+        )
+    if pseudonym_key is not None:
+        frame = frame.with_columns(pseudonymize(frame["customer_id"], pseudonym_key))
+    return frame
+
+
+def _escape_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    count = 0
+    cols = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if dtype == pl.String:
+            risky = frame[name].str.starts_with("=") | frame[name].str.contains(r"^[+\-@\t\r]")
+            count += int(risky.fill_null(False).sum())
+            col = col.map_elements(escape_formula, return_dtype=pl.String)
+        elif dtype == pl.Date:
+            col = col.dt.strftime("%Y-%m-%d")
+        cols.append(col.alias(name))
+    return frame.select(cols), count
+
+
+def export_segments(
+    assignments: pl.DataFrame,
+    destination: str | Path,
+    *,
+    format: Format = "csv",
+    as_of: dt.date | None = None,
+    extra_columns: Sequence[str] = (),
+    pseudonym_key: bytes | None = None,
+    table: str = "seglens_segments",
+    if_exists: Literal["replace", "append", "fail"] = "replace",
+) -> ExportResult:
+    """Write current segments where a CRM (or a database) can take them.
+
+    Parameters
+    ----------
+    assignments
+        ``customer_id``, ``segment`` and any ``extra_columns`` (e.g. ``email``, ``clv``).
+    destination
+        A file path (for ``db``: an SQLAlchemy URL such as ``sqlite:///seg.db``).
+    format
+        ``hubspot``, ``salesforce``, ``csv``, ``parquet`` or ``db``.
+    as_of
+        The segmentation date written as ``segment_date`` (default: today).
+    pseudonym_key
+        Replace ids by keyed-hash pseudonyms (:func:`pseudonymize`).
+    table, if_exists
+        For ``db``: the table, and what to do with its current rows. The write is one
+        transaction: on any error the table is left as it was.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl, tempfile, pathlib
+    >>> seg = pl.DataFrame({"customer_id": ["001", "002"], "segment": ["Champions", "=cmd"]})
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "seg.csv"
+    >>> r = export_segments(seg, out, format="hubspot", as_of=dt.date(2024, 5, 1))
+    >>> r.rows, r.escaped_cells
+    (2, 1)
+    >>> read_export(out, format="hubspot")["segment"].to_list()
+    ['Champions', '=cmd']
+    """
+    if format not in FORMATS:
+        raise UsageError(
+            f"unknown export format {format!r}", hint=f"use one of {', '.join(FORMATS)}"
+        )
+    frame = _prepare(
+        assignments,
+        as_of=as_of or dt.date.today(),
+        extra_columns=extra_columns,
+        pseudonym_key=pseudonym_key,
+    )
+    headers = HEADERS[format]
+    frame = frame.rename({c: headers[c] for c in frame.columns if c in headers})
+    if format == "db":
+        from seglens.export.db import write_table
+
+        write_table(frame, str(destination), table=table, if_exists=if_exists)
+        return ExportResult(format, [], frame.height, frame.columns, 0, pseudonym_key is not None)
+    path = Path(destination)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if format == "parquet":
+        frame.write_parquet(path)
+        return ExportResult(
+            format, [path], frame.height, frame.columns, 0, pseudonym_key is not None
+        )
+    text, escaped = _escape_text(frame)
+    paths = _write_csv(text, path, max_rows=HUBSPOT_MAX_ROWS if format == "hubspot" else None)
+    notes = []
+    if len(paths) > 1:
+        notes.append(
+            f"split into {len(paths)} files of at most {HUBSPOT_MAX_ROWS:,} rows (HubSpot)"
+        )
+    if escaped:
+        logger.info("escaped %d cell(s) that a spreadsheet would run as formulas", escaped)
+    return ExportResult(
+        format, paths, frame.height, frame.columns, escaped, pseudonym_key is not None, notes
+    )
+
+
+def _write_csv(frame: pl.DataFrame, path: Path, *, max_rows: int | None) -> list[Path]:
+    if max_rows is None or frame.height <= max_rows:
+        frame.write_csv(path, quote_style="necessary")
+        return [path]
+    paths = []
+    for i, start in enumerate(range(0, frame.height, max_rows), start=1):
+        part = path.with_name(f"{path.stem}-part{i}{path.suffix}")
+        frame.slice(start, max_rows).write_csv(part, quote_style="necessary")
+        paths.append(part)
+    return paths
+
+
+def read_export(path: str | Path, *, format: Format = "csv") -> pl.DataFrame:
+    """Read an export back as assignments (``customer_id``, ``segment``, ``segment_date``, ...).
+
+    Undoes the header renaming and the formula escaping; ids stay strings (leading zeros kept).
+    """
+    if format == "db":
+        raise UsageError("read a db export with SQL; read_export reads files")
+    p = Path(path)
+    if format == "parquet":
+        frame = pl.read_parquet(p)
+    else:
+        frame = pl.read_csv(p, infer_schema=False, encoding="utf8")
+        frame = frame.with_columns(
+            pl.col(c).map_elements(unescape_formula, return_dtype=pl.String) for c in frame.columns
+        )
+    back = {v: k for k, v in HEADERS[format].items()}
+    frame = frame.rename({c: back[c] for c in frame.columns if c in back})
+    if "segment_date" in frame.columns and frame.schema["segment_date"] == pl.String:
+        frame = frame.with_columns(pl.col("segment_date").str.to_date("%Y-%m-%d"))
+    return frame

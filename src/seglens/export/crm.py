@@ -76,12 +76,15 @@ class ExportResult:
 def escape_formula(value: str | None) -> str | None:
     """Prefix ``'`` to a cell a spreadsheet would evaluate as a formula.
 
+    Cells that already start with quotes before a formula character get one more, so that
+    :func:`unescape_formula` restores every value exactly.
+
     Examples
     --------
     >>> escape_formula("=HYPERLINK(\\"http://x\\")"), escape_formula("Champions")
     ('\\'=HYPERLINK("http://x")', 'Champions')
     """
-    if value and value.startswith(FORMULA_START):
+    if value and value.lstrip("'").startswith(FORMULA_START):
         return "'" + value
     return value
 
@@ -94,7 +97,7 @@ def unescape_formula(value: str | None) -> str | None:
     >>> unescape_formula("'=1+2"), unescape_formula("'quoted'")
     ('=1+2', "'quoted'")
     """
-    if value and value.startswith("'") and value[1:].startswith(FORMULA_START):
+    if value and value.startswith("'") and value.lstrip("'").startswith(FORMULA_START):
         return value[1:]
     return value
 
@@ -167,7 +170,7 @@ def _escape_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     for name, dtype in frame.schema.items():
         col = pl.col(name)
         if dtype == pl.String:
-            risky = frame[name].str.starts_with("=") | frame[name].str.contains(r"^[+\-@\t\r]")
+            risky = frame[name].str.contains(r"^'*[=+\-@\t\r]")
             count += int(risky.fill_null(False).sum())
             col = col.map_elements(escape_formula, return_dtype=pl.String)
         elif dtype == pl.Date:

@@ -5,8 +5,11 @@ Thin commands over :mod:`seglens.store` and :mod:`seglens.tracking`.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.table import Table
@@ -16,6 +19,7 @@ from seglens.errors import UsageError
 
 if TYPE_CHECKING:
     from seglens.store import Policy
+    from seglens.tracking.webhook import WebhookFormat
 
 db_app = sub_app("db", "Create, upgrade and inspect the seglens database.")
 labels_app = sub_app("labels", "Import and inspect segment labels (feedback from sales/service).")
@@ -88,13 +92,12 @@ def labels_import(
 ) -> None:
     """Import labels; re-importing the same file adds nothing. Unknown names are reported."""
     from seglens.store import current_labels, file_sha256, open_store, store_labels
-    from seglens.store.files import parse_columns, read_labels_file
+    from seglens.store.files import read_labels_file
 
     if policy not in ("latest", "majority"):
         raise UsageError(f"unknown policy {policy!r}", hint="use latest or majority")
-    mapping = parse_columns(columns)
     digest = file_sha256(file)
-    loaded = read_labels_file(file, columns=mapping)
+    loaded = read_labels_file(file, columns=columns)
     known = [s.strip() for s in (segments or "").split(",") if s.strip()]
     with open_store(db) as store:
         res = store_labels(
@@ -102,7 +105,6 @@ def labels_import(
             loaded.table,
             source=str(file),
             file_hash=digest,
-            lines=loaded.lines,
             report=loaded.report,
             known_segments=known,
             allow_unknown_segments=allow_unknown_segments,
@@ -133,12 +135,12 @@ def _print_import_problems(res: object) -> None:
     if res.invalid_lines:
         err_console.print(
             f"[yellow]{len(res.invalid_lines):,} rows without customer or segment[/yellow] "
-            f"(lines {_few(res.invalid_lines)})"
+            f"(rows {_few(res.invalid_lines)})"
         )
     for seg, lines in res.unknown_segments.items():
         err_console.print(
             f"[yellow]unknown segment {seg!r}[/yellow]: {len(lines):,} rows skipped "
-            f"(lines {_few(lines)}); accept it with --segments or --allow-unknown-segments"
+            f"(rows {_few(lines)}); accept it with --segments or --allow-unknown-segments"
         )
     if res.unknown_customers:
         err_console.print(
@@ -219,3 +221,199 @@ def forget(
         res = forget_customer(store, customer_id)
     removed = ", ".join(f"{n:,} {t}" for t, n in res.removed.items())
     console.print(f"removed {removed}; audit pseudonym {res.pseudonym}")
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as err:
+        raise UsageError(f"not a date: {text!r}", hint="write --as-of YYYY-MM-DD") from err
+
+
+@app.command()
+def track(
+    transactions: Annotated[Path, typer.Argument(help="Transactions file (CSV, Parquet, XLSX).")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Cut-off date YYYY-MM-DD.")],
+    db: DbOption = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="Labels file to import before measuring.")
+    ] = None,
+    columns: Annotated[
+        str | None, typer.Option(help="Transactions column mapping canonical=source,...")
+    ] = None,
+    label_columns: Annotated[
+        str | None, typer.Option(help="Labels column mapping canonical=source,...")
+    ] = None,
+    period: Annotated[str, typer.Option(help="quarter or month.")] = "quarter",
+    policy: Annotated[str, typer.Option(help="Label conflict policy: latest|majority.")] = "latest",
+    target: Annotated[float, typer.Option(help="KPI target in percent.")] = 85.0,
+    drop_points: Annotated[
+        float, typer.Option(help="Alert on a significant drop of N points.")
+    ] = 5.0,
+    margin: Annotated[float, typer.Option(help="Wanted CI half-width, in points.")] = 5.0,
+    webhook: Annotated[
+        str | None,
+        typer.Option(help="Slack/Teams webhook URL for alerts (default $SEGLENS_WEBHOOK_URL)."),
+    ] = None,
+    webhook_format: Annotated[str, typer.Option(help="slack or teams.")] = "slack",
+) -> None:
+    """Segment as of a date, store the run and the period's KPI, compare and raise alerts."""
+    from seglens.io import load_transactions
+    from seglens.store import file_sha256, open_store, record_import
+    from seglens.store.files import read_labels_file
+    from seglens.tracking import AlertRules, LabelsInput, deliver_alerts
+    from seglens.tracking import track as run_track
+
+    if policy not in ("latest", "majority"):
+        raise UsageError(f"unknown policy {policy!r}", hint="use latest or majority")
+    if webhook_format not in ("slack", "teams"):
+        raise UsageError(f"unknown webhook format {webhook_format!r}", hint="slack or teams")
+    day = _parse_day(as_of)
+    loaded = load_transactions(transactions, columns=columns)
+    labels_in = None
+    if labels is not None:
+        lf = read_labels_file(labels, columns=label_columns)
+        labels_in = LabelsInput(lf.table, str(labels), file_sha256(labels), lf.report)
+    rules = AlertRules(target_pct=target, drop_points=drop_points, margin_pts=margin)
+    with open_store(db) as store:
+        record_import(
+            store,
+            kind="transactions",
+            source=str(transactions),
+            file_hash=file_sha256(transactions),
+            rows_read=loaded.report.to_dict().get("rows_read", loaded.table.height),
+            rows_loaded=loaded.table.height,
+            report=loaded.report.to_dict(),
+        )
+        res = run_track(
+            store,
+            loaded.table,
+            as_of=day,
+            labels=labels_in,
+            period_kind=period,
+            policy=cast("Policy", policy),
+            rules=rules,
+        )
+    console.print(
+        f"run {res.run_id}: {res.n_customers:,} customers segmented as of {day} "
+        f"(period {res.period.label}); {res.n_labelled:,} labelled"
+    )
+    if res.labels_import is not None:
+        _print_import_problems(res.labels_import)
+    table = Table("metric", "value", "95 % CI", "n", "method")
+    for k in res.kpis:
+        table.add_row(
+            k.metric, f"{k.value:.1f} %", f"{k.ci_low:.1f}–{k.ci_high:.1f}", f"{k.n:,}", k.method
+        )
+    console.print(table)
+    if not res.kpis:
+        err_console.print("[yellow]no KPI could be measured: no labels and no earlier data")
+    if res.migration is not None:
+        moved = res.migration.flows.filter(_moved())
+        console.print(
+            f"migration since run {res.previous_run}: {int(moved['customers'].sum()):,} customers "
+            "changed segment (see `seglens history`)"
+        )
+    _show_alerts(res.alerts)
+    url = webhook or os.environ.get("SEGLENS_WEBHOOK_URL")
+    fmt = cast("WebhookFormat", webhook_format)
+    sent = deliver_alerts(res.alerts, webhook_url=url, webhook_format=fmt)
+    if sent is not None and not sent.ok:
+        err_console.print(f"[yellow]webhook delivery failed:[/yellow] {sent.error}")
+
+
+def _moved() -> Any:
+    """Flows where the segment changed (customers who moved, arrived or left)."""
+    import polars as pl
+
+    return pl.col("from_segment") != pl.col("to_segment")
+
+
+def _show_alerts(alerts: Sequence[Any]) -> None:
+    for a in alerts:
+        colour = "red" if a.severity == "critical" else "yellow"
+        err_console.print(f"[bold {colour}]ALERT[/bold {colour}] {a.rule}: {a.message}")
+
+
+@app.command()
+def history(
+    db: DbOption = None,
+    metric: Annotated[str | None, typer.Option(help="Only this metric.")] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level of the change test.")] = 0.05,
+) -> None:
+    """Show the KPI trend per period, the change and its significance, and segment migration."""
+    from seglens.store import list_alerts, open_store
+    from seglens.tracking import kpi_history, latest_migration
+
+    with open_store(db) as store:
+        trend = kpi_history(store, metric, alpha=alpha)
+        moved = latest_migration(store)
+        alerts = list_alerts(store, open_only=True)
+    if trend.is_empty():
+        console.print("no KPI measurements yet: run `seglens track`")
+        return
+    table = Table("metric", "period", "value", "95 % CI", "n", "change", "p", "method")
+    for r in trend.iter_rows(named=True):
+        change = "" if r["change_pts"] is None else f"{r['change_pts']:+.1f} pts"
+        if r["significant"]:
+            change += " *"
+        p = "" if r["p_value"] is None else f"{r['p_value']:.3g}"
+        ci = "" if r["ci_low"] is None else f"{r['ci_low']:.1f}–{r['ci_high']:.1f}"
+        table.add_row(
+            r["metric"],
+            r["period"],
+            f"{r['value']:.1f} %",
+            ci,
+            f"{r['n']:,}",
+            change,
+            p,
+            r["method"],
+        )
+    console.print(table)
+    console.print(f"* significant at {alpha:g} (two-proportion z-test)")
+    if moved is not None:
+        a, b, matrix = moved
+        for values in ("customers", "revenue"):
+            wide = matrix.wide(values)
+            t = Table(
+                f"{values}: run {a} → run {b}",
+                *[c for c in wide.columns if c != "from_segment"],
+                title=f"segment migration ({values})",
+            )
+            for row in wide.iter_rows():
+                cells = [f"{v:,.0f}" if isinstance(v, float | int) else str(v) for v in row[1:]]
+                t.add_row(str(row[0]), *cells)
+            console.print(t)
+        stab = ", ".join(f"{k} {v:.0%}" for k, v in matrix.stability.items())
+        console.print(f"stayed in their segment: {stab}")
+    if alerts.height:
+        console.print(f"{alerts.height} open alert(s): `seglens alerts` lists them")
+
+
+@app.command()
+def alerts(
+    db: DbOption = None,
+    ack: Annotated[int | None, typer.Option(help="Acknowledge the alert with this id.")] = None,
+    all_alerts: Annotated[bool, typer.Option("--all", help="Include acknowledged ones.")] = False,
+) -> None:
+    """List open alerts, or acknowledge one."""
+    from seglens.store import acknowledge_alert, list_alerts, open_store
+
+    with open_store(db) as store:
+        if ack is not None:
+            acknowledge_alert(store, ack)
+            console.print(f"alert {ack} acknowledged")
+            return
+        frame = list_alerts(store, open_only=not all_alerts)
+    table = Table("id", "raised", "period", "rule", "severity", "message", "acknowledged")
+    for r in frame.iter_rows(named=True):
+        table.add_row(
+            str(r["id"]),
+            f"{r['created_at']:%Y-%m-%d %H:%M}",
+            r["period"] or "",
+            r["rule"],
+            r["severity"],
+            r["message"],
+            r["acknowledged_by"] or "",
+        )
+    console.print(table)

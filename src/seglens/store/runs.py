@@ -17,6 +17,7 @@ from seglens.store.models import (
     Assignment,
     AuditEntry,
     Base,
+    Import,
     KpiMeasurement,
     Run,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "list_audit",
     "list_runs",
     "record_alert",
+    "record_import",
     "record_kpi",
     "record_run",
     "run_assignments",
@@ -336,3 +338,37 @@ def table_counts(store: Store) -> dict[str, int]:
             name: int(s.scalar(select(func.count()).select_from(table)) or 0)
             for name, table in Base.metadata.tables.items()
         }
+
+
+def record_import(
+    store: Store,
+    *,
+    kind: str,
+    source: str,
+    file_hash: str,
+    rows_read: int,
+    rows_loaded: int,
+    report: dict[str, Any],
+    actor: str | None = None,
+) -> tuple[int, bool]:
+    """Record an imported file once per content hash; returns ``(import_id, newly_recorded)``."""
+    with store.write() as s:
+        found = s.scalar(
+            select(Import.id).where(Import.kind == kind, Import.file_hash == file_hash)
+        )
+        if found is not None:
+            return int(found), False
+        imp = Import(
+            kind=kind,
+            source=source,
+            file_hash=file_hash,
+            rows_read=rows_read,
+            rows_loaded=rows_loaded,
+            report=report,
+            created_at=utcnow(),
+            created_by=actor or current_user(),
+        )
+        s.add(imp)
+        s.flush()
+        audit(s, f"{kind}.import", actor=actor, details={"import_id": imp.id, "source": source})
+        return imp.id, True

@@ -50,7 +50,7 @@ def _examples(
     df: pl.DataFrame, mask: pl.Series, column: str, label: str
 ) -> tuple[dict[str, Any], ...]:
     cols = [LINE, column] + ([SHEET] if SHEET in df.columns else [])
-    rows = df.filter(mask).select(cols).head(MAX_EXAMPLES)
+    rows = df.select(cols).filter(mask).head(MAX_EXAMPLES)
     out = []
     for r in rows.iter_rows(named=True):
         ex: dict[str, Any] = {"line": r[LINE], "column": label, "value": _show(r[column])}
@@ -73,16 +73,28 @@ def _bad_mask(df: pl.DataFrame, field: str) -> pl.Series:
     return df.get_column(field).is_null()
 
 
-def check_fatal(df: pl.DataFrame, ctx: RuleContext, fields: Sequence[str]) -> None:
-    """Raise :class:`DataError` when a required field is unreadable in too many rows."""
+def check_fatal(
+    df: pl.DataFrame, ctx: RuleContext, fields: Sequence[str], notes: Sequence[str] = ()
+) -> None:
+    """Raise :class:`DataError` when a required field is unreadable in too many rows.
+
+    ``notes`` (reader warnings, e.g. uncalculated Excel formulas) are added to the hint.
+    """
     n = df.height
     for field in fields:
-        bad = _bad_mask(df, field)
+        col = field if field in df.columns else f"__{field}"
+        bad = df.get_column(col).is_null()
         count = int(bad.sum())
         if count == 0 or (count <= ctx.max_bad_fraction * n and count < n):
             continue
-        raw = raw_name(field) if raw_name(field) in df.columns else field
-        ex = df.filter(bad).select(LINE, raw).head(10)
+        raw = raw_name(field) if raw_name(field) in df.columns else col
+        sheet = [SHEET] if SHEET in df.columns else []
+        ex = df.select(LINE, raw, *sheet).filter(bad).head(10)
+        values = [_show(v) for v in ex.get_column(raw)]
+        if sheet:
+            values = [
+                f"sheet {s}: {v!r}" for s, v in zip(ex.get_column(SHEET), values, strict=True)
+            ]
         src = ctx.source_columns.get(field, field)
         what = {
             "timestamp": "dates",
@@ -105,8 +117,8 @@ def check_fatal(df: pl.DataFrame, ctx: RuleContext, fields: Sequence[str]) -> No
             source=ctx.source,
             column=src,
             lines=tuple(int(v) for v in ex.get_column(LINE)),
-            values=tuple(_show(v) for v in ex.get_column(raw)),
-            hint=hint,
+            values=tuple(values),
+            hint=hint + "".join(f"; note: {note}" for note in notes),
         )
 
 

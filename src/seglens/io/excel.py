@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import warnings
 import zipfile
 from pathlib import Path
@@ -21,11 +22,28 @@ ALL_SHEETS = "*"
 def _open(path: Path, *, data_only: bool) -> Any:
     import openpyxl
 
+    if not zipfile.is_zipfile(path):
+        raise DataError(
+            "the file is not a readable Excel workbook (it is not a ZIP container)",
+            source=str(path),
+            hint="open it in Excel and save it again as .xlsx, or export the sheet as CSV",
+        )
+    with zipfile.ZipFile(path) as zf:
+        if "[Content_Types].xml" not in zf.namelist():
+            raise DataError(
+                "this is a ZIP archive, not an Excel workbook",
+                source=str(path),
+                hint=f"extract the data file from it ({', '.join(zf.namelist()[:3])}) and "
+                "load that",
+            )
     with warnings.catch_warnings():
         # openpyxl warns about styles / data validation it ignores; not the user's concern.
         warnings.simplefilter("ignore")
         try:
-            return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+            # a file object, so workbooks saved under another extension are read as well
+            return openpyxl.load_workbook(
+                io.BytesIO(path.read_bytes()), read_only=True, data_only=data_only
+            )
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as err:
             raise DataError(
                 f"the file is not a readable Excel workbook ({type(err).__name__}: {err})",

@@ -24,11 +24,17 @@ from seglens.io.parsing import (
     timestamp_expr,
 )
 from seglens.io.report import CleaningReport, LoadedTable, MappedColumn
-from seglens.io.sources import DEFAULT_MAX_BYTES, Source, open_source
+from seglens.io.sources import DEFAULT_MAX_BYTES, Source, describe_source, open_source
 from seglens.io.sources_base import ROW, SHEET, RawSource
 from seglens.tables import TRANSACTIONS
 
-__all__ = ["collect_source", "load_transactions", "resolve_options"]
+__all__ = [
+    "collect_source",
+    "load_transactions",
+    "resolve_options",
+    "source_error",
+    "unreadable",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +86,26 @@ def _return_prefix(
     return "C" if prefixed > 0 and digits >= text.len() / 2 else None
 
 
+def source_error(raw: RawSource, err: Exception) -> DataError:
+    """A :class:`DataError` for an engine error on malformed input (located when possible)."""
+    if raw.locate_bad_structure is not None:
+        located = raw.locate_bad_structure()
+        if located.lines:
+            return located
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return DataError(
+        f"the {raw.format} source could not be read ({first})",
+        source=raw.name,
+        hint="check the file is complete and in the format its name says",
+    )
+
+
 def collect_source(raw: RawSource, frame: pl.LazyFrame) -> pl.DataFrame:
     """Collect, turning engine errors on malformed input into :class:`DataError`."""
     try:
         return frame.collect()
     except (pl.exceptions.PolarsError, OSError) as err:
-        if raw.locate_bad_structure is not None:
-            located = raw.locate_bad_structure()
-            if located.lines:
-                raise located from None
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(
-            f"the {raw.format} source could not be read ({first})",
-            source=raw.name,
-            hint="check the file is complete and in the format its name says",
-        ) from None
+        raise source_error(raw, err) from None
 
 
 def _build_frame(
@@ -157,7 +168,7 @@ def _build_frame(
         exprs.append(price.alias("__unit_price"))
     if mapping["amount"].how == "derived":
         assert qty is not None and price is not None
-        exprs.append((qty * price).alias("amount"))
+        exprs += [(qty * price).alias("amount"), raw_text("quantity"), raw_text("unit_price")]
         exprs.append(
             pl.concat_str(
                 [
@@ -202,7 +213,7 @@ def _build_frame(
     return raw.frame.select(exprs), warnings
 
 
-def _fallback_dates(df: pl.DataFrame) -> pl.DataFrame:
+def _fallback_dates(df: pl.DataFrame, warnings: list[str]) -> pl.DataFrame:
     """Re-read, with every known format, the few timestamps the column's format missed."""
     bad = df.get_column("timestamp").is_null() & df.get_column(raw_name("timestamp")).is_not_null()
     n = int(bad.sum())
@@ -214,6 +225,10 @@ def _fallback_dates(df: pl.DataFrame) -> pl.DataFrame:
     if not ok.any():
         return df
     ts = df.get_column("timestamp").scatter(idx.filter(ok), fixed.filter(ok))
+    warnings.append(
+        f"{int(ok.sum()):,} timestamp(s) were not in the column's main format and were read "
+        "with another known format"
+    )
     return df.with_columns(ts.alias("timestamp"))
 
 
@@ -318,6 +333,31 @@ def load_transactions(
             "max_bad_fraction": max_bad_fraction,
         },
     )
+    try:
+        return _load_transactions(source, explicit, cfg_columns, opts, max_bytes)
+    except (pl.exceptions.PolarsError, OSError, UnicodeError) as err:
+        raise unreadable(source, err) from None
+
+
+def unreadable(source: object, err: Exception) -> DataError:
+    """Last-resort :class:`DataError` for an engine error on malformed input."""
+    log.debug("unreadable source", exc_info=err)
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return DataError(
+        f"the source could not be read ({type(err).__name__}: {first})",
+        source=describe_source(source),
+        hint="check the file is complete, in the format its name says, and delimited text "
+        "with a header line if it is a CSV",
+    )
+
+
+def _load_transactions(
+    source: Source,
+    explicit: dict[str, str],
+    cfg_columns: dict[str, str],
+    opts: IngestOptions,
+    max_bytes: int | None,
+) -> LoadedTable:
     raw = open_source(
         source,
         sheet=opts.sheet,
@@ -333,7 +373,10 @@ def load_transactions(
     )
     mapping = {m.canonical: m for m in mapped_list}
     details: dict[str, Any] = dict(raw.details)
-    frame, warnings = _build_frame(raw, mapping, opts, details)
+    try:
+        frame, warnings = _build_frame(raw, mapping, opts, details)
+    except (pl.exceptions.PolarsError, OSError) as err:
+        raise source_error(raw, err) from None
     df = collect_source(raw, frame)
     if df.height == 0:
         raise DataError(
@@ -341,7 +384,7 @@ def load_transactions(
             source=raw.name,
             hint="export the data again with its rows",
         )
-    df = _fallback_dates(df)
+    df = _fallback_dates(df, warnings)
     orders = df.get_column(raw_name("order_id")).head(SAMPLE_ROWS)
     prefix = _return_prefix(opts, layout, orders)
     ctx = RuleContext(
@@ -363,7 +406,9 @@ def load_transactions(
             column=mapping["customer_id"].source,
             hint="map the customer column with --columns customer_id=<column>",
         )
-    check_fatal(df, ctx, ("timestamp", "amount", "order_id"))
+    derived = mapping["amount"].how == "derived"
+    fatal_fields = ("timestamp", "quantity", "unit_price") if derived else ("timestamp", "amount")
+    check_fatal(df, ctx, (*fatal_fields, "order_id"), notes=raw.warnings)
     kept, rules = apply_rules(df, ctx)
     canonical = kept.select(pl.col(c.name).cast(c.dtype) for c in TRANSACTIONS.columns)
     if opts.as_of is not None:
@@ -386,6 +431,8 @@ def load_transactions(
         rules=rules,
         warnings=raw.warnings + warnings,
     )
+    if report.rows_kept == 0:
+        report.warnings.append("no rows were kept: every line was excluded by a rule above")
     log.info("loaded %s: %d of %d rows kept", raw.name, report.rows_kept, report.rows_read)
     return LoadedTable(
         table=canonical,

@@ -134,8 +134,29 @@ SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
         "spend",
         "monetary",
     ),
-    "unit_price": ("unitprice", "price", "priceeach", "unitcost", "itemprice", "priceperunit"),
-    "quantity": ("quantity", "qty", "units", "quantityordered", "itemcount"),
+    "unit_price": (
+        "unitprice",
+        "price",
+        "priceeach",
+        "unitcost",
+        "itemprice",
+        "priceperunit",
+        "preis",
+        "einzelpreis",
+        "prix",
+        "precio",
+    ),
+    "quantity": (
+        "quantity",
+        "qty",
+        "units",
+        "quantityordered",
+        "itemcount",
+        "menge",
+        "anzahl",
+        "quantite",
+        "cantidad",
+    ),
     "product_id": (
         "productid",
         "stockcode",
@@ -157,6 +178,26 @@ SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
     "source": ("source", "labelsource", "origin"),
     "note": ("note", "notes", "comment", "reason"),
 }
+
+
+LOCAL_SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
+    "customer_id": ("kunde", "kundennummer", "kundennr", "kundenid", "numeroclient", "cliente"),
+    "order_id": (
+        "rechnung",
+        "rechnungsnummer",
+        "rechnungsnr",
+        "bestellung",
+        "bestellnummer",
+        "facture",
+        "commande",
+        "pedido",
+    ),
+    "timestamp": ("datum", "rechnungsdatum", "bestelldatum", "fecha"),
+    "amount": ("betrag", "umsatz", "gesamtbetrag", "montant", "importe"),
+    "unit_price": ("preis", "einzelpreis", "prix", "precio"),
+    "quantity": ("menge", "anzahl", "quantite", "cantidad"),
+}
+"""German, French and Spanish header names, tried after the English ones."""
 
 
 def _norm(name: str) -> str:
@@ -214,7 +255,7 @@ def _recognise(columns: Sequence[str], fields: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     taken: set[str] = set()
     for fld in fields:
-        for cand in (_norm(fld), *SYNONYMS.get(fld, ())):
+        for cand in (_norm(fld), *SYNONYMS.get(fld, ()), *LOCAL_SYNONYMS.get(fld, ())):
             col = by_norm.get(cand)
             if col is not None and col not in taken:
                 found[fld] = col
@@ -292,6 +333,7 @@ def resolve_mapping(
             else ""
         )
         one_col = len(columns) == 1
+        looks_like_data = any(re.fullmatch(r"[-+]?[\d.,:/ -]+", c.strip()) for c in columns)
         raise DataError(
             f"required column(s) {', '.join(missing)} not found; the source's columns are: "
             f"{', '.join(repr(c) for c in columns)}",
@@ -301,6 +343,11 @@ def resolve_mapping(
                 "the file seems to have a single column: is the delimiter right? "
                 "(try --delimiter ';' or '\\t'); "
                 if one_col
+                else ""
+            )
+            + (
+                "the first line looks like data: the file needs a header line; "
+                if looks_like_data and not one_col
                 else ""
             )
             + f"name them with --columns {hint_pairs}{extra}",

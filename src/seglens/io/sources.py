@@ -188,7 +188,7 @@ def open_source(
             source=str(path),
             hint="open it in Excel and save as .xlsx, or export the sheet as CSV",
         )
-    if suffix in _EXCEL or (magic.startswith(b"PK\x03\x04") and suffix not in _PARQUET):
+    if suffix in _EXCEL or magic.startswith(b"PK\x03\x04"):
         if max_bytes is not None and path.stat().st_size > max_bytes:
             raise DataError(
                 f"the workbook is {path.stat().st_size:,} bytes, over the size limit of "

@@ -10,7 +10,8 @@ import polars as pl
 
 from seglens.errors import DataError
 from seglens.io.cleaning import LINE
-from seglens.io.load import collect_source, load_transactions, resolve_options
+from seglens.io.config import IngestOptions
+from seglens.io.load import collect_source, load_transactions, resolve_options, unreadable
 from seglens.io.mapping import resolve_mapping
 from seglens.io.parsing import MISSING_TOKENS, detect_date_format, id_expr, timestamp_expr
 from seglens.io.report import CleaningReport, LoadedTable, RuleResult
@@ -91,6 +92,20 @@ def load_table(
             "encoding": encoding,
         },
     )
+    try:
+        return _load_table(source, spec, explicit, cfg_columns, opts, max_bytes)
+    except (pl.exceptions.PolarsError, OSError, UnicodeError) as err:
+        raise unreadable(source, err) from None
+
+
+def _load_table(
+    source: Source,
+    spec: TableSpec,
+    explicit: dict[str, str],
+    cfg_columns: dict[str, str],
+    opts: IngestOptions,
+    max_bytes: int | None,
+) -> LoadedTable:
     raw: RawSource = open_source(
         source,
         sheet=opts.sheet,

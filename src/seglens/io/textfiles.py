@@ -98,12 +98,38 @@ def _sniff_encoding(head: bytes, truncated: bool) -> str:
     from charset_normalizer import from_bytes
 
     best = from_bytes(head[:65536]).best()
-    guess = best.encoding if best is not None else "cp1252"
-    # Single-byte Western encodings are by far the most common non-UTF-8 exports; cp1252 is a
-    # superset of the printable part of latin-1 and decodes every byte sequence but five.
-    if guess.replace("_", "-").lower() in {"latin-1", "iso8859-1", "cp1252", "iso8859-15", "ascii"}:
+    guess = (best.encoding if best is not None else "cp1252").lower()
+    # Single-byte Western encodings are by far the most common non-UTF-8 exports, and short
+    # samples do not tell the single-byte code pages apart: read them as cp1252 (a superset of
+    # the printable part of Latin-1). Trust the detector only for other families (cp1251,
+    # Shift-JIS, GB18030, ...).
+    if guess.startswith(("cp125", "iso8859", "latin", "mac", "ascii", "windows-125")):
         return "cp1252"
     return guess
+
+
+def _decode_mixed(raw: bytes) -> tuple[bytes, int, int]:
+    """Decode line by line: UTF-8 where a line is valid UTF-8, else cp1252 (Latin-1 for the five
+    bytes cp1252 leaves undefined). Returns UTF-8 bytes and the counts of non-ASCII lines read
+    each way."""
+    out: list[bytes] = []
+    n_utf8 = n_single = 0
+    for line in raw.splitlines(keepends=True):
+        if line.isascii():
+            out.append(line)
+            continue
+        try:
+            line.decode("utf-8")
+            out.append(line)
+            n_utf8 += 1
+        except UnicodeDecodeError:
+            try:
+                text = line.decode("cp1252")
+            except UnicodeDecodeError:
+                text = line.decode("latin-1")
+            out.append(text.encode("utf-8"))
+            n_single += 1
+    return b"".join(out), n_utf8, n_single
 
 
 def sniff_delimiter(text: str) -> str | None:
@@ -149,10 +175,13 @@ def read_text_file(
     with path.open("rb") as fh:
         magic = fh.read(4)
     compressed = magic.startswith(GZIP_MAGIC)
-    if compressed and max_bytes is not None and _gzip_size(path) > max_bytes:
+    # the gzip trailer holds the uncompressed size (mod 4 GiB); trust it only when plausible
+    # (deflate cannot compress better than ~1032:1), a truncated file has junk there
+    isize = _gzip_size(path) if compressed and size >= 18 else 0
+    plausible = size <= isize <= size * 1032
+    if compressed and max_bytes is not None and plausible and isize > max_bytes:
         raise DataError(
-            f"the file decompresses to {_gzip_size(path):,} bytes, over the size limit of "
-            f"{max_bytes:,} bytes",
+            f"the file decompresses to {isize:,} bytes, over the size limit of {max_bytes:,} bytes",
             source=name,
             hint="raise the limit (--max-size / max_bytes=) if the file is genuine",
         )
@@ -197,8 +226,18 @@ def read_text_file(
                 raw = gz.read()
         else:
             raw = path.read_bytes()
-        data = raw.decode(enc, errors="replace").encode("utf-8")
-        warnings.append(f"the file is not UTF-8; it was read as {enc}")
+        if enc == "cp1252":
+            data, n_utf8, n_single = _decode_mixed(raw)
+            if n_utf8:
+                warnings.append(
+                    f"mixed encodings: {n_single:,} line(s) read as cp1252 (Latin-1), "
+                    f"{n_utf8:,} line(s) with UTF-8 characters read as UTF-8"
+                )
+            else:
+                warnings.append("the file is not UTF-8; it was read as cp1252 (Latin-1)")
+        else:
+            data = raw.decode(enc, errors="replace").encode("utf-8")
+            warnings.append(f"the file is not UTF-8; it was read as {enc}")
         frame = pl.read_csv(
             io.BytesIO(data),
             separator=delim,
@@ -206,6 +245,11 @@ def read_text_file(
             row_index_name=ROW,
             raise_if_empty=False,
         ).lazy()
+    dupes = [c for c in frame.collect_schema().names() if "_duplicated_" in c]
+    if dupes:
+        warnings.append(
+            f"the header repeats column names; the repeats were renamed {', '.join(dupes)}"
+        )
     return RawSource(
         frame=frame,
         name=name,
@@ -232,6 +276,14 @@ def _locate_ragged(path: Path, enc: str, delim: str, compressed: bool) -> DataEr
                 values.append(delim.join(row)[:80])
                 if len(bad) >= 5:
                     break
+    if any("\n" in v for v in values):
+        return DataError(
+            "a quoted field is never closed: the quote runs to the end of the file",
+            source=str(path),
+            lines=tuple(bad[-1:]),
+            values=tuple(values[-1:]),
+            hint='close the quote ("...") in that line, or remove the stray quote character',
+        )
     return DataError(
         f"some lines do not have the header's {len(header)} fields "
         f"(delimiter {_DELIM_NAMES.get(delim, delim)!r})",

@@ -1,0 +1,136 @@
+"""`track` and `history` end to end on hand-built transactions (and the real UCI data, slow)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from seglens.cli import app
+from seglens.store import kpi_table, list_alerts, list_runs, open_store, run_assignments
+from seglens.tracking import LabelsInput, kpi_history, latest_migration, track
+
+runner = CliRunner()
+
+
+def _transactions(n_customers: int = 80, seed: int = 7) -> pl.DataFrame:
+    rng = random.Random(seed)
+    rows = []
+    start = datetime(2011, 1, 1)
+    for c in range(n_customers):
+        for k in range(rng.randint(1, 12)):
+            when = start + timedelta(days=rng.randint(0, 272), hours=rng.randint(8, 18))
+            rows.append((f"C{c:03d}", f"O{c:03d}-{k}", when, round(rng.uniform(5, 400), 2)))
+    return pl.DataFrame(
+        rows,
+        schema={
+            "customer_id": pl.String,
+            "order_id": pl.String,
+            "timestamp": pl.Datetime("us"),
+            "amount": pl.Float64,
+        },
+        orient="row",
+    ).with_columns(pl.lit(False).alias("is_return"))
+
+
+def _labels_from(assigned: pl.DataFrame, n: int, wrong: int) -> pl.DataFrame:
+    """Labels for the first ``n`` customers, ``wrong`` of them naming another segment."""
+    segments = sorted(assigned["segment"].unique().to_list())
+    rows = []
+    for i, (cid, seg) in enumerate(assigned.head(n).select("customer_id", "segment").rows()):
+        other = next(s for s in segments if s != seg)
+        rows.append((cid, other if i < wrong else seg))
+    return pl.DataFrame(rows, schema={"customer_id": pl.String, "segment": pl.String}, orient="row")
+
+
+def test_track_measures_labelled_accuracy_and_raises_alerts(db_url: str) -> None:
+    tx = _transactions()
+    with open_store(db_url) as store:
+        first = track(store, tx, as_of=date(2011, 6, 30))
+        assigned = run_assignments(store, first.run_id)
+        labels = _labels_from(assigned, n=50, wrong=10)
+        again = track(
+            store,
+            tx,
+            as_of=date(2011, 6, 30),
+            labels=LabelsInput(labels, "fb.csv", "a" * 64),
+        )
+        alerts = list_alerts(store)
+    assert first.period.label == "2011Q2"
+    assert [k.metric for k in first.kpis] == ["segment_hold"]
+    acc = again.kpis[0]
+    assert (acc.metric, acc.n, acc.successes, acc.value) == ("accuracy", 50, 40, 80.0)
+    assert acc.ci_low is not None and acc.ci_low < 80.0 < (acc.ci_high or 0)
+    assert {"below_target", "too_few_labels"} <= {a.rule for a in again.alerts}
+    assert again.labels_import is not None and again.labels_import.added == 50
+    assert again.migration is None or again.previous_run is None  # same as-of: no earlier run
+    assert set(alerts["rule"].to_list()) >= {"below_target", "too_few_labels"}
+
+
+def test_two_quarters_leave_kpi_rows_history_and_a_migration_matrix(db_url: str) -> None:
+    tx = _transactions(seed=11)
+    with open_store(db_url) as store:
+        q2 = track(store, tx, as_of=date(2011, 6, 30))
+        q3 = track(store, tx, as_of=date(2011, 9, 30))
+        kpis = kpi_table(store)
+        trend = kpi_history(store, "segment_hold")
+        moved = latest_migration(store)
+        runs = list_runs(store)
+    assert kpis.height == 2
+    assert trend["period"].to_list() == ["2011Q2", "2011Q3"]
+    assert trend["change_pts"][0] is None
+    assert trend["change_pts"][1] == pytest.approx(trend["value"][1] - trend["value"][0])
+    assert trend["p_value"][1] is not None
+    assert moved is not None
+    a, b, matrix = moved
+    assert (a, b) == (q2.run_id, q3.run_id) == tuple(runs["run_id"].to_list())
+    assert int(matrix.flows["customers"].sum()) == len(
+        set(run_assignments_ids(db_url, a)) | set(run_assignments_ids(db_url, b))
+    )
+    assert q3.previous_run == q2.run_id
+
+
+def run_assignments_ids(db_url: str, run_id: int) -> list[str]:
+    with open_store(db_url) as store:
+        return run_assignments(store, run_id)["customer_id"].to_list()
+
+
+def test_cli_track_then_history(db_url: str, tmp_path: Path) -> None:
+    csv = tmp_path / "tx.csv"
+    _transactions(seed=3).write_csv(csv)
+    for day in ("2011-06-30", "2011-09-30"):
+        out = runner.invoke(app, ["track", str(csv), "--as-of", day, "--db", db_url])
+        assert out.exit_code == 0, out.output
+    out = runner.invoke(app, ["history", "--db", db_url], env={"COLUMNS": "250"})
+    assert out.exit_code == 0, out.output
+    assert "2011Q2" in out.output and "2011Q3" in out.output
+    assert "segment migration (customers)" in out.output
+    assert "segment migration (revenue)" in out.output
+
+
+def test_cli_track_refuses_a_bad_date(db_url: str, tmp_path: Path) -> None:
+    csv = tmp_path / "tx.csv"
+    _transactions(n_customers=5).write_csv(csv)
+    out = runner.invoke(app, ["track", str(csv), "--as-of", "30/06/2011", "--db", db_url])
+    assert out.exit_code == 2
+    assert "YYYY-MM-DD" in out.output
+
+
+@pytest.mark.slow
+def test_uci_online_retail_two_quarters(online_retail_csv: Path, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'uci.db'}"
+    for day in ("2011-06-30", "2011-09-30"):
+        out = runner.invoke(app, ["track", str(online_retail_csv), "--as-of", day, "--db", db])
+        assert out.exit_code == 0, out.output
+    with open_store(db) as store:
+        kpis = kpi_table(store)
+        moved = latest_migration(store)
+    assert kpis["period"].to_list() == ["2011Q2", "2011Q3"]
+    assert moved is not None and moved[2].flows.height > 0
+    out = runner.invoke(app, ["history", "--db", db], env={"COLUMNS": "250"})
+    assert out.exit_code == 0
+    assert "2011Q2" in out.output and "2011Q3" in out.output

@@ -30,7 +30,7 @@ from seglens.errors import DataError, UsageError
 
 __all__ = ["SeparationResult", "reproducibility_score", "separation", "silhouette_sample"]
 
-_CHUNK = 2048
+_CHUNK = 512
 
 
 @dataclass(frozen=True)
@@ -57,18 +57,27 @@ class SeparationResult:
 def silhouette_sample(
     x: npt.NDArray[np.float64], codes: npt.NDArray[np.int64], k: int
 ) -> npt.NDArray[np.float64]:
-    """Silhouette of every row of ``x`` (exact, all pairs; chunked so memory stays ~50 MB)."""
+    """Silhouette of every row of ``x`` (exact, all pairs, chunked: memory ~ 40 MB per 10 k rows).
+
+    Squared distances come from one matrix product of augmented rows ``[x, |x|^2, 1]`` and
+    ``[-2x, 1, |y|^2]``, so each chunk costs one product, one square root and one product with
+    the segment indicator matrix.
+    """
     m = x.shape[0]
     onehot = np.zeros((m, k))
     onehot[np.arange(m), codes] = 1.0
     sizes = onehot.sum(axis=0)
     sq = np.einsum("ij,ij->i", x, x)
+    left = np.hstack([x, sq[:, None], np.ones((m, 1))])
+    right = np.ascontiguousarray(np.hstack([-2.0 * x, np.ones((m, 1)), sq[:, None]]).T)
     out = np.zeros(m)
+    buf = np.empty((min(_CHUNK, m), m))
     for lo in range(0, m, _CHUNK):
         hi = min(lo + _CHUNK, m)
-        d2 = sq[lo:hi, None] + sq[None, :] - 2.0 * (x[lo:hi] @ x.T)
-        np.maximum(d2, 0.0, out=d2)
-        sums = np.sqrt(d2, out=d2) @ onehot
+        d = buf[: hi - lo]
+        np.matmul(left[lo:hi], right, out=d)
+        np.maximum(d, 0.0, out=d)
+        sums = np.sqrt(d, out=d) @ onehot
         own = codes[lo:hi]
         rows = np.arange(hi - lo)
         own_size = sizes[own]

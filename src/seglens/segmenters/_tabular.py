@@ -1,6 +1,6 @@
 """Input conversion shared by the segmenters: any table-like ``X`` becomes a Polars frame."""
 
-# ruff: noqa: N803  (X / Z for data matrices, the scikit-learn convention)
+# ruff: noqa: N803, N806  (X / Z for data matrices, the scikit-learn convention)
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import check_array, validate_data
 
 from seglens.errors import DataError
 
@@ -59,6 +59,21 @@ def ensure_2d(X: Any) -> Any:
     if is_dataframe(X) or isinstance(X, pl.DataFrame | pl.LazyFrame):
         return X
     return check_array(X, dtype=None, ensure_all_finite="allow-nan")
+
+
+def check_input(estimator: Any, X: Any, *, reset: bool) -> Any:
+    """scikit-learn's input bookkeeping (``n_features_in_``, ``feature_names_in_``).
+
+    Tables are matched to the fitted model *by column name* (extra columns are ignored,
+    order does not matter, a missing column is a :class:`DataError`), so after ``fit`` only
+    arrays go through scikit-learn's positional feature checks.
+    """
+    is_table = is_dataframe(X) or isinstance(X, pl.DataFrame | pl.LazyFrame)
+    if not is_table:
+        X = ensure_2d(X)
+    if reset or not is_table:
+        validate_data(estimator, X, reset=reset, skip_check_array=True)
+    return X
 
 
 def is_numeric(dtype: pl.DataType) -> bool:

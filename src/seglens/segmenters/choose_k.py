@@ -86,8 +86,10 @@ class _Fitter:
             km = KMeans(k, n_init=n_init, random_state=seed).fit(X)
             return km.predict(Z[eval_idx]), km.labels_, None, float(km.inertia_)
         if self.method == "gmm":
+            start = KMeans(k, n_init=n_init, random_state=seed).fit(X).cluster_centers_
             gm = GaussianMixture(
                 k,
+                means_init=start,
                 covariance_type=self.covariance_type,
                 n_init=1,
                 random_state=seed,

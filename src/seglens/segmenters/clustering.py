@@ -18,10 +18,10 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import Tags, check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from seglens.errors import UsageError
-from seglens.segmenters._tabular import ID_COLUMN, ensure_2d, to_polars
+from seglens.segmenters._tabular import ID_COLUMN, check_input, to_polars
 from seglens.segmenters.base import SegmenterMixin
 from seglens.segmenters.choose_k import KSelection, choose_k
 from seglens.segmenters.naming import auto_names, effect_sizes
@@ -69,6 +69,7 @@ class _ClusterSegmenter(SegmenterMixin, ClusterMixin, BaseEstimator):  # type: i
     """Shared fitting flow: preprocess, choose k, fit, name the segments."""
 
     _method: ClassVar[Literal["kmeans", "gmm", "mixed"]] = "kmeans"
+    n_clusters: int | str
     k_range: tuple[int, int]
     features: Sequence[str] | None
     categorical: Sequence[str] | None
@@ -125,7 +126,7 @@ class _ClusterSegmenter(SegmenterMixin, ClusterMixin, BaseEstimator):  # type: i
 
     def fit(self, X: Any, y: Any = None) -> _ClusterSegmenter:
         """Fit preprocessing and clusters on the customers in ``X``; returns ``self``."""
-        validate_data(self, X, reset=True, skip_check_array=True)
+        X = check_input(self, X, reset=True)
         df = self._as_frame(X)
         self.input_columns_ = df.columns
         self.preprocessor_ = self._make_preprocessor().fit(df)
@@ -170,8 +171,7 @@ class _ClusterSegmenter(SegmenterMixin, ClusterMixin, BaseEstimator):  # type: i
     def predict(self, X: Any) -> IntArray:
         """Cluster index of each customer (``segment_names_[i]`` is its name)."""
         check_is_fitted(self, "preprocessor_")
-        X = ensure_2d(X)
-        validate_data(self, X, reset=False, skip_check_array=True)
+        X = check_input(self, X, reset=False)
         return self._assign_frame(self._as_frame(X))[0]
 
 
@@ -292,8 +292,7 @@ class KMeansSegmenter(TransformerMixin, _ClusterSegmenter):  # type: ignore[misc
     def transform(self, X: Any) -> FloatArray:
         """Euclidean distance of each customer to every centre (preprocessed space)."""
         check_is_fitted(self, "cluster_centers_")
-        X = ensure_2d(X)
-        validate_data(self, X, reset=False, skip_check_array=True)
+        X = check_input(self, X, reset=False)
         Z, _ = self._prepare(self._as_frame(X))
         C = self.cluster_centers_
         d = (Z * Z).sum(1)[:, None] - 2 * Z @ C.T + (C * C).sum(1)[None, :]
@@ -358,14 +357,20 @@ class GaussianMixtureSegmenter(_ClusterSegmenter):
     def _fit_k(self, Z: FloatArray, codes: Any, k: int, rs: np.random.RandomState) -> None:
         n = Z.shape[0]
         idx = rs.choice(n, self.sample_size, replace=False) if n > self.sample_size else None
+        S = Z if idx is None else Z[idx]
+        seed = int(rs.randint(2**31 - 1))
+        # EM from a single k-means start often stalls in a poor optimum: start from the best
+        # of three k-means++ runs instead.
+        start = KMeans(k, n_init=3, random_state=seed).fit(S).cluster_centers_
         self.mixture_ = GaussianMixture(
             k,
             covariance_type=self.covariance_type,
             n_init=self.n_init,
             max_iter=self.max_iter,
             reg_covar=self.reg_covar,
-            random_state=int(rs.randint(2**31 - 1)),
-        ).fit(Z if idx is None else Z[idx])
+            means_init=start,
+            random_state=seed,
+        ).fit(S)
         self.n_iter_ = int(self.mixture_.n_iter_)
 
     def _label(self, Z: FloatArray, codes: Any) -> tuple[IntArray, dict[str, Any]]:
@@ -376,8 +381,7 @@ class GaussianMixtureSegmenter(_ClusterSegmenter):
     def predict_proba(self, X: Any) -> FloatArray:
         """Membership probability of each customer for each segment (n × k)."""
         check_is_fitted(self, "mixture_")
-        X = ensure_2d(X)
-        validate_data(self, X, reset=False, skip_check_array=True)
+        X = check_input(self, X, reset=False)
         Z, _ = self._prepare(self._as_frame(X))
         return np.asarray(self.mixture_.predict_proba(Z))
 

@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from seglens.errors import DataError, UsageError
 from seglens.segmenters._tabular import (
     ID_COLUMN,
-    ensure_2d,
+    check_input,
     numeric_matrix,
     require_columns,
     to_polars,
@@ -146,7 +146,7 @@ class RFMSegmenter(SegmenterMixin, TransformerMixin, ClusterMixin, BaseEstimator
         """Learn the cut points from ``X`` and score it."""
         if not isinstance(self.n_bins, int) or not 2 <= self.n_bins <= 10:
             raise UsageError(f"n_bins must be an integer from 2 to 10, not {self.n_bins!r}")
-        validate_data(self, X, reset=True, skip_check_array=True)
+        X = check_input(self, X, reset=True)
         df = self._as_frame(X)
         vals = self._values(df)
         smap = self._resolve_map()
@@ -220,15 +220,13 @@ class RFMSegmenter(SegmenterMixin, TransformerMixin, ClusterMixin, BaseEstimator
     def predict(self, X: Any) -> IntArray:
         """Segment index (into ``segment_names_``) of each row."""
         check_is_fitted(self, "edges_")
-        X = ensure_2d(X)
-        validate_data(self, X, reset=False, skip_check_array=True)
+        X = check_input(self, X, reset=False)
         return self._assign_frame(self._as_frame(X))[0]
 
     def transform(self, X: Any) -> IntArray:
         """The R, F and M scores of each row (n × 3 integers)."""
         check_is_fitted(self, "edges_")
-        X = ensure_2d(X)
-        validate_data(self, X, reset=False, skip_check_array=True)
+        X = check_input(self, X, reset=False)
         return self._scores(self._values(self._as_frame(X)))
 
     def score_rules(self) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ claimed by several.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -42,7 +43,7 @@ class Segment:
 
     def matches(self, r: int, f: int, m: int) -> bool:
         """Whether the score combination falls in one of this segment's boxes."""
-        vals = {"r": r, "f": f, "m": m, "fm": int(fm_score(f, m))}
+        vals = {"r": r, "f": f, "m": m, "fm": (f + m + 1) // 2}
         return any(all(lo <= vals[d] <= hi for d, lo, hi in box) for box in self.when)
 
     def describe_when(self) -> str:
@@ -134,7 +135,11 @@ class SegmentMap:
         )
 
     def lookup_table(self) -> np.ndarray[Any, np.dtype[np.int16]]:
-        """Segment index for every (R-1, F-1, M-1) cell: a ``scale**3`` array."""
+        """Segment index for every (R-1, F-1, M-1) cell: a ``scale**3`` array (a copy)."""
+        return self._table.copy()
+
+    @functools.cached_property
+    def _table(self) -> np.ndarray[Any, np.dtype[np.int16]]:
         table = np.empty((self.scale,) * 3, dtype=np.int16)
         for r, f, m in self.combinations():
             table[r - 1, f - 1, m - 1] = next(
@@ -144,12 +149,16 @@ class SegmentMap:
 
     def segment_of(self, r: int, f: int, m: int) -> str:
         """Name of the segment for one score combination."""
-        return self.segments[int(self.lookup_table()[r - 1, f - 1, m - 1])].name
+        return self.segments[int(self._table[r - 1, f - 1, m - 1])].name
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
     def default(cls) -> SegmentMap:
         """The built-in 11-segment map (Champions ... Lost) on a 1-5 scale."""
+        return _default_map()
+
+    @classmethod
+    def _load_default(cls) -> SegmentMap:
         text = resources.files("seglens.segmenters").joinpath("default_rfm_map.toml").read_text()
         return cls.from_dict(tomllib.loads(text), source="default_rfm_map.toml")
 
@@ -200,6 +209,11 @@ class SegmentMap:
                 "",
             ]
         return "\n".join(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_map() -> SegmentMap:
+    return SegmentMap._load_default()
 
 
 def _q(text: str) -> str:

@@ -125,3 +125,21 @@ def default_segments(transactions: pl.DataFrame, *, as_of: dt.date) -> pl.DataFr
         .otherwise(pl.lit("Others"))
     )
     return per.select("customer_id", seg.alias("segment")).sort("customer_id")
+
+
+BASIC_FEATURES = ("recency_days", "n_orders", "total_spend", "avg_order_value", "tenure_days")
+
+
+def basic_features(transactions: pl.DataFrame, *, as_of: dt.date) -> pl.DataFrame:
+    """Per-customer recency, orders, spend, order value and tenure (days) as of a date."""
+    lines = transactions.filter(pl.col("timestamp").cast(pl.Date) <= as_of)
+    ts = pl.col("timestamp").cast(pl.Date)
+    per = lines.group_by(pl.col("customer_id").cast(pl.String)).agg(
+        (pl.lit(as_of) - ts.max()).dt.total_days().alias("recency_days"),
+        (pl.lit(as_of) - ts.min()).dt.total_days().alias("tenure_days"),
+        pl.col("order_id").filter(pl.col("amount") > 0).n_unique().alias("n_orders"),
+        pl.col("amount").sum().alias("total_spend"),
+    )
+    return per.with_columns(
+        (pl.col("total_spend") / pl.max_horizontal(pl.col("n_orders"), 1)).alias("avg_order_value")
+    ).sort("customer_id")

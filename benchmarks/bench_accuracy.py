@@ -151,7 +151,16 @@ def run(args: argparse.Namespace) -> int:
     t_us2, m_us2 = measure(
         lambda: bootstrap_stability(pop.features, n_segments=5, n_resamples=20), reps
     )
+
+    def refits_alone() -> None:
+        r = np.random.default_rng(0)
+        for _ in range(20):
+            idx = r.integers(0, n_boot, n_boot)
+            KMeans(5, n_init=1, random_state=int(r.integers(2**31 - 1))).fit(pop.features[idx])
+
+    t_fit, m_fit = measure(refits_alone, reps)
     job = f"2. bootstrap, 20 x {n_boot:,} customers"
+    lines.append(row(job, "(k-means refits alone, reference)", t_fit, m_fit, None))
     lines += [
         row(job, "KMeans refits + sklearn scoring", t_sk2, m_sk2, None),
         row(job, "seglens bootstrap_stability", t_us2, m_us2, t_sk2, "target <= 5000 ms"),

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 import numpy as np
 import polars as pl
 import pytest
 from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
 
 from seglens.accuracy import accuracy_score
 from seglens.errors import UsageError
 from seglens.synthetic import make_population
 from seglens.tables import LABELS, TRANSACTIONS
+
+
+@pytest.fixture(autouse=True)
+def _one_native_thread() -> Iterator[None]:
+    """k-means on one thread: spinning OpenMP threads are very slow on a busy 2-core runner."""
+    with threadpool_limits(1):
+        yield
 
 
 def test_same_seed_same_population() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from seglens.errors import DataError
+from seglens.errors import DataError, UsageError
 from seglens.tables import TRANSACTIONS
 
 logger = logging.getLogger(__name__)
@@ -24,15 +24,65 @@ logger = logging.getLogger(__name__)
 _ONLINE_RETAIL = {"InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"}
 
 
+def parse_columns(text: str | Mapping[str, str] | None) -> dict[str, str]:
+    """``"customer_id=ID,amount=Total"`` -> ``{"customer_id": "ID", "amount": "Total"}``."""
+    if text is None or isinstance(text, Mapping):
+        return dict(text or {})
+    out = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UsageError(
+                f"malformed column pair {pair!r}", hint="write canonical=source, e.g. amount=Total"
+            )
+        out[key.strip()] = value.strip()
+    return out
+
+
 def read_transactions(
-    source: str | Path, *, columns: Mapping[str, str] | None = None, as_of: dt.date | None = None
+    source: str | Path,
+    *,
+    columns: str | Mapping[str, str] | None = None,
+    as_of: dt.date | None = None,
 ) -> pl.DataFrame:
     """Transactions in the canonical shape (``seglens.tables.TRANSACTIONS``)."""
+    mapping = parse_columns(columns)
     loader: Any = getattr(importlib.import_module("seglens.io"), "load_transactions", None)
     if loader is not None:
-        table: pl.DataFrame = loader(source, columns=dict(columns or {}), as_of=as_of).table
+        table: pl.DataFrame = loader(str(source), columns=mapping or None, as_of=as_of).table
         return table
-    return _read_fallback(Path(source), columns or {})
+    return _read_fallback(Path(source), mapping)
+
+
+def read_assignments(
+    source: str | Path, *, columns: str | Mapping[str, str] | None = None
+) -> pl.DataFrame:
+    """``customer_id``, ``segment`` (and any other columns) from a file."""
+    mapping = parse_columns(columns)
+    loader: Any = getattr(importlib.import_module("seglens.io"), "load_table", None)
+    if loader is not None:
+        from seglens.tables import ASSIGNMENTS
+
+        table: pl.DataFrame = loader(str(source), ASSIGNMENTS, columns=mapping or None).table
+        return table
+    path = Path(source)
+    if not path.exists():
+        raise DataError("file not found", source=str(path))
+    raw = (
+        pl.read_parquet(path)
+        if path.suffix == ".parquet"
+        else pl.read_csv(path, infer_schema=False)
+    )
+    raw = raw.rename({v: k for k, v in mapping.items() if v in raw.columns})
+    for col in ("customer_id", "segment"):
+        if col not in raw.columns:
+            raise DataError(
+                f"column {col!r} is missing",
+                source=str(path),
+                column=col,
+                hint="map it with --segments-columns customer_id=...,segment=...",
+            )
+    return raw.with_columns(pl.col("customer_id", "segment").cast(pl.String))
 
 
 def _read_fallback(path: Path, columns: Mapping[str, str]) -> pl.DataFrame:

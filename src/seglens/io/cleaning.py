@@ -17,10 +17,12 @@ import polars as pl
 from seglens.errors import DataError
 from seglens.io.report import Action, RuleResult
 from seglens.io.sources_base import SHEET
+from seglens.tables import TRANSACTIONS
 
 __all__ = ["LINE", "RuleContext", "apply_rules", "check_fatal", "raw_name"]
 
 LINE: Final = "__seglens_line"
+CANONICAL: Final = TRANSACTIONS.names
 MAX_EXAMPLES: Final = 5
 
 
@@ -50,7 +52,7 @@ def _examples(
     df: pl.DataFrame, mask: pl.Series, column: str, label: str
 ) -> tuple[dict[str, Any], ...]:
     cols = [LINE, column] + ([SHEET] if SHEET in df.columns else [])
-    rows = df.select(cols).filter(mask).head(MAX_EXAMPLES)
+    rows = df.select(cols)[mask.arg_true().head(MAX_EXAMPLES)]
     out = []
     for r in rows.iter_rows(named=True):
         ex: dict[str, Any] = {"line": r[LINE], "column": label, "value": _show(r[column])}
@@ -123,13 +125,14 @@ def check_fatal(
 
 
 def _codes_mask(products: pl.Series, codes: Sequence[str]) -> pl.Series:
-    upper = products.str.strip_chars().str.to_uppercase()
     exact = [c.upper() for c in codes if not c.endswith("*")]
-    mask = upper.is_in(exact)
+    # is_in on the few distinct codes, not on every line: product codes repeat a lot
+    uniq = products.unique()
+    hits = uniq.filter(uniq.str.to_uppercase().is_in(exact))
     for c in codes:
         if c.endswith("*"):
-            mask = mask | upper.str.starts_with(c[:-1].upper())
-    return mask.fill_null(False)
+            hits = hits.append(uniq.filter(uniq.str.to_uppercase().str.starts_with(c[:-1].upper())))
+    return products.is_in(hits).fill_null(False)
 
 
 def _list_codes(codes: Sequence[str]) -> str:
@@ -190,7 +193,7 @@ def apply_rules(df: pl.DataFrame, ctx: RuleContext) -> tuple[pl.DataFrame, list[
         _bad_mask(df, "amount"),
         "excluded",
         "amount (or quantity × unit price) missing or not a number; row excluded",
-        "amount",
+        "amount" if raw_name("amount") in df.columns else "unit_price",
         exclude=True,
     )
     r.add(
@@ -325,7 +328,7 @@ def apply_rules(df: pl.DataFrame, ctx: RuleContext) -> tuple[pl.DataFrame, list[
             df.get_column("__bad_utf8"),
             "warned",
             "line has bytes that are not valid UTF-8 (mixed encodings); they were replaced "
-            "with U+FFFD",
+            "with U+FFFD (checked in the columns seglens keeps)",
             None,
         )
     r.add(
@@ -336,9 +339,17 @@ def apply_rules(df: pl.DataFrame, ctx: RuleContext) -> tuple[pl.DataFrame, list[
         "take care when exporting to spreadsheets",
         None,
     )
+    canonical = [c for c in CANONICAL if c not in {"amount", "is_return"}]
     kept = (
-        df.with_columns(pl.Series("__flip", positive_return), pl.Series("is_return", is_return))
-        .with_columns(pl.when(pl.col("__flip")).then(-pl.col("amount")).otherwise(pl.col("amount")))
+        df.select(canonical)
+        .with_columns(
+            pl.when(pl.Series(positive_return))
+            .then(-df.get_column("amount"))
+            .otherwise(df.get_column("amount"))
+            .alias("amount"),
+            pl.Series("is_return", is_return),
+        )
         .filter(~r.excluded)
+        .select(CANONICAL)
     )
     return kept, r.results

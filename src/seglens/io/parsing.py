@@ -19,9 +19,14 @@ __all__ = [
     "bool_expr",
     "detect_date_format",
     "detect_decimal_comma",
+    "finite",
+    "id_decimal_mode",
     "id_expr",
+    "needs_careful_numbers",
     "number_expr",
+    "number_fallback",
     "parse_dates_fallback",
+    "text_expr",
     "timestamp_expr",
 ]
 
@@ -193,34 +198,93 @@ def detect_decimal_comma(sample: pl.Series) -> bool:
 _NUMBER_JUNK: Final = r"[\s£$€¥₹'\u00a0]|^[A-Z]{3}\b|\b[A-Z]{3}$"
 
 
-def number_expr(col: str, dtype: pl.DataType, *, decimal_comma: bool = False) -> pl.Expr:
-    """``Float64`` from a numeric or text column; non-finite values become null (unparseable).
+def _clean_number(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
+    """The careful text -> number path (currency, separators, accounting negatives)."""
+    cleaned = text.str.replace_all(_NUMBER_JUNK, "")
+    negative = cleaned.str.contains(r"^\(.*\)$")
+    cleaned = cleaned.str.strip_chars("()")
+    if decimal_comma:
+        cleaned = cleaned.str.replace_all(".", "", literal=True).str.replace(",", ".")
+    else:
+        cleaned = cleaned.str.replace_all(",", "", literal=True)
+    value = cleaned.cast(pl.Float64, strict=False)
+    return pl.when(negative).then(-value).otherwise(value)
 
-    Text may carry currency symbols or codes, spaces, thousands separators and accounting
-    negatives ``(12.50)``; with ``decimal_comma`` the roles of ``.`` and ``,`` are swapped.
+
+def number_expr(
+    col: str, dtype: pl.DataType, *, decimal_comma: bool = False, careful: bool = False
+) -> pl.Expr:
+    """``Float64`` from a numeric or text column (lazy, whole column).
+
+    Plain numbers take the fast path; with ``careful`` (or ``decimal_comma``) every value goes
+    through the careful path (currency symbols or codes, spaces, thousands separators,
+    accounting negatives ``(12.50)``; with ``decimal_comma`` ``.`` and ``,`` swap roles). Values
+    the fast path misses are re-read by :func:`number_fallback`; non-finite values are made null
+    by :func:`finite`.
+
+    >>> frame = pl.DataFrame({"a": ["1,234.50", "(12.00)", "$ 7", "x"]})
+    >>> frame.select(number_expr("a", pl.String, careful=True)).to_series().to_list()
+    [1234.5, -12.0, 7.0, None]
     """
     c = pl.col(col)
     if dtype == pl.Boolean or dtype.is_numeric():
-        out = c.cast(pl.Float64)
-    else:
-        text = c.cast(pl.String).str.strip_chars()
-        fast = text.cast(pl.Float64, strict=False)
-        cleaned = text.str.replace_all(_NUMBER_JUNK, "")
-        negative = cleaned.str.contains(r"^\(.*\)$")
-        cleaned = cleaned.str.strip_chars("()")
-        if decimal_comma:
-            cleaned = cleaned.str.replace_all(".", "", literal=True).str.replace(",", ".")
-            slow = cleaned.cast(pl.Float64, strict=False)
-            fast = slow
-        else:
-            slow = cleaned.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
-        slow = pl.when(negative).then(-slow).otherwise(slow)
-        out = fast.fill_null(slow) if not decimal_comma else slow
-    return pl.when(out.is_finite()).then(out).otherwise(None)
+        return c.cast(pl.Float64)
+    text = c.cast(pl.String).str.strip_chars()
+    if careful or decimal_comma:
+        return _clean_number(text, decimal_comma)
+    return text.cast(pl.Float64, strict=False)
 
 
-def id_expr(col: str, dtype: pl.DataType) -> pl.Expr:
+def number_fallback(values: pl.Series, *, decimal_comma: bool = False) -> pl.Series:
+    """Re-read, the careful way, the few text numbers the fast path could not read."""
+    frame = values.cast(pl.String).str.strip_chars().to_frame("v")
+    return frame.select(_clean_number(pl.col("v"), decimal_comma)).to_series()
+
+
+def needs_careful_numbers(sample: pl.Series) -> bool:
+    """Whether a text sample has numbers the fast path cannot read (currency, separators).
+
+    >>> needs_careful_numbers(pl.Series(["1.5", "2"])), needs_careful_numbers(pl.Series(["£3"]))
+    (False, True)
+    """
+    text = sample.cast(pl.String).str.strip_chars().drop_nulls()
+    text = text.filter(text != "")
+    fast = text.cast(pl.Float64, strict=False)
+    return bool(fast.null_count() > 0)
+
+
+def finite(col: str) -> pl.Expr:
+    """The column with NaN and infinities made null."""
+    c = pl.col(col)
+    return pl.when(c.is_finite()).then(c).otherwise(None)
+
+
+def id_decimal_mode(sample: pl.Series) -> str:
+    """How ids written as decimals (``17850.0``) appear in a text sample.
+
+    ``"suffix"`` when every value is an integer or an integer + ``.0`` (a float column written
+    as text: cheap suffix strip), ``"regex"`` when some values have ``.00...``, else ``"none"``.
+
+    >>> id_decimal_mode(pl.Series(["17850.0", "13047.0", None]))
+    'suffix'
+    >>> id_decimal_mode(pl.Series(["A-1", "007"]))
+    'none'
+    """
+    text = sample.cast(pl.String).str.strip_chars().drop_nulls()
+    text = text.filter(~text.is_in(MISSING_TOKENS))
+    if text.len() == 0 or not bool(text.str.contains(r"^-?\d+\.0+$").any()):
+        return "none"
+    if bool(text.str.contains(r"^-?\d+(\.0)?$").all()):
+        return "suffix"
+    return "regex"
+
+
+def id_expr(col: str, dtype: pl.DataType, *, decimals: str = "regex") -> pl.Expr:
     """Identifier text exactly as written: stripped, ``17850.0`` -> ``17850``, blanks -> null.
+
+    ``decimals`` (see :func:`id_decimal_mode`) chooses how text ids written as decimals are
+    read: ``"suffix"`` strips a trailing ``.0``, ``"regex"`` any ``.000`` after digits,
+    ``"none"`` leaves them.
 
     >>> frame = pl.DataFrame({"c": ["007", " 17850.0", "nan", "A-1"]})
     >>> frame.select(id_expr("c", pl.String)).to_series().to_list()
@@ -239,7 +303,18 @@ def id_expr(col: str, dtype: pl.DataType) -> pl.Expr:
             .otherwise(None)
         )
     text = c.cast(pl.String).str.strip_chars()
-    text = text.str.replace(r"^(-?\d+)\.0+$", "${1}")
+    if decimals == "suffix":
+        text = text.str.strip_suffix(".0")
+    elif decimals == "regex":
+        text = text.str.replace(r"^(-?\d+)\.0+$", "${1}")
+    return pl.when(text.is_in(MISSING_TOKENS)).then(None).otherwise(text)
+
+
+def text_expr(col: str, dtype: pl.DataType) -> pl.Expr:
+    """Free text (category, channel, product code): stripped, missing tokens -> null."""
+    if dtype.is_numeric():
+        return id_expr(col, dtype)
+    text = pl.col(col).cast(pl.String).str.strip_chars()
     return pl.when(text.is_in(MISSING_TOKENS)).then(None).otherwise(text)
 
 

@@ -34,6 +34,8 @@ class RawSource:
     details: dict[str, object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     locate_bad_structure: Callable[[], DataError] | None = None
+    lossy_frame: Callable[[], pl.LazyFrame] | None = None
+    """For text read as strict UTF-8: the same scan replacing invalid bytes with U+FFFD."""
 
     @property
     def columns(self) -> list[str]:

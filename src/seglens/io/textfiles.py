@@ -9,8 +9,9 @@ import io
 import logging
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 import polars as pl
 
@@ -210,15 +211,23 @@ def read_text_file(
         delim = sniff_delimiter(text_head) or ","
     details["delimiter"] = _DELIM_NAMES.get(delim, delim)
     warnings: list[str] = []
+    lossy: Callable[[], pl.LazyFrame] | None = None
     if enc in {"utf-8", "utf-8-sig"}:
-        frame = pl.scan_csv(
-            path,
-            separator=delim,
-            infer_schema=False,
-            encoding="utf8-lossy",
-            row_index_name=ROW,
-            raise_if_empty=False,
-        )
+
+        def scan(encoding: Literal["utf8", "utf8-lossy"]) -> pl.LazyFrame:
+            return pl.scan_csv(
+                path,
+                separator=delim,
+                infer_schema=False,
+                encoding=encoding,
+                row_index_name=ROW,
+                raise_if_empty=False,
+            )
+
+        # strict UTF-8 is twice as fast to scan; on an invalid byte further down the file the
+        # loader rescans with replacement characters (and counts the rows affected)
+        frame = scan("utf8")
+        lossy = lambda: scan("utf8-lossy")  # noqa: E731
     else:
         log.info("transcoding %s from %s to UTF-8 in memory", name, enc)
         if compressed:
@@ -259,6 +268,7 @@ def read_text_file(
         details=details,
         warnings=warnings,
         locate_bad_structure=lambda: _locate_ragged(path, enc, delim, compressed),
+        lossy_frame=lossy,
     )
 
 

@@ -138,3 +138,16 @@ def test_export_pseudonyms_and_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert res.exit_code == 2 and "unknown format" in res.stderr
     res = runner.invoke(app, ["export", str(src), "--output", "x", "--pseudonym-key-env", "NOPE_X"])
     assert res.exit_code == 2 and "NOPE_X" in res.stderr
+
+
+def test_fallback_reader_matches_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stand-in reader (used when seglens.io is absent) reads the Online Retail layout."""
+    from seglens.impact import _inputs
+
+    monkeypatch.setattr(_inputs, "_io_function", lambda name: None)
+    tx = _inputs.read_transactions(SAMPLE)
+    assert tx["customer_id"].n_unique() == 200
+    assert not tx["customer_id"].str.ends_with(".0").any()
+    assert tx.filter(pl.col("order_id").str.starts_with("C"))["is_return"].all()
+    line = tx.filter(pl.col("order_id") == "536425").row(0, named=True)
+    assert line["amount"] == pytest.approx(8 * 4.65)

@@ -24,6 +24,14 @@ logger = logging.getLogger(__name__)
 _ONLINE_RETAIL = {"InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"}
 
 
+def _io_function(name: str) -> Any:
+    """``seglens.io.<name>`` when that package provides it, else None (fallback readers)."""
+    try:
+        return getattr(importlib.import_module("seglens.io"), name, None)
+    except ImportError:
+        return None
+
+
 def parse_columns(text: str | Mapping[str, str] | None) -> dict[str, str]:
     """``"customer_id=ID,amount=Total"`` -> ``{"customer_id": "ID", "amount": "Total"}``."""
     if text is None or isinstance(text, Mapping):
@@ -47,7 +55,7 @@ def read_transactions(
 ) -> pl.DataFrame:
     """Transactions in the canonical shape (``seglens.tables.TRANSACTIONS``)."""
     mapping = parse_columns(columns)
-    loader: Any = getattr(importlib.import_module("seglens.io"), "load_transactions", None)
+    loader: Any = _io_function("load_transactions")
     if loader is not None:
         table: pl.DataFrame = loader(str(source), columns=mapping or None, as_of=as_of).table
         return table
@@ -59,7 +67,7 @@ def read_assignments(
 ) -> pl.DataFrame:
     """``customer_id``, ``segment`` (and any other columns) from a file."""
     mapping = parse_columns(columns)
-    loader: Any = getattr(importlib.import_module("seglens.io"), "load_table", None)
+    loader: Any = _io_function("load_table")
     if loader is not None:
         from seglens.tables import ASSIGNMENTS
 

@@ -93,7 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--scenarios", type=int, default=60)
     ap.add_argument("--check", type=int, default=0, metavar="N", help="verify N stored rows")
+    ap.add_argument("--docs-only", action="store_true", help="rewrite the docs table from JSON")
     args = ap.parse_args(argv)
+    if args.docs_only:
+        write_docs(json.loads(JSON.read_text(encoding="utf-8")))
+        return 0
     with threadpool_limits(1):
         if args.check:
             return check(args.check)

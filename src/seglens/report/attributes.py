@@ -74,7 +74,7 @@ def business_insights(s: ReviewSnapshot) -> Attribute:
     if rated:
         cust_fail = sum(x.customers for x in failing)
         cust_all = sum(x.customers for x in s.segments) or 1
-        names = ", ".join(repr(x.name) for x in failing) or "none"
+        names = ", ".join(q(x.name) for x in failing) or "none"
         items.append(
             Item(
                 f"{plural(len(failing), 'segment')} of {len(rated)} fail the accuracy rule "
@@ -416,8 +416,8 @@ def tools_and_technology(s: ReviewSnapshot) -> Attribute:
         items.append(Item(f"KPI history store: {s.store_url.split(':', 1)[0]}."))
     items.append(
         Item(
-            f"Charts: Vega-Lite via Altair {_dist_version('altair')} and vl-convert "
-            f"{_dist_version('vl-convert-python')} (inline SVG); PDF: WeasyPrint "
+            f"Charts: Vega-Lite rendered by vl-convert {_dist_version('vl-convert-python')} "
+            "(inline SVG, no JavaScript); templates: Jinja2 with autoescaping; PDF: WeasyPrint "
             f"{_dist_version('weasyprint')}."
         )
     )

@@ -1,4 +1,4 @@
-"""The review's charts: Vega-Lite specs built with Altair, exported to inline SVG by vl-convert.
+"""The review's charts: Vega-Lite specs (plain JSON), exported to inline SVG by vl-convert.
 
 Static SVG keeps the report self-contained (no JavaScript, no CDN) and lets the HTML and the
 PDF show identical charts. Data values (segment names...) travel as data, never as Vega
@@ -9,11 +9,10 @@ scripts, event handlers, foreign objects or external references before it is inl
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
+from xml.etree import ElementTree
 
-import altair as alt
 import vl_convert
 from markupsafe import Markup
 
@@ -21,6 +20,7 @@ from seglens.report.snapshot import ReviewSnapshot
 
 __all__ = [
     "Chart",
+    "chart_text",
     "confusion_spec",
     "make_charts",
     "migration_spec",
@@ -34,10 +34,7 @@ __all__ = [
 Spec = dict[str, Any]
 _PASS, _FAIL, _TARGET = "#1a7f37", "#cf222e", "#cf222e"
 _FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
-_UNSAFE = re.compile(
-    r"<script|<foreignObject|<iframe|<object|<embed|\son\w+\s*=|javascript:|(?:href|src)\s*=\s*\"(?!#|data:)",
-    re.IGNORECASE,
-)
+_FORBIDDEN_TAGS = frozenset({"script", "foreignobject", "iframe", "object", "embed", "image"})
 
 
 @dataclass(frozen=True)
@@ -51,20 +48,63 @@ class Chart:
     spec: Spec
 
 
-def _config(chart: alt.TopLevelMixin) -> Spec:
-    spec: Spec = (
-        chart.configure(font=_FONT, background="white").configure_view(stroke="#d0d7de").to_dict()
-    )
-    return spec
+_CONTROL = (
+    {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}
+    | {0x7F: 0x2421}
+    | dict.fromkeys(range(0xD800, 0xE000), 0xFFFD)
+)
 
 
-def _data(rows: list[dict[str, Any]]) -> alt.Data:
-    """Inline data values (never interpreted as expressions)."""
-    return alt.Data(values=rows)  # type: ignore[no-untyped-call]
+def chart_text(text: str) -> str:
+    """Text as the chart renderer can take it: control characters shown as control pictures.
+
+    vl-convert aborts the process on C0 control characters and refuses lone surrogates, so a
+    segment named ``"a\\x01b"`` is drawn as ``"a␁b"`` (the HTML tables show the name as given).
+
+    Examples
+    --------
+    >>> chart_text("VIP" + chr(1))
+    'VIP␁'
+    """
+    return text.translate(_CONTROL)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return chart_text(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
+
+
+def _top(spec: Spec) -> Spec:
+    """Shared configuration; every string passes :func:`chart_text`."""
+    full = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "background": "white",
+        "config": {"font": _FONT, "view": {"stroke": "#d0d7de"}},
+        **spec,
+    }
+    out: Spec = _clean(full)
+    return out
+
+
+def _q(field: str, **extra: Any) -> Spec:
+    return {"field": field, "type": "quantitative", **extra}
+
+
+def _n(field: str, **extra: Any) -> Spec:
+    return {"field": field, "type": "nominal", **extra}
 
 
 def safe_svg(svg: str) -> Markup:
     """Mark vl-convert's SVG as safe to inline, after refusing anything active or external.
+
+    The SVG is parsed; any script-like element, ``on*`` event attribute or reference that is not
+    a local ``#fragment`` or ``data:`` URL is refused. Text content (segment names...) is already
+    escaped by vl-convert and stays text.
 
     Examples
     --------
@@ -72,8 +112,20 @@ def safe_svg(svg: str) -> Markup:
     '<svg'
     """
     body = svg[svg.index("<svg") :] if "<svg" in svg else ""
-    if not body or _UNSAFE.search(body):
-        raise RuntimeError("refusing to inline an SVG with active or external content")
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError as err:
+        raise RuntimeError(f"refusing to inline an SVG that does not parse: {err}") from None
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1].lower()
+        if tag in _FORBIDDEN_TAGS:
+            raise RuntimeError(f"refusing to inline an SVG with a <{tag}> element")
+        for name, value in el.attrib.items():
+            local = name.rsplit("}", 1)[-1].lower()
+            if local.startswith("on"):
+                raise RuntimeError(f"refusing to inline an SVG with an {local} handler")
+            if local in ("href", "src") and not value.startswith(("#", "data:")):
+                raise RuntimeError(f"refusing to inline an SVG referencing {value!r}")
     return Markup(body)
 
 
@@ -101,31 +153,61 @@ def trend_spec(snap: ReviewSnapshot) -> Spec:
     ]
     order = [p.period for p in snap.trend]
     floor = _y_floor([p.accuracy.ci_low_pct for p in snap.trend], snap.target_pct)
-    y = alt.Y("value:Q", title="Segmentation Accuracy (%)", scale=alt.Scale(domain=[floor, 100]))
-    base = alt.Chart(_data(rows)).encode(
-        x=alt.X("period:O", sort=order, title="Period", axis=alt.Axis(labelAngle=0))
-    )
-    band = base.mark_area(opacity=0.18, color="#0969da").encode(y=alt.Y("low:Q"), y2="high:Q")
-    bars = base.mark_rule(color="#0969da", strokeWidth=2).encode(y=alt.Y("low:Q"), y2="high:Q")
-    line = base.mark_line(point=alt.OverlayMarkDef(size=60), color="#0969da").encode(
-        y=y, tooltip=["period:O", "value:Q", "low:Q", "high:Q", "n:Q"]
-    )
-    labels = base.mark_text(dy=-12, fontSize=11).encode(
-        y="value:Q", text=alt.Text("value:Q", format=".1f")
-    )
+    x = {
+        "field": "period",
+        "type": "ordinal",
+        "sort": order,
+        "title": "Period",
+        "axis": {"labelAngle": 0},
+    }
+    scale = {"domain": [floor, 100]}
+    blue = "#0969da"
     width = max(420, 110 * len(rows))
     goal = [{"target": snap.target_pct, "label": f"target {snap.target_pct:g} %"}]
-    target = alt.Chart(_data(goal)).mark_rule(color=_TARGET, strokeDash=[6, 4]).encode(y="target:Q")
-    target_text = (
-        alt.Chart(_data(goal))
-        .mark_text(align="right", dx=-4, dy=-7, color=_TARGET, fontSize=11)
-        .encode(y="target:Q", x=alt.value(width), text="label:N")
-    )
-    layers = [bars, line, labels, target, target_text]
+    layers: list[Spec] = [
+        {
+            "mark": {"type": "rule", "color": blue, "strokeWidth": 2},
+            "encoding": {"x": x, "y": _q("low", scale=scale), "y2": {"field": "high"}},
+        },
+        {
+            "mark": {"type": "line", "color": blue, "point": {"size": 60, "color": blue}},
+            "encoding": {
+                "x": x,
+                "y": _q("value", scale=scale, title="Segmentation Accuracy (%)"),
+                "tooltip": [
+                    {"field": f, "type": "nominal"} for f in ("period", "value", "low", "high", "n")
+                ],
+            },
+        },
+        {
+            "mark": {"type": "text", "dy": -12, "fontSize": 11},
+            "encoding": {"x": x, "y": _q("value"), "text": _q("value", format=".1f")},
+        },
+        {
+            "data": {"values": goal},
+            "mark": {"type": "rule", "color": _TARGET, "strokeDash": [6, 4]},
+            "encoding": {"y": _q("target")},
+        },
+        {
+            "data": {"values": goal},
+            "mark": {
+                "type": "text",
+                "align": "right",
+                "dx": -4,
+                "dy": -7,
+                "color": _TARGET,
+                "fontSize": 11,
+            },
+            "encoding": {"y": _q("target"), "x": {"value": width}, "text": _n("label")},
+        },
+    ]
     if len(rows) > 1:
+        band = {
+            "mark": {"type": "area", "opacity": 0.18, "color": blue},
+            "encoding": {"x": x, "y": _q("low", scale=scale), "y2": {"field": "high"}},
+        }
         layers.insert(0, band)
-    chart = alt.layer(*layers).properties(width=width, height=230)
-    return _config(chart)
+    return _top({"data": {"values": rows}, "width": width, "height": 230, "layer": layers})
 
 
 def precision_spec(snap: ReviewSnapshot) -> Spec | None:
@@ -146,27 +228,46 @@ def precision_spec(snap: ReviewSnapshot) -> Spec | None:
         return None
     order = [str(r["segment"]) for r in sorted(rows, key=lambda r: -float(r["value"]))]
     floor = _y_floor([float(r["low"]) for r in rows], snap.target_pct)
-    x = alt.X("value:Q", title="Precision (%)", scale=alt.Scale(domain=[floor, 100]))
-    base = alt.Chart(_data(rows)).encode(y=alt.Y("segment:N", sort=order, title=None))
-    colour = alt.Color(
-        "verdict:N",
-        scale=alt.Scale(domain=["meets target", "below"], range=[_PASS, _FAIL]),
-        legend=alt.Legend(title=None, orient="bottom"),
+    y = _n("segment", sort=order, title=None)
+    scale = {"domain": [floor, 100]}
+    colour = _n(
+        "verdict",
+        scale={"domain": ["meets target", "below"], "range": [_PASS, _FAIL]},
+        legend={"title": None, "orient": "bottom"},
     )
-    err = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q"), x2="high:Q", color=colour)
-    pts = base.mark_point(filled=True, size=70).encode(
-        x=x, color=colour, tooltip=["segment:N", "value:Q", "low:Q", "high:Q", "n:Q"]
+    tooltip = [_n(f) for f in ("segment", "value", "low", "high", "n")]
+    layers: list[Spec] = [
+        {
+            "mark": {"type": "rule", "strokeWidth": 2},
+            "encoding": {
+                "y": y,
+                "x": _q("low", scale=scale),
+                "x2": {"field": "high"},
+                "color": colour,
+            },
+        },
+        {
+            "mark": {"type": "point", "filled": True, "size": 70},
+            "encoding": {
+                "y": y,
+                "x": _q("value", scale=scale, title="Precision (%)"),
+                "color": colour,
+                "tooltip": tooltip,
+            },
+        },
+        {
+            "mark": {"type": "text", "align": "left", "dx": 8, "dy": -9, "fontSize": 10},
+            "encoding": {"y": y, "x": _q("value"), "text": _q("n", format=",d")},
+        },
+        {
+            "data": {"values": [{"target": snap.target_pct}]},
+            "mark": {"type": "rule", "color": _TARGET, "strokeDash": [6, 4]},
+            "encoding": {"x": _q("target")},
+        },
+    ]
+    return _top(
+        {"data": {"values": rows}, "width": 420, "height": 28 * len(rows) + 20, "layer": layers}
     )
-    text = base.mark_text(align="left", dx=8, dy=-9, fontSize=10).encode(
-        x="value:Q", text=alt.Text("n:Q", format=",d")
-    )
-    target = (
-        alt.Chart(_data([{"target": snap.target_pct}]))
-        .mark_rule(color=_TARGET, strokeDash=[6, 4])
-        .encode(x="target:Q")
-    )
-    chart = alt.layer(err, pts, text, target).properties(width=420, height=28 * len(rows) + 20)
-    return _config(chart)
 
 
 def _heatmap(
@@ -175,25 +276,38 @@ def _heatmap(
     y: tuple[str, str, list[str]],
     colour_title: str,
 ) -> Spec:
-    base = alt.Chart(_data(cells)).encode(
-        x=alt.X(f"{x[0]}:N", sort=x[2], title=x[1], axis=alt.Axis(labelAngle=-30)),
-        y=alt.Y(f"{y[0]}:N", sort=y[2], title=y[1]),
-    )
-    rect = base.mark_rect().encode(
-        color=alt.Color(
-            "share:Q",
-            title=colour_title,
-            scale=alt.Scale(scheme="blues", domain=[0, 100]),
-        ),
-        tooltip=[f"{y[0]}:N", f"{x[0]}:N", "count:Q", "share:Q"],
-    )
-    text = base.mark_text(fontSize=11).encode(
-        text=alt.Text("count:Q", format=",d"),
-        color=alt.condition("datum.share > 55", alt.value("white"), alt.value("#1f2328")),
-    )
+    enc = {
+        "x": _n(x[0], sort=x[2], title=x[1], axis={"labelAngle": -30}),
+        "y": _n(y[0], sort=y[2], title=y[1]),
+    }
+    rect = {
+        "mark": "rect",
+        "encoding": {
+            **enc,
+            "color": _q("share", title=colour_title, scale={"scheme": "blues", "domain": [0, 100]}),
+            "tooltip": [_n(y[0]), _n(x[0]), _q("count"), _q("share")],
+        },
+    }
+    text = {
+        "mark": {"type": "text", "fontSize": 11},
+        "encoding": {
+            **enc,
+            "text": _q("count", format=",d"),
+            "color": {
+                "condition": {"test": "datum.share > 55", "value": "white"},
+                "value": "#1f2328",
+            },
+        },
+    }
     size = 44
-    chart = alt.layer(rect, text).properties(width=size * len(x[2]), height=size * len(y[2]))
-    return _config(chart)
+    return _top(
+        {
+            "data": {"values": cells},
+            "width": size * len(x[2]),
+            "height": size * len(y[2]),
+            "layer": [rect, text],
+        }
+    )
 
 
 def confusion_spec(snap: ReviewSnapshot) -> Spec | None:
@@ -259,20 +373,26 @@ def profiles_spec(snap: ReviewSnapshot) -> Spec | None:
             z = (v - mu) / sd if sd > 0 else 0.0
             label = f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
             cells.append({"segment": seg, "feature": feat, "z": round(z, 2), "label": label})
-    base = alt.Chart(_data(cells)).encode(
-        x=alt.X("feature:N", sort=list(p.features), title=None, axis=alt.Axis(labelAngle=-30)),
-        y=alt.Y("segment:N", sort=list(p.segments), title=None),
+    enc = {
+        "x": _n("feature", sort=list(p.features), title=None, axis={"labelAngle": -30}),
+        "y": _n("segment", sort=list(p.segments), title=None),
+    }
+    rect = {
+        "mark": "rect",
+        "encoding": {
+            **enc,
+            "color": _q("z", title="z vs segments", scale={"scheme": "redblue", "domain": [-2, 2]}),
+        },
+    }
+    text = {"mark": {"type": "text", "fontSize": 10}, "encoding": {**enc, "text": _n("label")}}
+    return _top(
+        {
+            "data": {"values": cells},
+            "width": max(200, 78 * len(p.features)),
+            "height": 34 * len(p.segments),
+            "layer": [rect, text],
+        }
     )
-    rect = base.mark_rect().encode(
-        color=alt.Color(
-            "z:Q", title="z vs segments", scale=alt.Scale(scheme="redblue", domain=[2, -2])
-        )
-    )
-    text = base.mark_text(fontSize=10).encode(text="label:N")
-    chart = alt.layer(rect, text).properties(
-        width=max(200, 78 * len(p.features)), height=34 * len(p.segments)
-    )
-    return _config(chart)
 
 
 def make_charts(snap: ReviewSnapshot) -> tuple[Chart, ...]:

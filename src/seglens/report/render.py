@@ -145,7 +145,7 @@ def write_report(
     out = Path(html_path)
     if out.parent and not out.parent.exists():
         raise UsageError(f"folder {out.parent} does not exist", hint="create it or pick another -o")
-    out.write_text(html, encoding="utf-8")
+    out.write_text(html, encoding="utf-8", errors="replace")
     log.info("wrote HTML %s", out)
     pdf = render_pdf(html, pdf_path) if pdf_path is not None else None
     return ReportFiles(out, pdf)

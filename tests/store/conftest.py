@@ -19,6 +19,8 @@ def _private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep keys and default databases of the tests out of the user's home."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("SEGLENS_WEBHOOK_URL", raising=False)
     monkeypatch.setenv("SEGLENS_PSEUDONYM_KEY", "test-key")
     monkeypatch.delenv("SEGLENS_DB", raising=False)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-ROWS = 5_000
+ROWS = 3_000
 KILLS = 20
 CLI = [sys.executable, "-c", "from seglens.cli import app; app()"]
 

@@ -29,11 +29,14 @@ def test_empty_database_upgrades_to_head_and_matches_the_models(db_url: str) -> 
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
 
 
-@pytest.fixture
-def previous_version_db(db_url: str) -> str:
-    """A database created by schema revision 0001, holding a label, a run and a KPI row."""
+OLDER_REVISIONS = ["0001", "0002"]
+
+
+@pytest.fixture(params=OLDER_REVISIONS)
+def previous_version_db(db_url: str, request: pytest.FixtureRequest) -> str:
+    """A database created by an earlier schema revision, holding a label, a run and a KPI row."""
     engine = make_engine(db_url)
-    upgrade(engine, "0001")
+    upgrade(engine, request.param)
     now = datetime(2011, 7, 1, 9, 30)
     with engine.begin() as conn:
         conn.execute(
@@ -60,7 +63,7 @@ def previous_version_db(db_url: str) -> str:
             ),
             {"t": now},
         )
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == request.param
     engine.dispose()
     return db_url
 

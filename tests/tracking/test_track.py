@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import random
+import threading
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from seglens.cli import app
-from seglens.store import kpi_table, list_alerts, list_runs, open_store, run_assignments
+from seglens.store import (
+    head_revision,
+    kpi_table,
+    list_alerts,
+    list_runs,
+    open_store,
+    run_assignments,
+)
 from seglens.tracking import LabelsInput, kpi_history, latest_migration, track
 
 runner = CliRunner()
@@ -134,3 +146,154 @@ def test_uci_online_retail_two_quarters(online_retail_csv: Path, tmp_path: Path)
     out = runner.invoke(app, ["history", "--db", db], env={"COLUMNS": "250"})
     assert out.exit_code == 0
     assert "2011Q2" in out.output and "2011Q3" in out.output
+
+
+def test_an_audit_sample_gives_the_stratified_estimate(db_url: str) -> None:
+    tx = _transactions(seed=5)
+    with open_store(db_url) as store:
+        first = track(store, tx, as_of=date(2011, 6, 30))
+        assigned = run_assignments(store, first.run_id)
+        sample = assigned.group_by("segment", maintain_order=True).head(4).sort("customer_id")
+        wrong = sample.row(0, named=True)
+        other = next(s for s in assigned["segment"].unique().sort() if s != wrong["segment"])
+        labels = sample.select(
+            "customer_id",
+            pl.when(pl.col("customer_id") == wrong["customer_id"])
+            .then(pl.lit(other))
+            .otherwise(pl.col("segment"))
+            .alias("segment"),
+            pl.lit("audit").alias("source"),
+        )
+        res = track(
+            store, tx, as_of=date(2011, 6, 30), labels=LabelsInput(labels, "audit.csv", "b" * 64)
+        )
+    sizes = dict(assigned.group_by("segment").len().iter_rows())
+    audited = dict(sample.group_by("segment").len().iter_rows())
+    total = sum(sizes.values())
+    expected = 100 * sum(
+        sizes[s] / total * ((audited[s] - (s == wrong["segment"])) / audited[s]) for s in sizes
+    )
+    audit_kpi = res.kpis[0]
+    assert audit_kpi.metric == "accuracy_audit"
+    assert audit_kpi.method == "stratified audit estimate"
+    assert audit_kpi.n == sample.height
+    assert audit_kpi.value == pytest.approx(expected)
+    assert res.kpis[1].metric == "accuracy"  # the plain labelled figure is kept alongside
+
+
+def test_monthly_periods(db_url: str) -> None:
+    with open_store(db_url) as store:
+        res = track(store, _transactions(seed=2), as_of=date(2011, 8, 15), period_kind="month")
+        kpis = kpi_table(store)
+    assert res.period.label == "2011-08"
+    assert kpis["period_kind"].to_list() == ["month"] * kpis.height
+
+
+class _Hook(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).bodies.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def hook() -> Iterator[tuple[str, type[_Hook]]]:
+    handler = type("Hook", (_Hook,), {"bodies": []})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_cli_track_sends_alerts_to_the_configured_webhook_and_log(
+    db_url: str, tmp_path: Path, hook: tuple[str, Any]
+) -> None:
+    url, handler = hook
+    csv = tmp_path / "tx.csv"
+    _transactions(seed=4).write_csv(csv)
+    config = tmp_path / "tracking.toml"
+    config.write_text(
+        f'[tracking]\nwebhook_url = "{url}"\nwebhook_format = "teams"\nmargin = 1.0\n'
+    )
+    out = runner.invoke(
+        app, ["track", str(csv), "--as-of", "2011-06-30", "--db", db_url, "--config", str(config)]
+    )
+    assert out.exit_code == 0, out.output
+    assert "too_few_labels" in out.output  # the terminal
+    ((body,),) = [handler.bodies]
+    assert body["@type"] == "MessageCard" and "labelled customers" in body["text"]
+    log = (tmp_path / "state" / "seglens" / "alerts.log").read_text()
+    assert "too_few_labels" in log
+
+
+def test_cli_options_override_the_config_file(tmp_path: Path) -> None:
+    from seglens.tracking.config import load_tracking_config
+
+    config = tmp_path / "t.toml"
+    config.write_text('[tracking]\ntarget = 90\nperiod = "month"\n')
+    loaded = load_tracking_config(config)
+    assert (loaded.rules.target_pct, loaded.period) == (90.0, "month")
+    assert loaded.override(target=80.0).rules.target_pct == 80.0
+    config.write_text('[tracking]\nperiod = "week"\n')
+    out = runner.invoke(app, ["track", "x.csv", "--as-of", "2011-06-30", "--config", str(config)])
+    assert out.exit_code == 2 and "period" in out.output
+
+
+def test_cli_alerts_list_and_acknowledge(db_url: str, tmp_path: Path) -> None:
+    csv = tmp_path / "tx.csv"
+    _transactions(seed=8).write_csv(csv)
+    assert (
+        runner.invoke(app, ["track", str(csv), "--as-of", "2011-06-30", "--db", db_url]).exit_code
+        == 0
+    )
+    with open_store(db_url) as store:
+        first = int(list_alerts(store)["id"][0])
+    out = runner.invoke(
+        app, ["alerts", "--db", db_url, "--ack", str(first)], env={"SEGLENS_USER": "ana"}
+    )
+    assert out.exit_code == 0, out.output
+    with open_store(db_url) as store:
+        still_open = list_alerts(store, open_only=True)["id"].to_list()
+        everything = list_alerts(store)
+    assert first not in still_open
+    assert everything.filter(pl.col("id") == first)["acknowledged_by"].to_list() == ["ana"]
+    listed = runner.invoke(app, ["alerts", "--db", db_url], env={"COLUMNS": "250"})
+    assert listed.exit_code == 0
+
+
+def test_cli_history_writes_csv_tables(db_url: str, tmp_path: Path) -> None:
+    csv = tmp_path / "tx.csv"
+    _transactions(seed=9).write_csv(csv)
+    for day in ("2011-06-30", "2011-09-30"):
+        assert (
+            runner.invoke(app, ["track", str(csv), "--as-of", day, "--db", db_url]).exit_code == 0
+        )
+    out = runner.invoke(app, ["history", "--db", db_url, "--output", str(tmp_path / "h")])
+    assert out.exit_code == 0, out.output
+    trend = pl.read_csv(tmp_path / "h" / "trend.csv")
+    assert trend["period"].to_list() == ["2011Q2", "2011Q3"]
+    cust = pl.read_csv(tmp_path / "h" / "migration_customers.csv")
+    rev = pl.read_csv(tmp_path / "h" / "migration_revenue.csv")
+    assert cust.columns == rev.columns and cust.height == rev.height
+
+
+def test_cli_db_upgrade_and_status(tmp_path: Path) -> None:
+    db = str(tmp_path / "x.db")
+    first = runner.invoke(app, ["db", "upgrade", "--db", db])
+    again = runner.invoke(app, ["db", "upgrade", "--db", db])
+    status = runner.invoke(app, ["db", "status", "--db", db])
+    head = head_revision()
+    assert f"upgraded from empty to {head}" in first.output
+    assert f"already at revision {head}" in " ".join(again.output.split())
+    assert status.exit_code == 0 and "labels" in status.output

@@ -6,7 +6,8 @@ Thin commands over :mod:`seglens.store` and :mod:`seglens.tracking`.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -244,56 +245,103 @@ def track(
     label_columns: Annotated[
         str | None, typer.Option(help="Labels column mapping canonical=source,...")
     ] = None,
-    period: Annotated[str, typer.Option(help="quarter or month.")] = "quarter",
-    policy: Annotated[str, typer.Option(help="Label conflict policy: latest|majority.")] = "latest",
-    target: Annotated[float, typer.Option(help="KPI target in percent.")] = 85.0,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Tracking settings (default $XDG_CONFIG_HOME/seglens/tracking.toml)."),
+    ] = None,
+    period: Annotated[str | None, typer.Option(help="quarter (default) or month.")] = None,
+    policy: Annotated[str | None, typer.Option(help="Label conflicts: latest|majority.")] = None,
+    target: Annotated[float | None, typer.Option(help="KPI target in percent [85].")] = None,
     drop_points: Annotated[
-        float, typer.Option(help="Alert on a significant drop of N points.")
-    ] = 5.0,
-    margin: Annotated[float, typer.Option(help="Wanted CI half-width, in points.")] = 5.0,
+        float | None, typer.Option(help="Alert on a significant drop of N points [5].")
+    ] = None,
+    margin: Annotated[float | None, typer.Option(help="Wanted CI half-width, points [5].")] = None,
     webhook: Annotated[
         str | None,
         typer.Option(help="Slack/Teams webhook URL for alerts (default $SEGLENS_WEBHOOK_URL)."),
     ] = None,
-    webhook_format: Annotated[str, typer.Option(help="slack or teams.")] = "slack",
+    webhook_format: Annotated[str | None, typer.Option(help="slack or teams.")] = None,
 ) -> None:
     """Segment as of a date, store the run and the period's KPI, compare and raise alerts."""
     from seglens.io import load_transactions
     from seglens.store import file_sha256, open_store, record_import
     from seglens.store.files import read_labels_file
-    from seglens.tracking import AlertRules, LabelsInput, deliver_alerts
+    from seglens.tracking import LabelsInput, deliver_alerts
     from seglens.tracking import track as run_track
+    from seglens.tracking.config import load_tracking_config
 
-    if policy not in ("latest", "majority"):
-        raise UsageError(f"unknown policy {policy!r}", hint="use latest or majority")
-    if webhook_format not in ("slack", "teams"):
-        raise UsageError(f"unknown webhook format {webhook_format!r}", hint="slack or teams")
+    settings = load_tracking_config(config).override(
+        period=period,
+        policy=policy,
+        target=target,
+        drop_points=drop_points,
+        margin=margin,
+        webhook_url=webhook,
+        webhook_format=webhook_format,
+    )
     day = _parse_day(as_of)
     loaded = load_transactions(transactions, columns=columns)
     labels_in = None
     if labels is not None:
         lf = read_labels_file(labels, columns=label_columns)
         labels_in = LabelsInput(lf.table, str(labels), file_sha256(labels), lf.report)
-    rules = AlertRules(target_pct=target, drop_points=drop_points, margin_pts=margin)
     with open_store(db) as store:
+        report = loaded.report.to_dict()
         record_import(
             store,
             kind="transactions",
             source=str(transactions),
             file_hash=file_sha256(transactions),
-            rows_read=loaded.report.to_dict().get("rows_read", loaded.table.height),
+            rows_read=int(report.get("rows_read", loaded.table.height)),
             rows_loaded=loaded.table.height,
-            report=loaded.report.to_dict(),
+            report=report,
         )
         res = run_track(
             store,
             loaded.table,
             as_of=day,
             labels=labels_in,
-            period_kind=period,
-            policy=cast("Policy", policy),
-            rules=rules,
+            period_kind=settings.period,
+            policy=cast("Policy", settings.policy),
+            rules=settings.rules,
         )
+    _print_track(res, day)
+    fmt = cast("WebhookFormat", settings.webhook_format)
+    with _alerts_to_log_file():
+        sent = deliver_alerts(res.alerts, webhook_url=settings.webhook_url, webhook_format=fmt)
+    if sent is not None and not sent.ok:
+        err_console.print(f"[yellow]webhook delivery failed:[/yellow] {sent.error}")
+    elif sent is not None:
+        console.print(f"{len(res.alerts)} alert(s) sent to the webhook")
+
+
+def alert_log_path() -> Path:
+    """Where the CLI appends alerts: ``$XDG_STATE_HOME/seglens/alerts.log``."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "seglens" / "alerts.log"
+
+
+@contextmanager
+def _alerts_to_log_file() -> Iterator[None]:
+    """Send the alerts logger to the alert log file (the terminal already shows them)."""
+    import logging
+
+    logger = logging.getLogger("seglens.tracking.alerts")
+    path = alert_log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+        handler.close()
+
+
+def _print_track(res: Any, day: date) -> None:
     console.print(
         f"run {res.run_id}: {res.n_customers:,} customers segmented as of {day} "
         f"(period {res.period.label}); {res.n_labelled:,} labelled"
@@ -315,11 +363,6 @@ def track(
             "changed segment (see `seglens history`)"
         )
     _show_alerts(res.alerts)
-    url = webhook or os.environ.get("SEGLENS_WEBHOOK_URL")
-    fmt = cast("WebhookFormat", webhook_format)
-    sent = deliver_alerts(res.alerts, webhook_url=url, webhook_format=fmt)
-    if sent is not None and not sent.ok:
-        err_console.print(f"[yellow]webhook delivery failed:[/yellow] {sent.error}")
 
 
 def _moved() -> Any:
@@ -340,6 +383,10 @@ def history(
     db: DbOption = None,
     metric: Annotated[str | None, typer.Option(help="Only this metric.")] = None,
     alpha: Annotated[float, typer.Option(help="Significance level of the change test.")] = 0.05,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Also write trend.csv and the migration matrices (CSV) to this folder."),
+    ] = None,
 ) -> None:
     """Show the KPI trend per period, the change and its significance, and segment migration."""
     from seglens.store import list_alerts, open_store
@@ -352,6 +399,13 @@ def history(
     if trend.is_empty():
         console.print("no KPI measurements yet: run `seglens track`")
         return
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        trend.write_csv(output / "trend.csv")
+        if moved is not None:
+            moved[2].wide("customers").write_csv(output / "migration_customers.csv")
+            moved[2].wide("revenue").write_csv(output / "migration_revenue.csv")
+        console.print(f"tables written to {output}")
     table = Table("metric", "period", "value", "95 % CI", "n", "change", "p", "method")
     for r in trend.iter_rows(named=True):
         change = "" if r["change_pts"] is None else f"{r['change_pts']:+.1f} pts"

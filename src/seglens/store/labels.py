@@ -297,14 +297,18 @@ def label_history(store: Store, customer_id: str | None = None) -> pl.DataFrame:
 def current_labels(store: Store, policy: Policy = "latest") -> pl.DataFrame:
     """The current segment of every labelled customer under ``policy``.
 
-    Columns: ``customer_id``, ``segment``, ``labeled_at`` (of the deciding label),
-    ``n_labels`` (all labels of the customer), ``n_agreeing`` (labels naming that segment).
+    Columns: ``customer_id``, ``segment``, ``labeled_at`` and ``source`` (of the deciding
+    label), ``n_labels`` (all labels of the customer), ``n_agreeing`` (labels naming that
+    segment).
     """
     if policy not in POLICIES:
         raise UsageError(f"unknown label policy {policy!r}", hint=f"use one of {POLICIES}")
-    hist = label_history(store).select("id", "customer_id", "segment", "labeled_at")
+    hist = label_history(store).sort("labeled_at", "id")
     counts = hist.group_by("customer_id", "segment").agg(
-        pl.len().alias("n_agreeing"), pl.col("labeled_at").max(), pl.col("id").max()
+        pl.len().alias("n_agreeing"),
+        pl.col("labeled_at").last(),
+        pl.col("id").last(),
+        pl.col("source").last(),
     )
     totals = hist.group_by("customer_id").agg(pl.len().alias("n_labels"))
     keys = ["labeled_at", "id"] if policy == "latest" else ["n_agreeing", "labeled_at", "id"]
@@ -318,6 +322,7 @@ def current_labels(store: Store, policy: Policy = "latest") -> pl.DataFrame:
         "customer_id",
         "segment",
         "labeled_at",
+        "source",
         pl.col("n_labels").cast(pl.Int64),
         pl.col("n_agreeing").cast(pl.Int64),
     ).sort("customer_id")

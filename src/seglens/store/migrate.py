@@ -36,8 +36,8 @@ def head_revision() -> str:
 
     Examples
     --------
-    >>> head_revision()
-    '0002'
+    >>> head_revision() >= "0002"
+    True
     """
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
@@ -69,8 +69,9 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     >>> from seglens.store.engine import make_engine
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     upgrade(make_engine(str(pathlib.Path(d) / "s.db")))
-    (None, '0002')
+    ...     before, after = upgrade(make_engine(str(pathlib.Path(d) / "s.db")))
+    >>> before is None and after == head_revision()
+    True
     """
     target = head_revision() if revision == "head" else revision
     with engine.begin() as conn:  # BEGIN IMMEDIATE on SQLite: one migrator at a time

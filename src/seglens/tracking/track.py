@@ -3,7 +3,8 @@
 ``track`` glues the other parts: features (:func:`seglens.features.customer_features`), the
 segmenter (default :class:`seglens.segmenters.RFMSegmenter`), the accuracy KPI
 (:func:`seglens.accuracy.customer_accuracy` against the store's current labels) or, without
-labels, the label-free *segment hold* proxy, the migration matrix against the previous run, and
+labels, the stratified estimate when the labels include an audit sample (``source = audit``),
+the label-free *segment hold* proxy, the migration matrix against the previous run, and
 the alert rules.
 """
 
@@ -38,7 +39,10 @@ from seglens.tracking.alerts import AlertEvent, AlertRules, KpiPoint, evaluate_a
 from seglens.tracking.migration import MigrationMatrix, migration_matrix
 from seglens.tracking.periods import Period, period_of
 
-__all__ = ["LabelsInput", "TrackResult", "track"]
+__all__ = ["AUDIT_SOURCE", "LabelsInput", "TrackResult", "track"]
+
+AUDIT_SOURCE = "audit"
+"""Labels with this ``source`` come from a stratified audit sample."""
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +206,9 @@ def track(
     truth = current_labels(store, policy).join(assigned, on="customer_id", suffix="_run")
     result.n_labelled = truth.height
     base = {"period": period.label, "period_kind": period.kind, "run_id": run_id}
+    audit_kpi = _audit_estimate(truth, assigned, base)
+    if audit_kpi is not None:
+        result.kpis.append(audit_kpi)
     if truth.height:
         est = customer_accuracy(truth["segment"], truth["segment_run"], match="names")
         hits = int((truth["segment"] == truth["segment_run"]).sum())
@@ -217,6 +224,31 @@ def track(
         result.migration = migration_matrix(run_assignments(store, result.previous_run), assigned)
     result.alerts = _alerts(store, result, rules)
     return result
+
+
+def _audit_estimate(
+    truth: pl.DataFrame, assigned: pl.DataFrame, base: dict[str, Any]
+) -> KpiRecord | None:
+    """Stratified population estimate from labels whose source is ``audit``, if it covers
+    every segment (a stratified audit sample, as drawn by ``seglens audit-sample``)."""
+    from seglens.audit import stratified_accuracy
+
+    audited = truth.filter(pl.col("source").str.to_lowercase() == AUDIT_SOURCE)
+    sizes = dict(assigned.group_by("segment").len().iter_rows())
+    if audited.is_empty() or set(sizes) - set(audited["segment_run"].to_list()):
+        return None
+    correct = (audited["segment"] == audited["segment_run"]).to_list()
+    est = stratified_accuracy(correct, audited["segment_run"], sizes).estimate
+    return KpiRecord(
+        metric="accuracy_audit",
+        value=float(est.value_pct),
+        ci_low=float(est.ci_low_pct),
+        ci_high=float(est.ci_high_pct),
+        n=int(est.n),
+        successes=None,
+        method="stratified audit estimate",
+        **base,
+    )
 
 
 def _record(est: Any, metric: str, method: str, hits: int, base: dict[str, Any]) -> KpiRecord:
@@ -242,7 +274,7 @@ def _alerts(store: Store, result: TrackResult, rules: AlertRules | None) -> list
         _previous_point(store, main.metric, main.period),
         stability=result.migration.stability if result.migration else None,
         n_labels=result.n_labelled,
-        accuracy_metric=main.metric == "accuracy",
+        accuracy_metric=main.metric.startswith("accuracy"),
         rules=rules,
     )
     for e in events:

@@ -1,0 +1,126 @@
+"""``seglens serve`` (the web app) and ``seglens users ...`` (its accounts)."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+from typing import Annotated
+
+import typer
+
+from seglens.cli._app import app, console, sub_app
+from seglens.errors import UsageError
+
+__all__ = ["serve", "users"]
+
+users = sub_app("users", "Accounts of the web app: create users, set roles, issue API tokens.")
+
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help="Database URL or SQLite path (default: $SEGLENS_DB).")
+]
+
+
+@app.command()
+def serve(
+    db: DbOpt = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    target: Annotated[float, typer.Option(help="KPI target in percent.")] = 85.0,
+    margin: Annotated[float, typer.Option(help="Audit target margin in points.")] = 5.0,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(help="Trust X-Forwarded-Proto/For from 127.0.0.1 (behind an HTTPS proxy)."),
+    ] = True,
+) -> None:
+    """Start the web app (dashboard, review queue, admin, REST API) with uvicorn."""
+    import uvicorn
+
+    from seglens.web import Settings, create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    web = create_app(db, settings=Settings(target_pct=target, margin_pct=margin))
+    console.print(f"seglens web app on http://{host}:{port}/ (API docs at /api/docs)")
+    # uvicorn's own access log would write raw paths (customer ids) and client addresses:
+    # the app logs its own PII-free access line instead.
+    uvicorn.run(web, host=host, port=port, access_log=False, proxy_headers=proxy_headers)
+
+
+def _password(given: str | None) -> str:
+    if given:
+        return given
+    env = os.environ.get("SEGLENS_PASSWORD")
+    if env:
+        return env
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise UsageError("the two passwords differ")
+    return first
+
+
+@users.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="viewer, reviewer, analyst or admin.")] = "viewer",
+    admin: Annotated[bool, typer.Option("--admin", help="Shorthand for --role admin.")] = False,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password (default: $SEGLENS_PASSWORD, else asked twice)."),
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Create a user (the first admin is made this way)."""
+    from seglens.store import open_store
+    from seglens.web.users import create_user, current_actor
+
+    with open_store(db) as store:
+        uid = create_user(
+            store,
+            username,
+            _password(password),
+            role="admin" if admin else role,
+            actor=current_actor(),
+        )
+    console.print(f"created user {username} (id {uid}, role {'admin' if admin else role})")
+
+
+@users.command("list")
+def users_list(db: DbOpt = None) -> None:
+    """List users and their roles."""
+    from seglens.store import open_store
+    from seglens.web.users import list_users
+
+    with open_store(db) as store:
+        for u in list_users(store):
+            state = "active" if u.active else "inactive"
+            console.print(f"{u.id:>4}  {u.username:<24} {u.role:<9} {state}")
+
+
+@users.command("set-role")
+def users_set_role(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Argument(help="viewer, reviewer, analyst or admin.")],
+    db: DbOpt = None,
+) -> None:
+    """Change a user's role."""
+    from seglens.store import open_store
+    from seglens.web.users import current_actor, update_user, user_id_of
+
+    with open_store(db) as store:
+        update_user(store, user_id_of(store, username), role=role, actor=current_actor())
+    console.print(f"{username} is now {role}")
+
+
+@users.command("token")
+def users_token(
+    username: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+    db: DbOpt = None,
+) -> None:
+    """Issue an API token for a user and print it (once: only its hash is stored)."""
+    from seglens.store import open_store
+    from seglens.web.users import create_token, current_actor, user_id_of
+
+    with open_store(db) as store:
+        secret = create_token(store, user_id_of(store, username), name, actor=current_actor())
+    console.print(secret, highlight=False, soft_wrap=True)

@@ -1,0 +1,429 @@
+"""The REST API (``/api/...``): KPI, segments, customers, labels, scoring and runs.
+
+Authenticate with ``Authorization: Bearer slt_...`` (a token from the Admin page) or a browser
+session. The schema is served at ``/openapi.json``, interactive docs at ``/api/docs``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from seglens.errors import UsageError
+from seglens.store import label_history, list_alerts, list_runs
+from seglens.tracking import kpi_history
+from seglens.web.deps import require_api, state_of
+from seglens.web.labels import LabelInput, submit_labels
+from seglens.web.segments import score_customers, segment_profiles
+from seglens.web.service import customer_view, latest_run, live_accuracy, run_info
+from seglens.web.users import Principal
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+Viewer = Annotated[Principal, Depends(require_api("viewer"))]
+Reviewer = Annotated[Principal, Depends(require_api("reviewer"))]
+Analyst = Annotated[Principal, Depends(require_api("analyst"))]
+IdemKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Send the same key to retry safely: the first answer is replayed.",
+    ),
+]
+CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+class Problem(BaseModel):
+    """An error the client can fix."""
+
+    detail: str
+    hint: str | None = None
+
+
+class EstimateOut(BaseModel):
+    """A percentage with its n and confidence interval."""
+
+    value_pct: float
+    n: int
+    ci_low_pct: float
+    ci_high_pct: float
+    confidence: float
+    method: str
+
+
+class SegmentKpi(BaseModel):
+    """Precision of one segment against the labels."""
+
+    segment: str
+    matched_label: str | None
+    size: int
+    correct: int
+    precision: EstimateOut
+    accurate: bool
+
+
+class KpiCurrent(BaseModel):
+    """The live KPI: the current run against the current labels."""
+
+    run_id: int | None
+    target_pct: float
+    accuracy: EstimateOut | None
+    segment_level: EstimateOut | None
+    per_segment: list[SegmentKpi]
+    n_labelled_customers: int
+
+
+class KpiPoint(BaseModel):
+    """One period of the stored KPI history."""
+
+    metric: str
+    period: str
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    method: str
+    run_id: int | None
+    change_pts: float | None
+    p_value: float | None
+    significant: bool | None
+
+
+class SegmentOut(BaseModel):
+    """A segment of the current run."""
+
+    segment: str
+    size: int
+    share: float
+    revenue_share: float | None
+    medians: dict[str, float | None]
+    rule: str | None
+
+
+class SegmentsOut(BaseModel):
+    """Segments of the current run."""
+
+    run_id: int | None
+    segments: list[SegmentOut]
+
+
+class LabelIn(BaseModel):
+    """A confirmation or correction."""
+
+    customer_id: str = Field(min_length=1, max_length=200)
+    segment: str = Field(min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class LabelOut(BaseModel):
+    """A stored label."""
+
+    id: int
+    customer_id: str
+    segment: str
+    note: str | None
+    labeled_by: str | None
+    labeled_at: datetime
+    source: str | None
+
+
+class LabelsOut(BaseModel):
+    """Labels, oldest first."""
+
+    labels: list[LabelOut]
+
+
+class BatchIn(BaseModel):
+    """Several labels stored together (all or none)."""
+
+    labels: list[LabelIn] = Field(min_length=1, max_length=5000)
+
+
+class CustomerOut(BaseModel):
+    """What the store knows about a customer."""
+
+    customer_id: str
+    features: dict[str, Any]
+    segments: list[dict[str, Any]]
+    labels: list[dict[str, Any]]
+    current_label: str | None
+
+
+class ScoreIn(BaseModel):
+    """Feature rows (``customer_id`` plus the model's feature columns) to segment."""
+
+    customers: list[dict[str, Any]] = Field(max_length=100_000)
+
+
+class Scored(BaseModel):
+    """A customer's segment under the current model."""
+
+    customer_id: str | None
+    segment: str
+
+
+class ScoreOut(BaseModel):
+    """Segments assigned by the current run's model."""
+
+    run_id: int
+    assignments: list[Scored]
+
+
+class RunOut(BaseModel):
+    """A segmentation run."""
+
+    id: int
+    segmenter: str
+    parameters: dict[str, Any]
+    as_of: datetime
+    n_customers: int
+    created_at: datetime
+    seglens_version: str
+
+
+class AlertOut(BaseModel):
+    """An alert raised by tracking."""
+
+    id: int
+    created_at: datetime
+    rule: str
+    severity: str
+    period: str | None
+    metric: str | None
+    segment: str | None
+    message: str
+    acknowledged_at: datetime | None
+
+
+class Me(BaseModel):
+    """The authenticated user."""
+
+    username: str
+    role: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "not authenticated"},
+    403: {"model": Problem, "description": "role not allowed"},
+}
+
+
+def _estimate(e: Any) -> EstimateOut:
+    return EstimateOut(**e.to_dict())
+
+
+@router.get("/me", response_model=Me, responses=ERRORS)
+def me(principal: Viewer) -> Me:
+    """Who the token or session belongs to."""
+    return Me(username=principal.username, role=principal.role)
+
+
+@router.get("/kpi", response_model=KpiCurrent, responses=ERRORS)
+def kpi_current(request: Request, _: Viewer) -> KpiCurrent:
+    """The current KPI with its n and confidence interval, and precision per segment."""
+    st = state_of(request)
+    run = latest_run(st.store)
+    rep = live_accuracy(st.store, st.settings)
+    if rep is None:
+        return KpiCurrent(
+            run_id=run.id if run else None,
+            target_pct=st.settings.target_pct,
+            accuracy=None,
+            segment_level=None,
+            per_segment=[],
+            n_labelled_customers=0,
+        )
+    seg_level = rep.segment_level.estimate
+    return KpiCurrent(
+        run_id=run.id if run else None,
+        target_pct=rep.target_pct,
+        accuracy=_estimate(rep.accuracy),
+        segment_level=_estimate(seg_level) if seg_level is not None else None,
+        per_segment=[
+            SegmentKpi(
+                segment=r.segment,
+                matched_label=r.matched_label,
+                size=r.size,
+                correct=r.correct,
+                precision=_estimate(r.precision),
+                accurate=r.accurate,
+            )
+            for r in rep.per_segment
+        ],
+        n_labelled_customers=rep.accuracy.n,
+    )
+
+
+@router.get("/kpi/history", response_model=list[KpiPoint], responses=ERRORS)
+def kpi_trend(
+    request: Request,
+    _: Viewer,
+    metric: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[KpiPoint]:
+    """The stored KPI per period, with the change vs the previous period and its p-value."""
+    hist = kpi_history(state_of(request).store, metric)
+    return [KpiPoint(**row) for row in hist.to_dicts()]
+
+
+@router.get("/segments", response_model=SegmentsOut, responses=ERRORS)
+def segments(request: Request, _: Viewer) -> SegmentsOut:
+    """Profiles of the current run's segments (size, revenue share, medians, rule)."""
+    store = state_of(request).store
+    run = latest_run(store)
+    if run is None:
+        return SegmentsOut(run_id=None, segments=[])
+    prof = segment_profiles(store, run.id)
+    if prof is None:
+        from seglens.store import run_assignments
+
+        sizes = run_assignments(store, run.id).group_by("segment").len().sort("segment")
+        total = max(run.n_customers, 1)
+        out = [
+            SegmentOut(
+                segment=s, size=n, share=n / total, revenue_share=None, medians={}, rule=None
+            )
+            for s, n in sizes.iter_rows()
+        ]
+        return SegmentsOut(run_id=run.id, segments=out)
+    return SegmentsOut(
+        run_id=run.id,
+        segments=[
+            SegmentOut(
+                segment=p.segment,
+                size=p.size,
+                share=p.share,
+                revenue_share=p.revenue_share,
+                medians={k: (v if v == v else None) for k, v in p.medians.items()},
+                rule=p.rule,
+            )
+            for p in prof.profiles
+        ],
+    )
+
+
+@router.get(
+    "/customers/{customer_id}",
+    response_model=CustomerOut,
+    responses={**ERRORS, 404: {"model": Problem, "description": "unknown customer"}},
+)
+def customer(request: Request, customer_id: CustomerId, _: Viewer) -> Any:
+    """A customer's features, segment in each run and label history."""
+    view = customer_view(state_of(request).store, customer_id)
+    if view is None:
+        return JSONResponse({"detail": "no such customer"}, status_code=404)
+    return CustomerOut(
+        customer_id=view.customer_id,
+        features=view.features,
+        segments=view.segments,
+        labels=view.labels,
+        current_label=view.current_label,
+    )
+
+
+@router.get("/labels", response_model=LabelsOut, responses=ERRORS)
+def labels(
+    request: Request,
+    _: Viewer,
+    customer_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> LabelsOut:
+    """Label history (optionally of one customer), oldest first, paged."""
+    hist = label_history(state_of(request).store, customer_id).slice(offset, limit)
+    return LabelsOut(labels=[LabelOut(**r) for r in hist.drop("import_id").to_dicts()])
+
+
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    409: {"model": Problem, "description": "idempotency key reused for another request"},
+    422: {"model": Problem, "description": "unknown customer or segment"},
+}
+
+
+def _submit(request: Request, p: Principal, items: list[LabelIn], key: str | None) -> Any:
+    done = submit_labels(
+        state_of(request).store,
+        p,
+        [LabelInput(i.customer_id, i.segment, i.note) for i in items],
+        source="api",
+        idempotency_key=key,
+    )
+    headers = {"Idempotent-Replayed": "true"} if done.replayed else {}
+    return done.status_code, done.body, headers
+
+
+@router.post("/labels", status_code=201, response_model=LabelOut, responses=_WRITE_ERRORS)
+def post_label(request: Request, body: LabelIn, p: Reviewer, key: IdemKey = None) -> Any:
+    """Record one confirmation or correction."""
+    status, out, headers = _submit(request, p, [body], key)
+    return JSONResponse(out["labels"][0], status_code=status, headers=headers)
+
+
+@router.post("/labels/batch", status_code=201, response_model=LabelsOut, responses=_WRITE_ERRORS)
+def post_labels(request: Request, body: BatchIn, p: Reviewer, key: IdemKey = None) -> Any:
+    """Record several labels in one transaction."""
+    status, out, headers = _submit(request, p, body.labels, key)
+    return JSONResponse(out, status_code=status, headers=headers)
+
+
+@router.post(
+    "/score",
+    response_model=ScoreOut,
+    responses={**ERRORS, 409: {"model": Problem, "description": "no usable current model"}},
+)
+def score(request: Request, body: ScoreIn, _: Analyst) -> Any:
+    """Assign segments to new customers with the current run's model."""
+    store = state_of(request).store
+    run = latest_run(store)
+    if run is None:
+        return JSONResponse({"detail": "there is no segmentation run yet"}, status_code=409)
+    try:
+        out = score_customers(store, run, body.customers)
+    except UsageError as err:
+        return JSONResponse({"detail": err.message, "hint": err.hint}, status_code=409)
+    return ScoreOut(
+        run_id=run.id,
+        assignments=[Scored(customer_id=c, segment=s) for c, s in out.iter_rows()],
+    )
+
+
+@router.get("/runs", response_model=list[RunOut], responses=ERRORS)
+def runs(request: Request, _: Viewer) -> list[RunOut]:
+    """Every segmentation run, oldest as-of first."""
+    store = state_of(request).store
+    out = []
+    for rid in list_runs(store)["run_id"].to_list():
+        info = run_info(store, int(rid))
+        if info is not None:
+            out.append(RunOut(**info.__dict__))
+    return out
+
+
+@router.get(
+    "/runs/{run_id}",
+    response_model=RunOut,
+    responses={**ERRORS, 404: {"model": Problem, "description": "unknown run"}},
+)
+def run(request: Request, run_id: Annotated[int, Path(ge=1, le=2**31 - 1)], _: Viewer) -> Any:
+    """One segmentation run."""
+    info = run_info(state_of(request).store, run_id)
+    if info is None:
+        return JSONResponse({"detail": "no such run"}, status_code=404)
+    return RunOut(**info.__dict__)
+
+
+@router.get("/alerts", response_model=list[AlertOut], responses=ERRORS)
+def alerts(request: Request, _: Viewer, open_only: bool = False) -> list[AlertOut]:
+    """Alerts raised by tracking, newest first."""
+    rows = list_alerts(state_of(request).store, open_only=open_only)
+    return [
+        AlertOut(**{k: v for k, v in r.items() if k != "acknowledged_by"}) for r in rows.to_dicts()
+    ]

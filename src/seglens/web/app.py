@@ -1,0 +1,148 @@
+"""The FastAPI application: :func:`create_app` wires store, security, pages and the API."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from seglens.errors import SeglensError
+from seglens.store import Store, open_store
+from seglens.web import admin, api, pages
+from seglens.web.deps import (
+    ForbiddenError,
+    NotAuthenticatedError,
+    WebState,
+    optional_principal,
+    state_of,
+)
+from seglens.web.labels import IdempotencyConflictError
+from seglens.web.security import AccessLogMiddleware, CsrfMiddleware, SecurityHeadersMiddleware
+from seglens.web.service import Settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _page_error(request: Request, status: int, title: str, message: str) -> Response:
+    st = state_of(request)
+    return st.templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "user": optional_principal(request),
+            "settings": st.settings,
+            "path": request.url.path,
+            "title": title,
+            "message": message,
+        },
+        status_code=status,
+    )
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotAuthenticatedError)
+    async def _unauth(request: Request, _exc: NotAuthenticatedError) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": "not authenticated"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":
+            return _page_error(request, 401, "Sign in", "Please sign in again.")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(ForbiddenError)
+    async def _forbidden(request: Request, exc: ForbiddenError) -> Response:
+        message = f"this needs the {exc.required} role"
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=403)
+        return _page_error(request, 403, "Not allowed", message.capitalize() + ".")
+
+    @app.exception_handler(IdempotencyConflictError)
+    async def _conflict(request: Request, exc: IdempotencyConflictError) -> Response:
+        return JSONResponse({"detail": exc.message, "hint": exc.hint}, status_code=409)
+
+    @app.exception_handler(SeglensError)
+    async def _user_error(request: Request, exc: SeglensError) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": exc.message, "hint": exc.hint}, status_code=422)
+        return _page_error(request, 422, "Cannot do that", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        if _is_api(request):
+            return JSONResponse({"detail": errors}, status_code=422)
+        return _page_error(request, 422, "Invalid input", "; ".join(e["msg"] for e in errors))
+
+
+def create_app(
+    db: str | Store | None = None,
+    *,
+    settings: Settings | None = None,
+) -> FastAPI:
+    """Build the seglens web app over a store (a URL/path, an open :class:`Store`, or default).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     app = create_app(f"{d}/s.db")
+    ...     sorted(r.path for r in app.routes if getattr(r, "path", "").startswith("/api/k"))
+    ...     app.state.seglens.store.close()
+    ['/api/kpi', '/api/kpi/history']
+    """
+    store = db if isinstance(db, Store) else open_store(db)
+    app = FastAPI(
+        title="seglens",
+        summary="Customer Segmentation Accuracy: KPI, segments, customers, labels, scoring, runs.",
+        version=_version(),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.seglens = WebState(store=store, settings=settings or Settings())
+    # Outermost first: log every request, add headers to every answer, refuse forgeries early.
+    app.add_middleware(CsrfMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AccessLogMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _install_handlers(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.include_router(admin.router)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(request: Request) -> HTMLResponse:
+        resp: HTMLResponse = state_of(request).templates.TemplateResponse(
+            request, "api_docs.html", {}
+        )
+        return resp
+
+    return app
+
+
+def _version() -> str:
+    from seglens import __version__
+
+    v: Any = __version__
+    return str(v)

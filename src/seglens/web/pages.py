@@ -1,0 +1,281 @@
+"""Server-rendered pages: login, Overview, Segments, Customer, Review queue (HTMX-enhanced).
+
+Every form also works without JavaScript (a normal POST and a redirect); with HTMX the review
+queue swaps just the reviewed row and refreshes the KPI panel.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+
+from seglens.store import acknowledge_alert, current_labels, list_alerts, run_assignments
+from seglens.tracking import kpi_history, latest_migration
+from seglens.web import charts
+from seglens.web.deps import SESSION_COOKIE, optional_principal, require, state_of
+from seglens.web.labels import LabelInput, submit_labels
+from seglens.web.segments import segment_profiles
+from seglens.web.service import (
+    QueueItem,
+    customer_view,
+    latest_run,
+    live_accuracy,
+    review_queue,
+    segment_names,
+)
+from seglens.web.users import Principal, authenticate, create_session, end_session
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+Viewer = Annotated[Principal, Depends(require("viewer"))]
+Reviewer = Annotated[Principal, Depends(require("reviewer"))]
+Analyst = Annotated[Principal, Depends(require("analyst"))]
+
+
+def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
+    st = state_of(request)
+    base = {"user": optional_principal(request), "settings": st.settings, "path": request.url.path}
+    resp: Response = st.templates.TemplateResponse(
+        request, name, {**base, **ctx}, status_code=status
+    )
+    return resp
+
+
+def _safe_next(target: str | None) -> str:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None) -> Response:
+    """The sign-in form."""
+    return _render(request, "login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Check the password (rate-limited) and start a session."""
+    st = state_of(request)
+    client = request.client.host if request.client else "?"
+    wait = st.limiter.retry_after(username, client)
+    if wait:
+        resp = _render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": f"Too many attempts. Try again in {wait} s."},
+            status=429,
+        )
+        resp.headers["Retry-After"] = str(wait)
+        return resp
+    principal = authenticate(st.store, username, password)
+    if principal is None:
+        st.limiter.failed(username, client)
+        ctx = {"next": _safe_next(next), "error": "Wrong user name or password."}
+        return _render(request, "login.html", ctx, status=401)
+    st.limiter.succeeded(username)
+    secret = create_session(st.store, principal)
+    resp = RedirectResponse(_safe_next(next), status_code=303)
+    resp.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=12 * 3600,
+        path="/",
+    )
+    return resp
+
+
+@router.post("/logout")
+def logout(request: Request, user: Viewer) -> Response:
+    """End the session."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and user.via == "session":
+        end_session(state_of(request).store, cookie, actor=user.username)
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+def _kpi_context(request: Request) -> dict[str, Any]:
+    st = state_of(request)
+    rep = live_accuracy(st.store, st.settings)
+    ctx: dict[str, Any] = {"report": rep, "run": latest_run(st.store)}
+    if rep is not None:
+        a = rep.accuracy
+        ctx["bullet"] = charts.bullet_spec(
+            a.value_pct, a.ci_low_pct, a.ci_high_pct, a.n, st.settings.target_pct
+        )
+    return ctx
+
+
+@router.get("/")
+def overview(request: Request, _: Viewer) -> Response:
+    """KPI against target, trend, per-segment precision, confusion heatmap, open alerts."""
+    st = state_of(request)
+    ctx = _kpi_context(request)
+    hist = kpi_history(st.store, "accuracy")
+    rep = ctx["report"]
+    ctx.update(
+        history=hist.to_dicts(),
+        trend=charts.trend_spec(hist, st.settings.target_pct) if hist.height else None,
+        precision=charts.precision_spec(rep) if rep is not None else None,
+        confusion=charts.confusion_spec(rep) if rep is not None else None,
+        alerts=list_alerts(st.store, open_only=True).to_dicts(),
+    )
+    return _render(request, "overview.html", ctx)
+
+
+@router.get("/fragments/kpi")
+def kpi_fragment(request: Request, _: Viewer) -> Response:
+    """The KPI panel alone (HTMX refreshes it after a review)."""
+    return _render(request, "_kpi.html", _kpi_context(request))
+
+
+@router.post("/alerts/{alert_id}/ack")
+def ack_alert(request: Request, alert_id: int, user: Analyst) -> Response:
+    """Acknowledge an alert."""
+    acknowledge_alert(state_of(request).store, alert_id, actor=user.username)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/segments")
+def segments_page(request: Request, _: Viewer) -> Response:
+    """Profiles of the current segments and the migration between the last two runs."""
+    store = state_of(request).store
+    run = latest_run(store)
+    prof = segment_profiles(store, run.id) if run else None
+    mig = latest_migration(store)
+    ctx: dict[str, Any] = {"run": run, "profiles": prof, "migration": None}
+    if prof is None and run is not None:
+        sizes = run_assignments(store, run.id).group_by("segment").len().sort("segment")
+        ctx["sizes"] = sizes.rows()
+    if mig is not None:
+        a, b, matrix = mig
+        wide = matrix.wide()
+        ctx["migration"] = {
+            "from_run": a,
+            "to_run": b,
+            "columns": wide.columns,
+            "rows": wide.rows(),
+            "stability": matrix.stability,
+            "spec": charts.migration_spec(matrix.flows),
+        }
+    return _render(request, "segments.html", ctx)
+
+
+@router.get("/customers")
+def customer_lookup(
+    request: Request, _: Viewer, id: Annotated[str | None, Query(max_length=200)] = None
+) -> Response:
+    """Look a customer up by id."""
+    if id and id.strip():
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/customers/{quote(id.strip(), safe='')}", status_code=303)
+    return _render(request, "customer.html", {"view": None, "query": None})
+
+
+@router.get("/customers/{customer_id}")
+def customer_page(request: Request, customer_id: str, user: Viewer) -> Response:
+    """A customer's features, segments across runs and label history."""
+    store = state_of(request).store
+    view = customer_view(store, customer_id)
+    run = latest_run(store)
+    ctx = {
+        "view": view,
+        "query": customer_id,
+        "segments": segment_names(store, run.id) if run else [],
+        "can_label": user.can("reviewer"),
+    }
+    return _render(request, "customer.html", ctx, status=200 if view else 404)
+
+
+@router.get("/review")
+def review_page(request: Request, user: Viewer, show: int = 50) -> Response:
+    """The audit sample to check, with progress toward the target margin."""
+    st = state_of(request)
+    queue = review_queue(st.store, st.settings)
+    run = latest_run(st.store)
+    ctx = {
+        "queue": queue,
+        "pending": queue.pending[: max(1, min(show, 500))] if queue else [],
+        "segments": segment_names(st.store, run.id) if run else [],
+        "can_label": user.can("reviewer"),
+    }
+    ctx.update(_kpi_context(request))
+    return _render(request, "review.html", ctx)
+
+
+@router.post("/review/label")
+def review_label(
+    request: Request,
+    user: Reviewer,
+    customer_id: Annotated[str, Form(min_length=1, max_length=200)],
+    segment: Annotated[str, Form(min_length=1, max_length=200)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+    assigned: Annotated[str, Form(max_length=200)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "/review",
+) -> Response:
+    """Confirm or correct one customer's segment (from the review queue or customer page)."""
+    st = state_of(request)
+    submit_labels(
+        st.store,
+        user,
+        [LabelInput(customer_id.strip(), segment.strip(), note.strip() or None)],
+        source="web",
+    )
+    if request.headers.get("hx-request") == "true":
+        labels = current_labels(st.store).filter(customer_id=customer_id.strip())
+        label = str(labels["segment"][0]) if labels.height else segment
+        item = QueueItem(customer_id.strip(), assigned, label)
+        resp = _render(request, "_review_row.html", {"item": item, "done": True})
+        resp.headers["HX-Trigger"] = "kpi-changed"
+        return resp
+    return RedirectResponse(_safe_next(back), status_code=303)
+
+
+@router.get("/export/assignments.csv")
+def export_assignments(request: Request, _: Analyst) -> Response:
+    """The current run's assignments with each customer's current label (analysts)."""
+    store = state_of(request).store
+    run = latest_run(store)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["customer_id", "segment", "label"])
+    if run is not None:
+        table = run_assignments(store, run.id).join(
+            current_labels(store).select("customer_id", pl_label()), on="customer_id", how="left"
+        )
+        for cid, seg, _rev, lab in table.iter_rows():
+            writer.writerow([_cell(cid), _cell(seg), _cell(lab or "")])
+    return StreamingResponse(
+        iter([buf.getvalue()]),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="assignments.csv"'},
+    )
+
+
+def pl_label() -> Any:
+    """The current-label column renamed for the export."""
+    import polars as pl
+
+    return pl.col("segment").alias("label")
+
+
+def _cell(value: str) -> str:
+    """Neutralise spreadsheet formulas (CSV injection) in exported text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -1,0 +1,271 @@
+"""What the pages and the API show, computed from the store (no HTTP in here).
+
+The current KPI is always computed live: the latest run's assignments against the current
+labels (latest label per customer), with :func:`seglens.accuracy.accuracy_report_from_tables`, so
+a correction submitted in the review queue moves the figure at once. The stored KPI history
+(``seglens track``) gives the trend.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+
+from seglens.accuracy import AccuracyReport, accuracy_report_from_tables
+from seglens.audit import AuditPlan, draw_audit_sample, plan_audit, stratified_accuracy
+from seglens.errors import SeglensError
+from seglens.store import Store, current_labels, label_history, list_runs, run_assignments
+from seglens.store.models import Assignment, CustomerFeatures, Run
+
+__all__ = [
+    "CustomerView",
+    "QueueItem",
+    "ReviewQueue",
+    "RunInfo",
+    "Settings",
+    "customer_view",
+    "latest_run",
+    "live_accuracy",
+    "review_queue",
+    "run_features",
+    "run_info",
+    "segment_names",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Numbers the app works to: the KPI target and the audit's target margin."""
+
+    target_pct: float = 85.0
+    margin_pct: float = 5.0
+    confidence: float = 0.95
+    min_per_segment: int = 30
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One stored segmentation run."""
+
+    id: int
+    segmenter: str
+    parameters: dict[str, Any]
+    as_of: datetime
+    n_customers: int
+    created_at: datetime
+    seglens_version: str
+
+
+def _info(run: Run) -> RunInfo:
+    return RunInfo(
+        run.id,
+        run.segmenter,
+        dict(run.parameters),
+        run.as_of,
+        run.n_customers,
+        run.created_at,
+        run.seglens_version,
+    )
+
+
+def run_info(store: Store, run_id: int) -> RunInfo | None:
+    """A run by id."""
+    with store.read() as s:
+        run = s.get(Run, run_id)
+        return None if run is None else _info(run)
+
+
+def latest_run(store: Store) -> RunInfo | None:
+    """The run with the latest as-of date (the "current" segmentation), if any."""
+    runs = list_runs(store)
+    return None if runs.is_empty() else run_info(store, int(runs["run_id"][-1]))
+
+
+def segment_names(store: Store, run_id: int) -> list[str]:
+    """The segments a run uses, sorted."""
+    with store.read() as s:
+        stmt = select(Assignment.segment).where(Assignment.run_id == run_id).distinct()
+        return sorted(s.scalars(stmt))
+
+
+def live_accuracy(store: Store, settings: Settings) -> AccuracyReport | None:
+    """Latest run against the current labels; ``None`` without a run or matched label."""
+    run = latest_run(store)
+    if run is None:
+        return None
+    assigned = run_assignments(store, run.id).select("customer_id", "segment")
+    labels = current_labels(store).select("customer_id", "segment")
+    if labels.join(assigned, on="customer_id").is_empty():
+        return None
+    from seglens.accuracy import SegmentRule
+
+    return accuracy_report_from_tables(
+        assigned,
+        labels,
+        match="names",
+        confidence=settings.confidence,
+        rule=SegmentRule(target_pct=settings.target_pct),
+    )
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One customer of the audit sample."""
+
+    customer_id: str
+    assigned_segment: str
+    label: str | None  # current label, if reviewed
+
+    @property
+    def reviewed(self) -> bool:
+        """Whether someone has labelled this customer."""
+        return self.label is not None
+
+
+@dataclass(frozen=True)
+class ReviewQueue:
+    """The audit sample of the latest run and how far its review has come."""
+
+    run: RunInfo
+    plan: AuditPlan
+    items: list[QueueItem]
+    reviewed_per_segment: dict[str, int]
+    estimate_pct: float | None
+    margin_pct: float | None  # half-width of the stratified interval once every stratum has data
+    ci_pct: tuple[float, float] | None
+
+    @property
+    def reviewed(self) -> int:
+        """Sample customers labelled so far."""
+        return sum(self.reviewed_per_segment.values())
+
+    @property
+    def pending(self) -> list[QueueItem]:
+        """Sample customers still to review."""
+        return [i for i in self.items if not i.reviewed]
+
+
+_queue_cache: dict[tuple[str, int, float, int], tuple[AuditPlan, pl.DataFrame]] = {}
+_queue_lock = threading.Lock()
+
+
+def _sample(store: Store, run: RunInfo, settings: Settings) -> tuple[AuditPlan, pl.DataFrame]:
+    key = (store.url, run.id, settings.margin_pct, settings.min_per_segment)
+    with _queue_lock:
+        hit = _queue_cache.get(key)
+    if hit is not None:
+        return hit
+    assigned = run_assignments(store, run.id)
+    sizes = dict(assigned.group_by("segment").len().sort("segment").iter_rows())
+    plan = plan_audit(
+        sizes,
+        margin_pct=settings.margin_pct,
+        confidence=settings.confidence,
+        min_per_segment=settings.min_per_segment,
+    )
+    sample = draw_audit_sample(assigned, plan, random_state=run.id)
+    with _queue_lock:
+        _queue_cache[key] = (plan, sample)
+    return plan, sample
+
+
+def review_queue(store: Store, settings: Settings) -> ReviewQueue | None:
+    """The audit sample seglens wants checked for the latest run (deterministic per run)."""
+    run = latest_run(store)
+    if run is None:
+        return None
+    plan, sample = _sample(store, run, settings)
+    labels = current_labels(store).select("customer_id", pl.col("segment").alias("label"))
+    joined = sample.select("customer_id", "assigned_segment").join(
+        labels, on="customer_id", how="left"
+    )
+    items = [QueueItem(*row) for row in joined.iter_rows()]
+    done = joined.filter(pl.col("label").is_not_null())
+    per = {s.segment: 0 for s in plan.strata}
+    per.update(dict(done.group_by("assigned_segment").len().iter_rows()))
+    estimate = margin = None
+    ci = None
+    if done.height and all(per[s.segment] > 0 for s in plan.strata):
+        try:
+            est = stratified_accuracy(
+                (done["label"] == done["assigned_segment"]).to_list(),
+                done["assigned_segment"].to_list(),
+                {s.segment: s.population for s in plan.strata},
+                confidence=settings.confidence,
+            ).estimate
+        except SeglensError as err:  # e.g. a segment with no population
+            log.warning("no stratified estimate: %s", err.message)
+        else:
+            estimate = est.value_pct
+            ci = (est.ci_low_pct, est.ci_high_pct)
+            margin = (est.ci_high_pct - est.ci_low_pct) / 2
+    return ReviewQueue(run, plan, items, per, estimate, margin, ci)
+
+
+def run_features(store: Store, run_id: int) -> pl.DataFrame:
+    """The feature rows a run stored (``customer_id`` plus its feature columns)."""
+    with store.read() as s:
+        rows = s.execute(
+            select(CustomerFeatures.customer_id, CustomerFeatures.features).where(
+                CustomerFeatures.run_id == run_id
+            )
+        ).all()
+    if not rows:
+        return pl.DataFrame({"customer_id": []}, schema={"customer_id": pl.String})
+    return pl.DataFrame(
+        [{"customer_id": cid, **feats} for cid, feats in rows], infer_schema_length=None
+    )
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """Everything the store knows about one customer."""
+
+    customer_id: str
+    features: dict[str, Any]
+    features_run: int | None
+    segments: list[dict[str, Any]]  # per run: run_id, as_of, segment, revenue
+    labels: list[dict[str, Any]]
+    current_label: str | None
+
+
+def customer_view(store: Store, customer_id: str) -> CustomerView | None:
+    """The customer's features, segments across runs and label history; ``None`` if unknown."""
+    with store.read() as s:
+        seg_rows = s.execute(
+            select(Run.id, Run.as_of, Assignment.segment, Assignment.revenue)
+            .join(Assignment, Assignment.run_id == Run.id)
+            .where(Assignment.customer_id == customer_id)
+            .order_by(Run.as_of, Run.id)
+        ).all()
+        feat = s.execute(
+            select(CustomerFeatures.run_id, CustomerFeatures.features)
+            .join(Run, Run.id == CustomerFeatures.run_id)
+            .where(CustomerFeatures.customer_id == customer_id)
+            .order_by(Run.as_of.desc(), Run.id.desc())
+            .limit(1)
+        ).first()
+    history = label_history(store, customer_id)
+    if not seg_rows and history.is_empty():
+        return None
+    segments = [{"run_id": r[0], "as_of": r[1], "segment": r[2], "revenue": r[3]} for r in seg_rows]
+    labels = history.drop("customer_id").to_dicts()
+    # Same rule as current_labels(policy="latest"): latest labeled_at, then arrival order.
+    ordered = history.sort("labeled_at", "id")
+    current = str(ordered["segment"][-1]) if ordered.height else None
+    return CustomerView(
+        customer_id,
+        dict(feat[1]) if feat else {},
+        int(feat[0]) if feat else None,
+        segments,
+        labels,
+        current,
+    )

@@ -297,3 +297,25 @@ def test_cli_db_upgrade_and_status(tmp_path: Path) -> None:
     assert f"upgraded from empty to {head}" in first.output
     assert f"already at revision {head}" in " ".join(again.output.split())
     assert status.exit_code == 0 and "labels" in status.output
+
+
+def test_cli_track_uses_a_saved_segmenter(db_url: str, tmp_path: Path) -> None:
+    from seglens.features import customer_features
+    from seglens.segmenters import RFMSegmenter
+    from seglens.segmenters.persistence import save_model
+
+    tx = _transactions(seed=12)
+    csv = tmp_path / "tx.csv"
+    tx.write_csv(csv)
+    features = customer_features(tx, as_of=datetime(2011, 6, 30, 23, 59)).table
+    path = save_model(RFMSegmenter(n_bins=3).fit(features), tmp_path / "rfm3.zip")
+    out = runner.invoke(
+        app, ["track", str(csv), "--as-of", "2011-06-30", "--db", db_url, "--model", str(path)]
+    )
+    assert out.exit_code == 0, out.output
+    with open_store(db_url) as store, store.read() as s:
+        from sqlalchemy import text
+
+        params = s.execute(text("SELECT parameters FROM runs")).scalar_one()
+    params = json.loads(params) if isinstance(params, str) else params
+    assert params["n_bins"] == 3

@@ -249,6 +249,10 @@ def track(
         Path | None,
         typer.Option(help="Tracking settings (default $XDG_CONFIG_HOME/seglens/tracking.toml)."),
     ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Segmenter saved with save_model (refitted each period); default RFM."),
+    ] = None,
     period: Annotated[str | None, typer.Option(help="quarter (default) or month.")] = None,
     policy: Annotated[str | None, typer.Option(help="Label conflicts: latest|majority.")] = None,
     target: Annotated[float | None, typer.Option(help="KPI target in percent [85].")] = None,
@@ -278,8 +282,14 @@ def track(
         margin=margin,
         webhook_url=webhook,
         webhook_format=webhook_format,
+        model=str(model) if model else None,
     )
     day = _parse_day(as_of)
+    segmenter = None
+    if settings.model:
+        from seglens.segmenters.persistence import load_model
+
+        segmenter = load_model(settings.model)
     loaded = load_transactions(transactions, columns=columns)
     labels_in = None
     if labels is not None:
@@ -301,6 +311,7 @@ def track(
             loaded.table,
             as_of=day,
             labels=labels_in,
+            segmenter=segmenter,
             period_kind=settings.period,
             policy=cast("Policy", settings.policy),
             rules=settings.rules,

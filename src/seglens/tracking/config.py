@@ -14,6 +14,7 @@ Command-line options win over ``$SEGLENS_WEBHOOK_URL``, which wins over the file
     confidence = 0.95
     webhook_url = "https://hooks.slack.com/services/..."
     webhook_format = "slack"    # or "teams"
+    model = "models/segmenter.zip"  # optional: a saved segmenter, refitted each period
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ _RULE_KEYS = {
     "margin": "margin_pts",
     "confidence": "confidence",
 }
-_OTHER_KEYS = {"period", "policy", "webhook_url", "webhook_format"}
+_OTHER_KEYS = {"period", "policy", "webhook_url", "webhook_format", "model"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class TrackingConfig:
     policy: str = "latest"
     webhook_url: str | None = None
     webhook_format: str = "slack"
+    model: str | None = None
+    """A segmenter saved with :func:`seglens.segmenters.persistence.save_model`."""
 
     def override(self, **values: Any) -> TrackingConfig:
         """A copy with the given (non-``None``) settings replaced; rule names as in the file.

@@ -107,7 +107,7 @@ def create_app(
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     app = create_app(f"{d}/s.db")
-    ...     sorted(r.path for r in app.routes if getattr(r, "path", "").startswith("/api/k"))
+    ...     sorted(p for p in app.openapi()["paths"] if p.startswith("/api/k"))
     ...     app.state.seglens.store.close()
     ['/api/kpi', '/api/kpi/history']
     """

@@ -190,7 +190,9 @@ def test_db_write_postgres_transactional() -> None:
     _check_db(PG_URL, f"seglens_test_{uuid.uuid4().hex[:8]}")
 
 
-@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.lists(
         st.tuples(st.text(min_size=1, max_size=12), st.text(min_size=1, max_size=12)),

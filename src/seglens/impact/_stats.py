@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy.special import ndtri, stdtrit
 
 from seglens.impact._mle import FloatArray
 
@@ -46,7 +46,7 @@ class Estimate:
 
 
 def _z(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2))
+    return float(ndtri(0.5 + level / 2))
 
 
 def wilson(k: int, n: int, level: float = 0.95) -> Estimate:
@@ -86,7 +86,7 @@ def welch_diff(x1: FloatArray, x0: FloatArray, level: float = 0.95) -> Estimate:
     if se == 0:
         return Estimate(d, d, d, n1 + n0, "welch", level)
     dof = (v1 + v0) ** 2 / ((v1**2 / (n1 - 1)) + (v0**2 / (n0 - 1)))
-    t = float(stats.t.ppf(0.5 + level / 2, dof))
+    t = float(stdtrit(dof, 0.5 + level / 2))
     return Estimate(d, d - t * se, d + t * se, n1 + n0, "welch", level)
 
 

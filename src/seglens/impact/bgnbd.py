@@ -181,8 +181,12 @@ class BetaGeoModel:
                 np.round(se, 2).tolist(),
             )
         out = np.empty((n_draws, x.size))
+        if use_cov:
+            draws = np.exp(rng.multivariate_normal(base, cov, size=n_draws))
+        else:
+            draws = np.tile(np.exp(base), (n_draws, 1))
         for d in range(n_draws):
-            params = np.exp(rng.multivariate_normal(base, cov)) if use_cov else np.exp(base)
+            params = draws[d]
             r, alpha, a, b = params
             alive = rng.random(x.size) < _prob_alive(params, x, t_x, tt)
             lam = rng.gamma(r + x, 1.0 / (alpha + tt))

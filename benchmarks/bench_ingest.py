@@ -10,8 +10,8 @@ The input is an Online Retail-shaped transactions file (InvoiceNo with 2 % ``C``
 StockCode incl. POST, Description, Quantity, InvoiceDate, UnitPrice, CustomerID as ``17850.0``
 with 25 % missing, Country; 1 % exact duplicate lines), written once as CSV and as Parquet
 under ``benchmarks/.data/`` (git-ignored). Every measurement runs in a fresh subprocess, so peak
-memory (``ru_maxrss``) belongs to that job alone; time is the wall time of the read inside the
-process (imports excluded), median of the repetitions.
+memory (``VmHWM``, the peak resident set) belongs to that job alone; time is the wall time of
+the read inside the process (imports excluded), median of the repetitions.
 
 Jobs, per format:
 
@@ -103,6 +103,17 @@ def generate(rows: int) -> tuple[Path, Path]:
     return csv_path, pq_path
 
 
+def _peak_mib() -> float:
+    """Peak resident memory of this process (VmHWM; ru_maxrss survives exec, VmHWM does not)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(job: str, fmt: str, path: str) -> None:
     """Run one job in this (fresh) process and print its JSON result."""
     if job == "polars":
@@ -129,7 +140,7 @@ def _child(job: str, fmt: str, path: str) -> None:
         loaded = load_transactions(path, max_bytes=None)
         rows = loaded.report.rows_read
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
+    peak = _peak_mib()
     print(json.dumps({"seconds": seconds, "peak_mib": peak, "rows": rows}))
 
 

@@ -51,13 +51,15 @@ class RuleContext:
 def _examples(
     df: pl.DataFrame, mask: pl.Series, column: str, label: str
 ) -> tuple[dict[str, Any], ...]:
-    cols = [LINE, column] + ([SHEET] if SHEET in df.columns else [])
-    rows = df.select(cols)[mask.arg_true().head(MAX_EXAMPLES)]
+    idx = mask.arg_true().head(MAX_EXAMPLES)
+    lines = df.get_column(LINE).gather(idx).to_list()
+    values = df.get_column(column).gather(idx).to_list()
+    sheets = df.get_column(SHEET).gather(idx).to_list() if SHEET in df.columns else None
     out = []
-    for r in rows.iter_rows(named=True):
-        ex: dict[str, Any] = {"line": r[LINE], "column": label, "value": _show(r[column])}
-        if SHEET in r:
-            ex["sheet"] = r[SHEET]
+    for i, (line, value) in enumerate(zip(lines, values, strict=True)):
+        ex: dict[str, Any] = {"line": line, "column": label, "value": _show(value)}
+        if sheets is not None:
+            ex["sheet"] = sheets[i]
         out.append(ex)
     return tuple(out)
 
@@ -145,7 +147,7 @@ class _Rules:
     def __init__(self, df: pl.DataFrame, ctx: RuleContext) -> None:
         self.df = df
         self.ctx = ctx
-        self.excluded = pl.Series(LINE, [False] * df.height, dtype=pl.Boolean)
+        self.excluded = pl.repeat(False, df.height, dtype=pl.Boolean, eager=True).alias(LINE)
         self.results: list[RuleResult] = []
 
     def add(
@@ -285,7 +287,9 @@ def apply_rules(df: pl.DataFrame, ctx: RuleContext) -> tuple[pl.DataFrame, list[
         else "no cancellation prefix for order ids in this layout",
         "order_id",
     )
-    flagged = cancel if cancel is not None else pl.Series([False] * df.height)
+    flagged = (
+        cancel if cancel is not None else pl.repeat(False, df.height, dtype=pl.Boolean, eager=True)
+    )
     if "is_return" in ctx.source_columns:
         src = df.get_column("is_return").fill_null(False)
         r.add(

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from seglens.errors import DataError
@@ -199,7 +200,7 @@ def _build_frame(
     # with its own seed, summed), first occurrence kept. Far faster than comparing row structs;
     # two different lines collide with probability ~ n^2 / 2^65 (< 3e-6 for 10 M lines).
     line_hash = pl.sum_horizontal(pl.col(c).hash(seed=i + 1) for i, c in enumerate(raw.columns))
-    exprs.append(line_hash.is_first_distinct().not_().alias("__dup"))
+    exprs.append(line_hash.alias("__hash"))
     return raw.frame.select(exprs), warnings
 
 
@@ -213,7 +214,7 @@ def _text_flags(df: pl.DataFrame, fields: Sequence[str], *, utf8: bool) -> pl.Da
 
     Checked on each column's distinct values (ids and codes repeat), then mapped back to rows.
     """
-    formula = pl.Series("__formula", [False] * df.height, dtype=pl.Boolean)
+    formula = pl.repeat(False, df.height, dtype=pl.Boolean, eager=True).alias("__formula")
     bad_utf8 = formula.alias("__bad_utf8")
     for f in fields:
         col = df.get_column(f)
@@ -249,6 +250,19 @@ def _fallback_numbers(df: pl.DataFrame, modes: dict[str, bool], *, derived: bool
     if derived:
         df = df.with_columns((pl.col("quantity") * pl.col("__unit_price")).alias("amount"))
     return df
+
+
+def _mark_duplicates(df: pl.DataFrame) -> pl.DataFrame:
+    """``__dup``: the line hash was already seen on an earlier line (stable radix sort)."""
+    hashes = df.get_column("__hash").to_numpy()
+    order = np.argsort(hashes, kind="stable")  # equal hashes keep their line order
+    ordered = hashes[order]
+    repeat = np.empty(len(hashes), dtype=bool)
+    repeat[:1] = False
+    np.equal(ordered[1:], ordered[:-1], out=repeat[1:])
+    dup = np.empty(len(hashes), dtype=bool)
+    dup[order] = repeat
+    return df.drop("__hash").with_columns(pl.Series("__dup", dup))
 
 
 def _fallback_dates(df: pl.DataFrame, warnings: list[str]) -> pl.DataFrame:
@@ -433,6 +447,7 @@ def _load_transactions(
             source=raw.name,
             hint="export the data again with its rows",
         )
+    df = _mark_duplicates(df)
     df = _fallback_dates(df, warnings)
     df = _fallback_numbers(
         df, details.pop("__number_modes"), derived=mapping["amount"].how == "derived"
@@ -441,7 +456,7 @@ def _load_transactions(
         df,
         [
             f
-            for f in ("customer_id", "order_id", *_TEXT_FIELDS)
+            for f in ("customer_id", *_TEXT_FIELDS)
             if f in mapping and schema_is_text(raw, mapping[f].source)
         ],
         utf8=raw.format == "csv" and raw.details.get("encoding") in {"utf-8", "utf-8-sig"},

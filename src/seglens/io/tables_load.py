@@ -27,9 +27,15 @@ def _extra_column(df: pl.DataFrame, name: str) -> pl.Series:
     s = df.get_column(name)
     if s.dtype != pl.String:
         return s
-    text = s.str.strip_chars()
-    text = pl.Series(name, [None] * len(text), pl.String).zip_with(
-        ~text.is_in(MISSING_TOKENS), text
+    text = (
+        s.to_frame()
+        .select(
+            pl.when(pl.col(name).str.strip_chars().is_in(MISSING_TOKENS))
+            .then(None)
+            .otherwise(pl.col(name).str.strip_chars())
+            .alias(name)
+        )
+        .to_series()
     )
     num = text.cast(pl.Float64, strict=False)
     if num.null_count() == text.null_count() and text.null_count() < len(text):

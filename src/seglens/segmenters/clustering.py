@@ -32,6 +32,7 @@ __all__ = ["GaussianMixtureSegmenter", "KMeansSegmenter", "nearest_centers"]
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 _MEDIAN_COLUMNS = ("n_orders", "frequency")
+_NAMING_SAMPLE = 200_000
 
 
 def nearest_centers(Z: FloatArray, centers: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
@@ -44,25 +45,22 @@ def nearest_centers(Z: FloatArray, centers: FloatArray) -> tuple[IntArray, Float
     >>> lab.tolist(), d1.tolist(), d2.tolist()
     ([0], [1.0], [3.0])
     """
-    d = Z @ centers.T
-    d *= -2.0
+    d = Z @ (-2.0 * centers.T)
     d += (centers * centers).sum(1)
     rows = np.arange(Z.shape[0])
+    lab = d.argmin(1)
+    d1 = d[rows, lab]
     if centers.shape[0] > 1:
-        part = np.argpartition(d, 1, axis=1)[:, :2]
-        first = np.take_along_axis(d, part, 1)
-        swap = first[:, 1] < first[:, 0]
-        lab = np.where(swap, part[:, 1], part[:, 0])
-        d1 = np.where(swap, first[:, 1], first[:, 0])
-        d2 = np.where(swap, first[:, 0], first[:, 1])
+        d[rows, lab] = np.inf
+        d2 = d.min(1)
     else:
-        lab = np.zeros(Z.shape[0], dtype=np.int64)
-        d1 = d[rows, 0]
         d2 = np.full(Z.shape[0], np.inf)
     xx = np.einsum("ij,ij->i", Z, Z)
-    d1 = np.sqrt(np.maximum(d1 + xx, 0.0))
-    d2 = np.sqrt(np.maximum(d2 + xx, 0.0))
-    return lab.astype(np.int64), d1, d2
+    d1 += xx
+    d2 += xx
+    np.maximum(d1, 0.0, out=d1)
+    np.maximum(d2, 0.0, out=d2)
+    return lab.astype(np.int64), np.sqrt(d1), np.sqrt(d2)
 
 
 class _ClusterSegmenter(SegmenterMixin, ClusterMixin, BaseEstimator):  # type: ignore[misc]
@@ -133,23 +131,30 @@ class _ClusterSegmenter(SegmenterMixin, ClusterMixin, BaseEstimator):  # type: i
         Z, codes = self._prepare(df)
         rs = check_random_state(self.random_state)
         k = self._resolve_k(Z, codes, rs)
-        self._fit_k(Z, codes, k, rs)
+        labels = self._fit_k(Z, codes, k, rs)
         self.n_clusters_ = k
-        self.labels_, _ = self._label(Z, codes)
-        self._name_segments(df, Z)
+        self.labels_ = labels if labels is not None else self._label(Z, codes)[0]
+        self._name_segments(df, Z, rs)
         return self
 
-    def _fit_k(self, Z: FloatArray, codes: Any, k: int, rs: np.random.RandomState) -> None:
+    def _fit_k(
+        self, Z: FloatArray, codes: Any, k: int, rs: np.random.RandomState
+    ) -> IntArray | None:
+        """Fit k segments; return the training labels when the fit already computed them."""
         raise NotImplementedError
 
     def _label(self, Z: FloatArray, codes: Any) -> tuple[IntArray, dict[str, Any]]:
         raise NotImplementedError
 
-    def _name_segments(self, df: pl.DataFrame, Z: FloatArray) -> None:
+    def _name_segments(self, df: pl.DataFrame, Z: FloatArray, rs: np.random.RandomState) -> None:
         pre = self.preprocessor_
         num = pre.numeric_columns_
         k = self.n_clusters_
-        eff = effect_sizes(Z[:, : len(num)], self.labels_, k)
+        n = Z.shape[0]
+        # effect sizes for naming: a sample of 200k customers describes a segment well enough
+        idx = np.sort(rs.choice(n, _NAMING_SAMPLE, replace=False)) if n > _NAMING_SAMPLE else None
+        zs = Z[:, : len(num)] if idx is None else Z[idx, : len(num)]
+        eff = effect_sizes(zs, self.labels_ if idx is None else self.labels_[idx], k)
         medians: list[dict[str, float]] = [{} for _ in range(k)]
         wanted = [c for c in _MEDIAN_COLUMNS if c in num]
         if wanted:
@@ -223,7 +228,7 @@ class KMeansSegmenter(TransformerMixin, _ClusterSegmenter):  # type: ignore[misc
         log_transform: Any = "auto",
         n_init: int = 3,
         max_iter: int = 300,
-        full_iter: int = 10,
+        full_iter: int = 5,
         tol: float = 1e-4,
         batch_size: int = 4096,
         sample_size: int = 100_000,
@@ -245,11 +250,14 @@ class KMeansSegmenter(TransformerMixin, _ClusterSegmenter):  # type: ignore[misc
         self.random_state = random_state
         self.id_column = id_column
 
-    def _fit_k(self, Z: FloatArray, codes: Any, k: int, rs: np.random.RandomState) -> None:
+    def _fit_k(
+        self, Z: FloatArray, codes: Any, k: int, rs: np.random.RandomState
+    ) -> IntArray | None:
         seed = int(rs.randint(2**31 - 1))
         n = Z.shape[0]
+        km: KMeans | MiniBatchKMeans
         if self.algorithm == "minibatch":
-            mb = MiniBatchKMeans(
+            km = MiniBatchKMeans(
                 k,
                 batch_size=self.batch_size,
                 n_init=self.n_init,
@@ -257,17 +265,17 @@ class KMeansSegmenter(TransformerMixin, _ClusterSegmenter):  # type: ignore[misc
                 max_iter=self.max_iter,
                 tol=self.tol,
             ).fit(Z)
-            self.cluster_centers_ = mb.cluster_centers_
-            self.n_iter_ = int(mb.n_iter_)
         elif self.algorithm == "lloyd":
             if n > self.sample_size:
+                # centres from a sample (several k-means++ starts), then a few Lloyd
+                # iterations over everyone to settle them on the full data
                 idx = rs.choice(n, self.sample_size, replace=False)
-                km = KMeans(
+                start = KMeans(
                     k, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol, random_state=seed
                 ).fit(Z[idx])
                 km = KMeans(
                     k,
-                    init=km.cluster_centers_,
+                    init=start.cluster_centers_,
                     n_init=1,
                     max_iter=self.full_iter,
                     tol=self.tol,
@@ -277,10 +285,21 @@ class KMeansSegmenter(TransformerMixin, _ClusterSegmenter):  # type: ignore[misc
                 km = KMeans(
                     k, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol, random_state=seed
                 ).fit(Z)
-            self.cluster_centers_ = km.cluster_centers_
-            self.n_iter_ = int(km.n_iter_)
         else:
             raise UsageError(f"algorithm must be 'lloyd' or 'minibatch', not {self.algorithm!r}")
+        self.kmeans_ = km
+        self.cluster_centers_ = km.cluster_centers_
+        self.n_iter_ = int(km.n_iter_)
+        if self.algorithm == "minibatch":
+            return None  # MiniBatchKMeans labels come from the last pass; recompute exactly
+        return np.asarray(km.labels_, dtype=np.int64)
+
+    def predict(self, X: Any) -> IntArray:
+        """Cluster index of each customer: preprocessing, then scikit-learn's nearest centre."""
+        check_is_fitted(self, "kmeans_")
+        X = check_input(self, X, reset=False)
+        Z, _ = self._prepare(self._as_frame(X))
+        return np.asarray(self.kmeans_.predict(Z), dtype=np.int64)
 
     def _label(self, Z: FloatArray, codes: Any) -> tuple[IntArray, dict[str, Any]]:
         lab, d1, d2 = nearest_centers(Z, self.cluster_centers_)
@@ -354,7 +373,9 @@ class GaussianMixtureSegmenter(_ClusterSegmenter):
     def _choose_k_options(self) -> dict[str, Any]:
         return {"covariance_type": self.covariance_type}
 
-    def _fit_k(self, Z: FloatArray, codes: Any, k: int, rs: np.random.RandomState) -> None:
+    def _fit_k(
+        self, Z: FloatArray, codes: Any, k: int, rs: np.random.RandomState
+    ) -> IntArray | None:
         n = Z.shape[0]
         idx = rs.choice(n, self.sample_size, replace=False) if n > self.sample_size else None
         S = Z if idx is None else Z[idx]
@@ -372,6 +393,7 @@ class GaussianMixtureSegmenter(_ClusterSegmenter):
             random_state=seed,
         ).fit(S)
         self.n_iter_ = int(self.mixture_.n_iter_)
+        return None
 
     def _label(self, Z: FloatArray, codes: Any) -> tuple[IntArray, dict[str, Any]]:
         proba = self.mixture_.predict_proba(Z)

@@ -105,7 +105,9 @@ class MixedSegmenter(_ClusterSegmenter):
     def _choose_k_options(self) -> dict[str, Any]:
         return {"gamma": self.gamma}
 
-    def _fit_k(self, Z: FloatArray, codes: Any, k: int, rs: np.random.RandomState) -> None:
+    def _fit_k(
+        self, Z: FloatArray, codes: Any, k: int, rs: np.random.RandomState
+    ) -> IntArray | None:
         n = Z.shape[0]
         idx = rs.choice(n, self.sample_size, replace=False) if n > self.sample_size else slice(None)
         res = kprototypes(
@@ -120,6 +122,7 @@ class MixedSegmenter(_ClusterSegmenter):
         self.cluster_means_ = res.means
         self.cluster_modes_ = res.modes
         self.n_iter_ = res.n_iter
+        return res.labels if isinstance(idx, slice) else None
 
     def _label(self, Z: FloatArray, codes: Any) -> tuple[IntArray, dict[str, Any]]:
         d = mixed_distances(Z, codes, self.cluster_means_, self.cluster_modes_, self.gamma)

@@ -19,30 +19,17 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from seglens.errors import DataError
-from seglens.segmenters._tabular import ID_COLUMN, numeric_matrix, require_columns, to_polars
+from seglens.segmenters._tabular import ID_COLUMN, require_columns, to_polars
 
 __all__ = ["FeaturePreprocessor", "signed_log1p"]
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int32]]
-_SKEW_SAMPLE = 100_000
 
 
 def signed_log1p(x: FloatArray) -> FloatArray:
     """``sign(x) * log1p(|x|)``: a log that keeps order and accepts negatives (returns)."""
     return np.copysign(np.log1p(np.abs(x)), x)
-
-
-def _skewness(col: FloatArray) -> float:
-    """Sample skewness of the finite values (0 for constant or tiny columns)."""
-    v = col[np.isfinite(col)]
-    if v.size < 3:
-        return 0.0
-    d = v - v.mean()
-    m2 = float(np.mean(d * d))
-    if m2 <= 0.0:
-        return 0.0
-    return float(np.mean(d * d * d)) / float(m2**1.5)
 
 
 class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -74,7 +61,7 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
     >>> df = pl.DataFrame({"customer_id": ["a", "b", "c"], "spend": [10.0, 100.0, 1000.0]})
     >>> pre = FeaturePreprocessor(log_transform=True).fit(df)
     >>> pre.transform(df).round(3).ravel().tolist()
-    [-1.223, 0.0, 1.223]
+    [-1.218, -0.014, 1.232]
     """
 
     def __init__(
@@ -128,21 +115,38 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
 
     def fit(self, X: Any, y: Any = None) -> FeaturePreprocessor:
         """Learn columns, log choice, fill values, centre/scale and category vocabularies."""
-        df = to_polars(X, numeric_only=False)
+        self._fit(to_polars(X, numeric_only=False))
+        return self
+
+    def _fit(self, df: pl.DataFrame) -> None:
         self.n_features_in_ = df.width
         num, cat = self._pick_columns(df)
         self.numeric_columns_ = num
         self.categorical_columns_ = cat
-        raw = numeric_matrix(df, num)
-        self.fill_values_ = np.zeros(len(num))
-        for j in range(len(num)):
-            finite = raw[:, j][np.isfinite(raw[:, j])]
-            self.fill_values_[j] = float(np.median(finite)) if finite.size else 0.0
-        self.log_mask_ = self._log_mask(raw)
-        z = self._impute_log(raw)
-        self.center_ = z.mean(axis=0) if self.scale and len(num) else np.zeros(len(num))
-        std = z.std(axis=0) if self.scale and len(num) else np.ones(len(num))
-        self.scale_ = np.where(std > 1e-12, std, 1.0)
+        clean = [pl.col(c).cast(pl.Float64).fill_nan(None) for c in num]
+        stats = (
+            df.select(
+                [e.median().alias(f"med{j}") for j, e in enumerate(clean)]
+                + [e.skew().alias(f"skew{j}") for j, e in enumerate(clean)]
+            ).row(0)
+            if num
+            else ()
+        )
+        p = len(num)
+        self.fill_values_ = np.array([v if v is not None else 0.0 for v in stats[:p]], dtype=float)
+        skews = np.array([v if v is not None else 0.0 for v in stats[p:]], dtype=float)
+        self.log_mask_ = self._log_mask(np.nan_to_num(skews))
+        self.center_ = np.zeros(p)
+        self.scale_ = np.ones(p)
+        if self.scale and p:
+            unscaled = self._expressions()
+            agg = df.select(
+                [e.mean().alias(f"m{j}") for j, e in enumerate(unscaled)]
+                + [e.std(ddof=0).alias(f"s{j}") for j, e in enumerate(unscaled)]
+            ).row(0)
+            self.center_ = np.array([v if v is not None else 0.0 for v in agg[:p]], dtype=float)
+            std = np.array([v if v is not None else 1.0 for v in agg[p:]], dtype=float)
+            self.scale_ = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
         self.categories_: list[list[str]] = []
         for c in cat:
             counts = (
@@ -156,10 +160,9 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
         self.feature_names_out_ = list(num) + [
             f"{c}={v}" for c, vals in zip(cat, self.categories_, strict=True) for v in vals
         ]
-        return self
 
-    def _log_mask(self, raw: FloatArray) -> np.ndarray[Any, np.dtype[np.bool_]]:
-        n = raw.shape[1]
+    def _log_mask(self, skews: FloatArray) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        n = skews.shape[0]
         lt = self.log_transform
         if lt is True or lt is False:
             return np.full(n, bool(lt))
@@ -168,21 +171,21 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
                 raise DataError(
                     f"log_transform must be 'auto', True, False or a list of columns, not {lt!r}"
                 )
-            idx = np.arange(raw.shape[0])
-            if raw.shape[0] > _SKEW_SAMPLE:
-                idx = np.random.default_rng(0).choice(raw.shape[0], _SKEW_SAMPLE, replace=False)
-            sample = raw[idx]
-            return np.array(
-                [_skewness(sample[:, j]) > self.skew_threshold for j in range(n)], dtype=bool
-            )
+            return np.asarray(skews > self.skew_threshold, dtype=bool)
         names = set(lt)
         return np.array([c in names for c in self.numeric_columns_], dtype=bool)
 
-    def _impute_log(self, raw: FloatArray) -> FloatArray:
-        z = np.where(np.isnan(raw), self.fill_values_, raw) if np.isnan(raw).any() else raw.copy()
-        if self.log_mask_.any():
-            z[:, self.log_mask_] = signed_log1p(z[:, self.log_mask_])
-        return z
+    def _expressions(self, *, scaled: bool = False) -> list[pl.Expr]:
+        """Polars expressions: impute, signed log where chosen, and (optionally) scale."""
+        out = []
+        for j, c in enumerate(self.numeric_columns_):
+            e = pl.col(c).cast(pl.Float64).fill_nan(None).fill_null(float(self.fill_values_[j]))
+            if self.log_mask_[j]:
+                e = e.abs().log1p() * e.sign()
+            if scaled:
+                e = (e - float(self.center_[j])) / float(self.scale_[j])
+            out.append(e.alias(c))
+        return out
 
     # -- transforming --------------------------------------------------------------------------
     def _frame(self, X: Any) -> pl.DataFrame:
@@ -200,11 +203,11 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
     def transform_numeric(self, X: Any) -> FloatArray:
         """Imputed, logged and scaled numeric block (rows × numeric columns)."""
         df = self._frame(X)
-        z = self._impute_log(numeric_matrix(df, self.numeric_columns_))
-        if np.isinf(z).any():
+        if not self.numeric_columns_:
+            return np.empty((df.height, 0))
+        z = np.ascontiguousarray(df.select(self._expressions(scaled=True)).to_numpy(), float)
+        if not np.isfinite(z.sum()) and np.isinf(z).any():
             raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
-        z -= self.center_
-        z /= self.scale_
         return z
 
     def transform_codes(self, X: Any) -> IntArray:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import threading
 
-from seglens.store import add_label, label_history, list_audit, open_store
+import polars as pl
+
+from seglens.store import (
+    LabelImportResult,
+    add_label,
+    label_history,
+    list_audit,
+    open_store,
+    store_labels,
+    table_counts,
+)
 
 WRITERS = 50
 CORRECTIONS = 20
@@ -43,3 +53,32 @@ def test_concurrent_label_corrections_are_all_kept(db_url: str) -> None:
     assert audit.filter(audit["action"] == "label.add").height == WRITERS * CORRECTIONS
     notes = set(labels["note"].to_list())
     assert notes == {f"correction {w}/{i}" for w in range(WRITERS) for i in range(CORRECTIONS)}
+
+
+def test_the_same_file_imported_concurrently_is_stored_once(db_url: str) -> None:
+    open_store(db_url).close()
+    table = pl.DataFrame(
+        {"customer_id": [f"c{i}" for i in range(300)], "segment": ["A", "B", "C"] * 100}
+    )
+    results: list[LabelImportResult] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def importer() -> None:
+        try:
+            with open_store(db_url) as store:
+                start.wait()
+                results.append(store_labels(store, table, source="f.csv", file_hash="9" * 64))
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=importer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with open_store(db_url) as store:
+        counts = table_counts(store)
+    assert errors == []
+    assert sorted(r.added for r in results) == [0] * 7 + [300]
+    assert (counts["labels"], counts["imports"]) == (300, 1)

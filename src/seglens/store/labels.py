@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import polars as pl
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from seglens.errors import UsageError
 from seglens.store.core import Store, audit, current_user, pseudonym, pseudonym_key, utcnow
@@ -109,7 +110,7 @@ def _existing_fingerprints(store: Store, fingerprints: Sequence[str]) -> set[str
     return found
 
 
-def store_labels(
+def _store_labels_once(
     store: Store,
     table: pl.DataFrame,
     *,
@@ -121,26 +122,7 @@ def store_labels(
     allow_unknown_segments: bool = False,
     actor: str | None = None,
 ) -> LabelImportResult:
-    """Append the labels in ``table`` (canonical LABELS columns) as one atomic import.
-
-    Importing the same file (same ``file_hash``) twice adds nothing; rows already in the store
-    (same customer, segment, reviewer, time, source and note) are skipped, so overlapping
-    exports can be imported safely. Rows naming a segment that the latest run does not use
-    (nor ``known_segments``) are reported and skipped unless ``allow_unknown_segments``.
-    Customers no run has seen are reported but kept: they count once a run includes them.
-    The whole import commits or nothing does.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib, polars as pl
-    >>> from seglens.store import open_store
-    >>> t = pl.DataFrame({"customer_id": ["1", "2"], "segment": ["Loyal", "At risk"]})
-    >>> with tempfile.TemporaryDirectory() as d, open_store(f"{d}/s.db") as st:
-    ...     first = store_labels(st, t, source="x.csv", file_hash="ab" * 32).added
-    ...     again = store_labels(st, t, source="x.csv", file_hash="ab" * 32).duplicate_file
-    >>> first, again
-    (2, True)
-    """
+    """One attempt of :func:`store_labels`."""
     missing = {"customer_id", "segment"} - set(table.columns)
     if missing:
         raise UsageError(f"labels table lacks column(s) {sorted(missing)}", source=source)
@@ -212,6 +194,60 @@ def store_labels(
     result.added = len(rows)
     log.info("imported %d labels from %s", result.added, source)
     return result
+
+
+def store_labels(
+    store: Store,
+    table: pl.DataFrame,
+    *,
+    source: str,
+    file_hash: str,
+    lines: Sequence[int] | None = None,
+    report: dict[str, Any] | None = None,
+    known_segments: Iterable[str] | None = None,
+    allow_unknown_segments: bool = False,
+    actor: str | None = None,
+) -> LabelImportResult:
+    """Append the labels in ``table`` (canonical LABELS columns) as one atomic import.
+
+    Importing the same file (same ``file_hash``) twice adds nothing; rows already in the store
+    (same customer, segment, reviewer, time, source and note) are skipped, so overlapping
+    exports can be imported safely. Rows naming a segment that the latest run does not use
+    (nor ``known_segments``) are reported and skipped unless ``allow_unknown_segments``.
+    Customers no run has seen are reported but kept: they count once a run includes them.
+    The whole import commits or nothing does.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, polars as pl
+    >>> from seglens.store import open_store
+    >>> t = pl.DataFrame({"customer_id": ["1", "2"], "segment": ["Loyal", "At risk"]})
+    >>> with tempfile.TemporaryDirectory() as d, open_store(f"{d}/s.db") as st:
+    ...     first = store_labels(st, t, source="x.csv", file_hash="ab" * 32).added
+    ...     again = store_labels(st, t, source="x.csv", file_hash="ab" * 32).duplicate_file
+    >>> first, again
+    (2, True)
+    """
+    known = list(known_segments or ())
+    for attempt in range(3):
+        try:
+            return _store_labels_once(
+                store,
+                table,
+                source=source,
+                file_hash=file_hash,
+                lines=lines,
+                report=report,
+                known_segments=known,
+                allow_unknown_segments=allow_unknown_segments,
+                actor=actor,
+            )
+        except IntegrityError:
+            # Another import of the same file or of overlapping rows committed first.
+            if attempt == 2:
+                raise
+            log.info("a concurrent import overlapped %s; retrying", source)
+    raise AssertionError("unreachable")
 
 
 def add_label(

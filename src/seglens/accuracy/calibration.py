@@ -78,7 +78,7 @@ def make_scenarios(count: int = 60, *, n_customers: int = 2000, seed: int = 0) -
     Examples
     --------
     >>> [s.n_segments for s in make_scenarios(3)]
-    [5, 4, 2]
+    [6, 6, 5]
     """
     rng = np.random.default_rng(seed)
     out = []

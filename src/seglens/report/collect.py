@@ -302,6 +302,8 @@ def collect_snapshot(
     currency: str = "",
     store_url: str | None = None,
     generated_at: datetime | None = None,
+    headline: tuple[Estimate, Method] | None = None,
+    extra_proxies: Sequence[ProxyValue] = (),
 ) -> ReviewSnapshot:
     """Assemble the review snapshot from accuracy results and assignments.
 
@@ -323,6 +325,11 @@ def collect_snapshot(
         Label-free proxies from :mod:`seglens.accuracy` (shown with their caveats).
     history
         Earlier periods' KPI, oldest first.
+    headline
+        An estimate and method to head the review instead of the report's accuracy (e.g. the
+        KPI stored for the period, or a stratified audit estimate).
+    extra_proxies
+        Further proxy values to list (e.g. a stored out-of-time hold rate).
 
     Examples
     --------
@@ -351,9 +358,11 @@ def collect_snapshot(
     if report is not None:
         parts = _labelled_parts(report)
         all_findings = list(parts.pop("findings")) + all_findings  # type: ignore[call-overload]
-        if parts["accuracy"] is None:
+        if parts["accuracy"] is None and headline is None:
             raise DataError("the accuracy report has no labelled customers")
-    else:
+    if headline is not None:
+        parts["accuracy"], method = headline
+    elif report is None:
         parts["accuracy"] = _proxy_headline(stability, out_of_time)
         if stability is not None:
             parts["segment_rule"] = "bootstrap Jaccard >= 0.75"
@@ -388,7 +397,7 @@ def collect_snapshot(
         history=tuple(history),
         migration=migration,
         profiles=profiles,
-        proxies=_proxies(stability, out_of_time, separation),
+        proxies=_proxies(stability, out_of_time, separation) + tuple(extra_proxies),
         findings=tuple(all_findings),
         sources=tuple(sources),
         run=run,

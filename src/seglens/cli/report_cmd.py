@@ -1,0 +1,94 @@
+"""`seglens report`: the quarterly Segmentation Accuracy review as HTML (and PDF)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seglens.cli._app import app, console
+from seglens.errors import UsageError
+
+__all__ = ["report"]
+
+
+@app.command()
+def report(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="HTML file to write (self-contained).")
+    ],
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Store URL or SQLite path (default: $SEGLENS_DB, then the default store)."
+        ),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="Period to review, e.g. 2011Q3 (default: the latest)."),
+    ] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="Also write the review as PDF.")] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            help="Stored KPI to head the review (default: accuracy_audit, then accuracy, "
+            "then segment_hold).",
+        ),
+    ] = None,
+    snapshot: Annotated[
+        Path | None,
+        typer.Option("--snapshot", help="Render a snapshot JSON instead of reading the store."),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the snapshot as JSON.")
+    ] = None,
+    target: Annotated[
+        float | None, typer.Option("--target", help="Target in percent (default 85).")
+    ] = None,
+    policy: Annotated[
+        str, typer.Option("--policy", help="Label conflicts: latest or majority.")
+    ] = "latest",
+    title: Annotated[str | None, typer.Option("--title", help="Report title.")] = None,
+) -> None:
+    """Write the quarterly review: headline KPI, twelve attributes, charts; HTML and PDF."""
+    from dataclasses import replace
+
+    from seglens.report import read_snapshot, write_report, write_snapshot
+
+    if snapshot is not None:
+        if db is not None or period is not None or metric is not None:
+            raise UsageError(
+                "--snapshot renders a saved review; it cannot be combined with --db, "
+                "--period or --metric"
+            )
+        snap = read_snapshot(snapshot)
+        if title is not None:
+            snap = replace(snap, title=title)
+        if target is not None:
+            snap = replace(snap, target_pct=target)
+    else:
+        from seglens.report.collect_store import collect_from_store
+        from seglens.store import open_store
+
+        with open_store(db) as store:
+            snap = collect_from_store(
+                store, period=period, metric=metric, policy=policy, target_pct=target, title=title
+            )
+    files = write_report(snap, output, pdf_path=pdf)
+    if json_out is not None:
+        write_snapshot(snap, json_out)
+    acc = snap.accuracy
+    console.print(
+        f"{snap.period}: Segmentation Accuracy {acc.value_pct:.1f} % "
+        f"(95 % CI {acc.ci_low_pct:.1f}–{acc.ci_high_pct:.1f}, n={acc.n:,}) — "
+        f"{snap.status.upper()}",
+        highlight=False,
+        markup=False,
+    )
+    console.print(f"report: {files.html}", highlight=False, markup=False)
+    if files.pdf is not None:
+        console.print(f"pdf: {files.pdf}", highlight=False, markup=False)
+    if json_out is not None:
+        console.print(f"snapshot: {json_out}", highlight=False, markup=False)

@@ -1,0 +1,258 @@
+"""Collect a review snapshot from the seglens store (``seglens report --db URL --period P``).
+
+The headline is the KPI stored for the period by ``seglens track`` (preferring the stratified
+audit estimate, then labelled accuracy, then the out-of-time hold proxy); the earlier periods of
+the same metric make the trend. The run behind the period gives the segments, revenue and
+feature profiles; the current labels give per-segment precision and the confusion matrix; the
+previous run gives the migration; alerts and imports become findings and provenance.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from seglens.accuracy import accuracy_report_from_tables, proxy_caveat
+from seglens.accuracy.caveats import PROXY_MEANINGS
+from seglens.errors import DataError, UsageError
+from seglens.report.collect import collect_snapshot
+from seglens.report.snapshot import (
+    Estimate,
+    Export,
+    Finding,
+    Method,
+    PeriodKPI,
+    ProxyValue,
+    ReviewSnapshot,
+    RunInfo,
+    SourceFile,
+)
+from seglens.store import Store, current_labels, kpi_table, list_alerts, run_assignments
+from seglens.store.models import CustomerFeatures, Import, Run
+from seglens.tracking import period_of
+
+__all__ = ["HEADLINE_METRICS", "collect_from_store", "safe_url"]
+
+log = logging.getLogger(__name__)
+
+HEADLINE_METRICS: tuple[tuple[str, Method], ...] = (
+    ("accuracy_audit", "stratified"),
+    ("accuracy", "labelled"),
+    ("segment_hold", "proxy"),
+)
+"""Stored KPI metrics that can head the review, in order of preference, with their method."""
+
+
+def safe_url(url: str) -> str:
+    """The database URL with any password masked (it is shown in the report).
+
+    Examples
+    --------
+    >>> safe_url("postgresql+psycopg://ana:secret@127.0.0.1:5432/seglens")
+    'postgresql+psycopg://ana:***@127.0.0.1:5432/seglens'
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # a plain path or an unparsable URL: nothing secret to hide
+        return url
+
+
+def _latest_rows(store: Store) -> pl.DataFrame:
+    rows = kpi_table(store)
+    if rows.is_empty():
+        raise DataError(
+            "the store holds no KPI measurements",
+            source=safe_url(store.url),
+            hint="run `seglens track TRANSACTIONS --as-of DATE` first",
+        )
+    return (
+        rows.sort("created_at", "id")
+        .group_by("metric", "period", maintain_order=True)
+        .last()
+        .sort("period")
+    )
+
+
+def _estimate(row: dict[str, Any]) -> Estimate:
+    value = float(row["value"])
+    low = row["ci_low"] if row["ci_low"] is not None else value
+    high = row["ci_high"] if row["ci_high"] is not None else value
+    succ = row["successes"]
+    return Estimate(value, float(low), float(high), int(row["n"]), succ)
+
+
+def _pick(latest: pl.DataFrame, period: str | None, metric: str | None) -> tuple[str, str, Method]:
+    periods = latest["period"].unique().sort().to_list()
+    if period is None:
+        period = periods[-1]
+    elif period not in periods:
+        raise UsageError(
+            f"no KPI stored for period {period!r}",
+            hint=f"stored periods: {', '.join(periods)}",
+        )
+    have = set(latest.filter(pl.col("period") == period)["metric"].to_list())
+    methods = dict(HEADLINE_METRICS)
+    if metric is not None:
+        if metric not in have:
+            raise UsageError(
+                f"metric {metric!r} was not measured in {period}",
+                hint=f"measured: {', '.join(sorted(have))}",
+            )
+        return period, metric, methods.get(metric, "labelled")
+    for name, method in HEADLINE_METRICS:
+        if name in have:
+            return period, name, method
+    raise UsageError(
+        f"no accuracy metric stored for {period}", hint=f"measured: {', '.join(sorted(have))}"
+    )
+
+
+def _run_info(store: Store, run_id: int | None) -> tuple[RunInfo | None, datetime | None]:
+    if run_id is None:
+        return None, None
+    with store.read() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            return None, None
+        params = tuple((str(k), str(v)) for k, v in sorted(run.parameters.items()))
+        info = RunInfo(
+            run.segmenter,
+            params,
+            run.as_of.date(),
+            run.data_hash,
+            run.seglens_version,
+            str(run.id),
+        )
+        return info, run.as_of
+
+
+def _previous_run(store: Store, as_of: datetime | None) -> tuple[int, datetime] | None:
+    if as_of is None:
+        return None
+    with store.read() as s:
+        row = s.execute(
+            select(Run.id, Run.as_of).where(Run.as_of < as_of).order_by(Run.as_of.desc()).limit(1)
+        ).first()
+    return (int(row[0]), row[1]) if row is not None else None
+
+
+def _features(store: Store, run_id: int) -> pl.DataFrame | None:
+    with store.read() as s:
+        rows = s.execute(
+            select(CustomerFeatures.customer_id, CustomerFeatures.features).where(
+                CustomerFeatures.run_id == run_id
+            )
+        ).all()
+    if not rows:
+        return None
+    records = [{"customer_id": cid, **feat} for cid, feat in rows]
+    frame = pl.DataFrame(records, infer_schema_length=None)
+    return frame.with_columns(pl.col("customer_id").cast(pl.String))
+
+
+def _sources(store: Store) -> tuple[SourceFile, ...]:
+    with store.read() as s:
+        rows = s.execute(
+            select(Import.source, Import.rows_loaded, Import.file_hash).order_by(Import.id)
+        ).all()
+    return tuple(SourceFile(str(src), int(n), h) for src, n, h in rows)
+
+
+def _alert_findings(store: Store, period: str) -> list[Finding]:
+    alerts = list_alerts(store).filter(pl.col("period") == period)
+    out = []
+    for a in alerts.iter_rows(named=True):
+        sev = "critical" if a["severity"] in ("critical", "error") else "warning"
+        state = " (acknowledged)" if a["acknowledged_at"] is not None else ""
+        out.append(Finding(sev, f"{a['message']}{state}", f"alert {a['rule']}"))  # type: ignore[arg-type]
+    return out
+
+
+def collect_from_store(
+    store: Store,
+    *,
+    period: str | None = None,
+    metric: str | None = None,
+    policy: str = "latest",
+    target_pct: float | None = None,
+    margin_pct: float = 3.0,
+    title: str | None = None,
+) -> ReviewSnapshot:
+    """The review snapshot of ``period`` (default: the latest stored) from an open store.
+
+    Raises
+    ------
+    DataError
+        If the store holds no KPI yet.
+    UsageError
+        If the period or metric asked for was not measured.
+    """
+    latest = _latest_rows(store)
+    period, metric, method = _pick(latest, period, metric)
+    rows = latest.filter(pl.col("metric") == metric)
+    current = rows.filter(pl.col("period") == period).row(0, named=True)
+    history = tuple(
+        PeriodKPI(r["period"], _estimate(r), None, method, str(r["run_id"]))
+        for r in rows.filter(pl.col("period") < period).iter_rows(named=True)
+    )
+    run_id = current["run_id"]
+    run, as_of = _run_info(store, run_id)
+    assignments = run_assignments(store, run_id) if run_id is not None else None
+    prev = _previous_run(store, as_of)
+    report = None
+    labels = current_labels(store, policy)  # type: ignore[arg-type]
+    if assignments is not None and labels.height:
+        matched = labels.join(assignments.select("customer_id"), on="customer_id", how="semi")
+        if matched.height:
+            report = accuracy_report_from_tables(
+                assignments, labels.select("customer_id", "segment")
+            )
+    features = _features(store, run_id) if run_id is not None else None
+    url = safe_url(store.url)
+    snap = collect_snapshot(
+        report,
+        period=period,
+        assignments=assignments,
+        previous_assignments=run_assignments(store, prev[0]) if prev else None,
+        previous_period=period_of(prev[1]).label if prev else None,
+        features=features,
+        history=history,
+        run=run,
+        findings=_alert_findings(store, period),
+        sources=_sources(store),
+        exports=(
+            Export("KPI history", "database", f"{url} (table kpi_measurements)"),
+            Export("seglens history", "CLI", "trend, significance and migration in the terminal"),
+        ),
+        title=title,
+        target_pct=target_pct,
+        margin_pct=margin_pct,
+        store_url=url,
+        # The stored KPI heads the review: it is what the history and the alerts used.
+        headline=(_estimate(current), method),
+        extra_proxies=_hold_proxy(latest, period, metric),
+    )
+    return snap
+
+
+def _hold_proxy(latest: pl.DataFrame, period: str, headline_metric: str) -> tuple[ProxyValue, ...]:
+    if headline_metric == "segment_hold":
+        return ()
+    rows = latest.filter((pl.col("metric") == "segment_hold") & (pl.col("period") == period))
+    if rows.is_empty():
+        return ()
+    r = rows.row(0, named=True)
+    return (
+        ProxyValue(
+            "held (out of time)",
+            float(r["value"]) / 100,
+            PROXY_MEANINGS["out_of_time_held"],
+            proxy_caveat("out_of_time_held"),
+            int(r["n"]),
+        ),
+    )

@@ -203,3 +203,17 @@ def test_audit_sample_table_output(tmp_path: Path) -> None:
 def test_audit_estimate_missing_file(tmp_path: Path) -> None:
     code, out = _run("audit-estimate", str(tmp_path / "nope.csv"))
     assert code == 2 and "no such file" in out
+
+
+def test_loader_counts_reach_the_report(tmp_path: Path) -> None:
+    seg = tmp_path / "seg.csv"
+    lab = tmp_path / "lab.csv"
+    seg.write_text("customer_id,segment\n1,a\n1,b\n2,b\n,a\n", encoding="utf-8")
+    lab.write_text("customer_id,segment\n1,a\n2,b\n3,a\n", encoding="utf-8")
+    code, out = _run("accuracy", "--segments", str(seg), "--labels", str(lab), "--json")
+    assert code == 0, out
+    d = json.loads(out)
+    rules = d["inputs"][0]["rules"]
+    assert rules["duplicate_customer_id"] == 1
+    assert rules["missing_customer_id"] == 1
+    assert d["n"] == 2 and d["coverage"]["n_labels_unknown_customer"] == 1

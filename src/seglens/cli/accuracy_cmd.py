@@ -39,7 +39,7 @@ def _input_notes(name: str, loaded: LoadedTable) -> dict[str, Any]:
         "rows_read": rep.rows_read,
         "rows_kept": rep.rows_kept,
         "mapping": {m.canonical: m.source for m in rep.mapping},
-        "excluded": {r.rule: r.rows for r in rep.rules if r.rows},
+        "rules": {r.rule: r.rows for r in rep.rules if r.rows},
         "file": name,
     }
 
@@ -79,7 +79,7 @@ def _print_accuracy(rep: AccuracyReport, inputs: list[dict[str, Any]]) -> None:
             highlight=False,
         )
     for note in inputs:
-        for rule, rows in note["excluded"].items():
+        for rule, rows in note["rules"].items():
             console.print(f"{note['file']}: {rows:,} row(s) {rule.replace('_', ' ')}")
     table = Table(title="Per segment", show_lines=False)
     for col in (

@@ -131,6 +131,13 @@ def test_export_pseudonyms_and_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert d["pseudonymized"] and d["escaped_cells"] == 1
     text = (tmp_path / "p.csv").read_text(encoding="utf-8")
     assert "'=HYPERLINK(1)" in text and ",1," not in text
+    # --pseudonymize uses the store's key: the same pseudonyms as in the seglens database
+    monkeypatch.setenv("SEGLENS_PSEUDONYM_KEY", "s" * 32)
+    _run("export", str(src), "--output", str(tmp_path / "q.csv"), "--pseudonymize")
+    from seglens.store.core import pseudonym
+
+    ids = pl.read_csv(tmp_path / "q.csv", infer_schema=False)["customer_id"].to_list()
+    assert ids == [pseudonym("1", b"s" * 32), pseudonym("2", b"s" * 32)]
     url = f"sqlite:///{tmp_path / 's.db'}"
     out = _run("export", str(src), "--output", url, "--format", "db", "--table", "segs")
     assert "wrote 2 customers (db) to table segs" in out

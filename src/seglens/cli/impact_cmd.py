@@ -445,8 +445,15 @@ def export(
         str | None, typer.Option(help="Segment date to write (default today).")
     ] = None,
     extra: Annotated[str, typer.Option(help="Comma-separated extra columns to export.")] = "",
+    pseudonymize: Annotated[
+        bool,
+        typer.Option(
+            help="Replace ids by keyed-hash pseudonyms (the store's key: $SEGLENS_PSEUDONYM_KEY "
+            "or the key file), the same pseudonyms as in the seglens database."
+        ),
+    ] = False,
     pseudonym_key_env: Annotated[
-        str | None, typer.Option(help="Environment variable holding the key for pseudonyms.")
+        str | None, typer.Option(help="Pseudonymize with the key in this environment variable.")
     ] = None,
     table: Annotated[str, typer.Option(help="Table name for --format db.")] = "seglens_segments",
     if_exists: Annotated[str, typer.Option(help="replace, append or fail (db).")] = "replace",
@@ -467,6 +474,10 @@ def export(
         if not value:
             raise UsageError(f"environment variable {pseudonym_key_env} is not set or empty")
         key = value.encode("utf-8")
+    elif pseudonymize:
+        from seglens.store.core import pseudonym_key
+
+        key = pseudonym_key()
     seg = read_assignments(source, columns=segments_columns)
     res = export_segments(
         seg,

@@ -15,6 +15,7 @@ from seglens.accuracy import (
     behaviour_from_transactions,
     behavioural_validity,
     bootstrap_stability,
+    judge_label_free,
     out_of_time_validity,
     proxy_caveat,
     reproducibility_score,
@@ -155,3 +156,19 @@ def test_every_proxy_has_a_caveat() -> None:
         assert len(proxy_caveat(name)) > 40
     with pytest.raises(KeyError):
         proxy_caveat("nonsense")
+
+
+def test_label_free_segment_level_from_stability_and_out_of_time() -> None:
+    km = KMeans(3, n_init=4, random_state=0).fit(CRISP.features)
+    stab = bootstrap_stability(CRISP.features, km, labels=km.labels_, n_resamples=4)
+    oot = out_of_time_validity(CRISP.features, CRISP.holdout_features, km)
+    held = {s: e.value_pct for s, e in oot.per_segment.items()}
+    res = judge_label_free(stab.jaccard, held)
+    assert set(stab.jaccard) == set(held)
+    assert res.value_pct == 100.0 and res.estimate is not None and res.estimate.n == 3
+    blurred_km = KMeans(3, n_init=4, random_state=0).fit(BLURRED.features)
+    b_stab = bootstrap_stability(BLURRED.features, blurred_km, labels=blurred_km.labels_,
+                                 n_resamples=4)  # fmt: skip
+    b_oot = out_of_time_validity(BLURRED.features, BLURRED.holdout_features, blurred_km)
+    b_res = judge_label_free(b_stab.jaccard, {s: e.value_pct for s, e in b_oot.per_segment.items()})
+    assert b_res.value_pct is not None and b_res.value_pct < 100.0

@@ -1,3 +1,354 @@
-"""`seglens segment` commands (registered on import)."""
+"""`seglens segment` and `seglens profile` (registered on import).
+
+Thin layers over :mod:`seglens.segmenters`: read a feature table, fit, write assignments,
+print the evidence and the profiles as Rich tables.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from seglens.cli._app import app, console
+from seglens.errors import UsageError
+
+_METHODS = ("rfm", "kmeans", "gmm", "mixed")
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _parse_k(k: str) -> int | str:
+    if k == "auto":
+        return "auto"
+    try:
+        value = int(k)
+    except ValueError:
+        raise UsageError(f"--k must be 'auto' or a whole number, not {k!r}") from None
+    if value < 1:
+        raise UsageError(f"--k must be at least 1, not {value}")
+    return value
+
+
+def _parse_range(text: str) -> tuple[int, int]:
+    try:
+        lo, hi = (int(v) for v in text.split("-"))
+    except ValueError:
+        raise UsageError(f"--k-range must look like 2-12, not {text!r}") from None
+    if not 2 <= lo <= hi:
+        raise UsageError(f"--k-range must satisfy 2 <= low <= high, not {text!r}")
+    return lo, hi
+
+
+def _parse_cut_points(text: str | None) -> dict[str, list[float]] | None:
+    """``recency=30,90,180,365;monetary=100,250,500,1000`` -> mapping."""
+    if not text:
+        return None
+    out: dict[str, list[float]] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        name, sep, values = part.partition("=")
+        try:
+            out[name.strip()] = [float(v) for v in values.split(",")]
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise UsageError(
+                f"--cut-points part {part!r} is not NAME=v1,v2,...",
+                hint="e.g. --cut-points 'recency=30,90,180,365;monetary=100,250,500,1000'",
+            )
+    return out
+
+
+def _parse_renames(text: str | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in (text or "").split(";"):
+        if not part.strip():
+            continue
+        old, sep, new = part.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise UsageError(f"--rename part {part!r} is not OLD=NEW")
+        out[old.strip()] = new.strip()
+    return out
+
+
+def _build(
+    method: str,
+    k: int | str,
+    *,
+    features: list[str] | None,
+    categorical: list[str] | None,
+    k_range: tuple[int, int],
+    seed: int,
+    id_column: str,
+    segment_map: Path | None,
+    bins: int,
+    cut_points: dict[str, list[float]] | None,
+    rfm_columns: list[str] | None,
+    algorithm: str,
+) -> Any:
+    from seglens.segmenters import (
+        GaussianMixtureSegmenter,
+        KMeansSegmenter,
+        MixedSegmenter,
+        RFMSegmenter,
+    )
+
+    if method == "rfm":
+        cols = rfm_columns or ["days_since_last_purchase", "n_orders", "total_spend"]
+        if len(cols) != 3:
+            raise UsageError("--rfm-columns takes three names: recency,frequency,monetary")
+        return RFMSegmenter(
+            recency=cols[0],
+            frequency=cols[1],
+            monetary=cols[2],
+            n_bins=bins,
+            cut_points=cut_points,
+            segment_map=segment_map,
+            id_column=id_column,
+        )
+    common: dict[str, Any] = {
+        "k_range": k_range,
+        "features": features,
+        "categorical": categorical,
+        "random_state": seed,
+        "id_column": id_column,
+    }
+    if method == "kmeans":
+        if algorithm not in ("lloyd", "minibatch"):
+            raise UsageError(f"--algorithm must be lloyd or minibatch, not {algorithm!r}")
+        return KMeansSegmenter(k, algorithm=algorithm, **common)  # type: ignore[arg-type]
+    if method == "gmm":
+        return GaussianMixtureSegmenter(k, **common)
+    return MixedSegmenter(k, **common)
+
+
+def _print_evidence(model: Any) -> None:
+    sel = getattr(model, "k_selection_", None)
+    if sel is None:
+        return
+    table = Table(
+        title=f"Automatic k ({sel.method}; {sel.n_sample:,} customers sampled, silhouette on "
+        f"{sel.n_silhouette:,}, {sel.n_bootstrap} bootstrap refits)"
+    )
+    for col in ("k", "silhouette", "stability", "BIC", "cost", ""):
+        table.add_column(col, justify="right")
+    for row in sel.table.iter_rows(named=True):
+        bic = "" if row["bic"] is None else f"{row['bic']:,.0f}"
+        table.add_row(
+            str(row["k"]),
+            f"{row['silhouette']:.3f}",
+            f"{row['stability']:.2f}",
+            bic,
+            f"{row['cost']:,.1f}",
+            "← chosen" if row["chosen"] else "",
+            style="bold" if row["chosen"] else None,
+        )
+    console.print(table)
+    console.print(f"[bold]k = {sel.k}[/bold]: {sel.reason}", highlight=False)
+
+
+def _print_rfm_cuts(model: Any) -> None:
+    table = Table(title="RFM score cut points (bins are right-closed: a tie gets the lower bin)")
+    table.add_column("score")
+    for dim, col in zip(("recency", "frequency", "monetary"), model.columns, strict=True):
+        table.add_column(f"{dim} ({col})")
+    rules = model.score_rules()
+    for score in range(model.n_bins, 0, -1):
+        cells = [
+            next(r["rule"] for r in rules if r["dimension"] == d and r["score"] == score)
+            for d in ("recency", "frequency", "monetary")
+        ]
+        table.add_row(str(score), *cells)
+    console.print(table)
+
+
+def _print_counts(out: pl.DataFrame) -> None:
+    counts = out.group_by("segment").len().sort("len", descending=True)
+    table = Table(title=f"Segments ({out.height:,} customers)")
+    table.add_column("segment")
+    table.add_column("customers", justify="right")
+    table.add_column("share", justify="right")
+    for seg, n in counts.iter_rows():
+        table.add_row(seg, f"{n:,}", f"{n / out.height:.1%}")
+    console.print(table)
+
+
+@app.command()
+def segment(
+    features_file: Annotated[
+        Path, typer.Argument(help="Feature table (CSV/Parquet), one row per customer.")
+    ],
+    method: Annotated[
+        str, typer.Option("--method", "-m", help="rfm, kmeans, gmm or mixed.")
+    ] = "rfm",
+    k: Annotated[str, typer.Option("--k", "-k", help="Number of segments or 'auto'.")] = "auto",
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write assignments (.parquet or .csv).")
+    ] = Path("segments.parquet"),
+    features: Annotated[
+        str | None,
+        typer.Option(help="Numeric columns to cluster on (comma-separated; default all)."),
+    ] = None,
+    categorical: Annotated[
+        str | None,
+        typer.Option(help="Categorical columns (mixed/kmeans; default all text columns)."),
+    ] = None,
+    k_range: Annotated[str, typer.Option(help="Candidates for --k auto, e.g. 2-12.")] = "2-12",
+    algorithm: Annotated[str, typer.Option(help="k-means variant: lloyd or minibatch.")] = "lloyd",
+    segment_map: Annotated[
+        Path | None,
+        typer.Option("--map", help="RFM segment map (TOML); default: the 11-segment map."),
+    ] = None,
+    bins: Annotated[int, typer.Option(help="RFM scores per dimension.")] = 5,
+    cut_points: Annotated[
+        str | None,
+        typer.Option(
+            help="RFM cut points, e.g. 'recency=30,90,180,365;monetary=100,250,500,1000'."
+        ),
+    ] = None,
+    rfm_columns: Annotated[
+        str | None, typer.Option(help="recency,frequency,monetary column names.")
+    ] = None,
+    id_column: Annotated[str, typer.Option(help="Customer id column.")] = "customer_id",
+    seed: Annotated[int, typer.Option(help="Random seed (clustering).")] = 0,
+    save_model: Annotated[
+        Path | None, typer.Option(help="Also save the fitted model here (.seglens).")
+    ] = None,
+    show_map: Annotated[
+        bool, typer.Option(help="Print the RFM segment map as TOML and exit.")
+    ] = False,
+) -> None:
+    """Segment customers by RFM rules or clustering and write one row per customer."""
+    from seglens.segmenters import SegmentMap
+    from seglens.segmenters.persistence import save_model as _save
+    from seglens.segmenters.tables_io import read_feature_table, write_assignments
+
+    if show_map:
+        smap = SegmentMap.from_toml(segment_map) if segment_map else SegmentMap.default()
+        console.print(smap.to_toml(), markup=False, highlight=False)
+        return
+    if method not in _METHODS:
+        raise UsageError(f"--method must be one of {', '.join(_METHODS)}, not {method!r}")
+    df = read_feature_table(features_file, id_column=id_column)
+    model = _build(
+        method,
+        _parse_k(k) if method != "rfm" else 0,
+        features=_split(features),
+        categorical=_split(categorical),
+        k_range=_parse_range(k_range),
+        seed=seed,
+        id_column=id_column,
+        segment_map=segment_map,
+        bins=bins,
+        cut_points=_parse_cut_points(cut_points),
+        rfm_columns=_split(rfm_columns),
+        algorithm=algorithm,
+    )
+    with console.status(f"fitting {method} on {df.height:,} customers"):
+        model.fit(df)
+        out = model.assign(df)
+    if method == "rfm":
+        _print_rfm_cuts(model)
+    _print_evidence(model)
+    _print_counts(out)
+    write_assignments(out, output)
+    console.print(f"wrote {out.height:,} assignments to {output}", highlight=False)
+    if save_model is not None:
+        _save(model, save_model)
+        console.print(f"saved the model to {save_model}", highlight=False)
+
+
+@app.command()
+def profile(
+    features_file: Annotated[Path, typer.Argument(help="Feature table (CSV/Parquet).")],
+    segments_file: Annotated[
+        Path, typer.Argument(help="Assignments from `seglens segment` (customer_id, segment).")
+    ],
+    depth: Annotated[int, typer.Option(help="Depth of the rule tree (conditions per rule).")] = 3,
+    columns: Annotated[
+        str | None, typer.Option(help="Feature columns to profile (default all).")
+    ] = None,
+    revenue: Annotated[
+        str, typer.Option(help="Column summed for the revenue share.")
+    ] = "total_spend",
+    rename: Annotated[
+        str | None, typer.Option(help="Rename segments: 'old=new;old2=new2'.")
+    ] = None,
+    id_column: Annotated[str, typer.Option(help="Customer id column.")] = "customer_id",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the profiles as JSON.")
+    ] = None,
+) -> None:
+    """Print what each segment is (size, shares, medians, what sets it apart) and CRM rules."""
+    from seglens.segmenters.profiles import profile_segments
+    from seglens.segmenters.tables_io import read_feature_table
+
+    feats = read_feature_table(features_file, id_column=id_column)
+    segs = read_feature_table(segments_file, id_column=id_column)
+    with console.status(f"profiling {feats.height:,} customers"):
+        prof = profile_segments(
+            feats,
+            segs,
+            columns=_split(columns),
+            revenue=revenue,
+            id_column=id_column,
+            max_depth=depth,
+        )
+    prof = prof.rename(_parse_renames(rename))
+    overview = Table(title=f"Segment profiles ({prof.n_customers:,} customers)")
+    for col, just in [
+        ("segment", "left"),
+        ("auto name", "left"),
+        ("customers", "right"),
+        ("share", "right"),
+        ("revenue", "right"),
+        ("rule precision", "right"),
+        ("rule recall", "right"),
+    ]:
+        overview.add_column(col, justify=just)  # type: ignore[arg-type]
+    for p in prof.profiles:
+        overview.add_row(
+            p.segment,
+            p.auto_name,
+            f"{p.size:,}",
+            f"{p.share:.1%}",
+            "" if p.revenue_share is None else f"{p.revenue_share:.1%}",
+            f"{p.rule_precision:.0%}",
+            f"{p.rule_recall:.0%}",
+        )
+    console.print(overview)
+    for p in prof.profiles:
+        t = Table(title=f"{p.segment} — {p.auto_name}", title_justify="left")
+        for col in ("feature", "", "effect size d", "segment median", "others' median"):
+            t.add_column(col, justify="left" if col in ("feature", "") else "right")
+        for d in p.distinguishing:
+            t.add_row(
+                d.feature,
+                d.direction,
+                f"{d.effect_size:+.2f}",
+                f"{d.segment_median:,.4g}",
+                f"{d.rest_median:,.4g}",
+            )
+        if not p.distinguishing:
+            t.add_row("(nothing stands out)", "", "", "", "")
+        console.print(t)
+        console.print(f"  [bold]rule:[/bold] {p.rule}", highlight=False)
+    console.print(
+        f"Rule fidelity: {prof.rule_fidelity:.1%} of {prof.n_customers:,} customers are placed "
+        f"in their own segment by the depth-{prof.rule_depth} rules.",
+        highlight=False,
+    )
+    for note in prof.notes:
+        console.print(f"note: {note}", highlight=False)
+    if json_out is not None:
+        import json
+
+        json_out.write_text(json.dumps(prof.to_dict(), indent=2))
+        console.print(f"wrote {json_out}", highlight=False)

@@ -11,7 +11,7 @@ labels, with the tree's fidelity (share of customers the rules put in their own 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -106,6 +106,21 @@ class SegmentProfiles:
         if len({p.segment for p in new}) != len(new):
             raise UsageError("renaming would give two segments the same name")
         return replace(self, profiles=new)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form (JSON-ready)."""
+        return {
+            "n_customers": self.n_customers,
+            "rule_fidelity": self.rule_fidelity,
+            "rule_depth": self.rule_depth,
+            "revenue_column": self.revenue_column,
+            "features": self.features,
+            "notes": self.notes,
+            "segments": [
+                {**asdict(p), "distinguishing": [asdict(d) for d in p.distinguishing]}
+                for p in self.profiles
+            ],
+        }
 
     def to_frame(self) -> pl.DataFrame:
         """One row per segment: size, shares, auto name, top distinctions, rule and fit."""

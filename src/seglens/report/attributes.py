@@ -11,6 +11,7 @@ from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
 from seglens.report.diagnose import (
+    MIN_SEGMENT_LABELS,
     STABLE,
     belongs_to,
     confused_pairs,
@@ -74,7 +75,9 @@ def business_insights(s: ReviewSnapshot) -> Attribute:
     if rated:
         cust_fail = sum(x.customers for x in failing)
         cust_all = sum(x.customers for x in s.segments) or 1
-        names = ", ".join(q(x.name) for x in failing) or "none"
+        names = ", ".join(q(x.name) for x in failing[:5]) or "none"
+        if len(failing) > 5:
+            names += f" and {len(failing) - 5} more"
         items.append(
             Item(
                 f"{plural(len(failing), 'segment')} of {len(rated)} fail the accuracy rule "
@@ -249,7 +252,8 @@ def diagnostics(s: ReviewSnapshot) -> Attribute:
             else ""
         )
         sev: Severity = "warning" if seg.precision.value_pct < s.target_pct else "info"
-        items.append(Item(f"{q(seg.name)}: precision {fmt_est(seg.precision)}{dest}.", sev))
+        few = " (few labels)" if seg.precision.n < MIN_SEGMENT_LABELS else ""
+        items.append(Item(f"{q(seg.name)}: precision {fmt_est(seg.precision)}{few}{dest}.", sev))
     for pair in confused_pairs(s)[:3]:
         items.append(
             Item(
@@ -258,8 +262,11 @@ def diagnostics(s: ReviewSnapshot) -> Attribute:
                 "customers)."
             )
         )
-    low_recall = [x for x in s.segments if x.recall is not None and x.recall.value_pct < 50]
-    for seg in low_recall:
+    low_recall = sorted(
+        (x for x in s.segments if x.recall is not None and x.recall.value_pct < 50),
+        key=lambda x: x.recall.value_pct if x.recall else 0.0,
+    )
+    for seg in low_recall[:3]:
         assert seg.recall is not None
         items.append(
             Item(

@@ -47,6 +47,11 @@ class Chart:
     svg: Markup
     spec: Spec
 
+    @property
+    def wide(self) -> bool:
+        """Too wide for half the page: shown across the full width."""
+        return bool(int(self.spec.get("width", 0)) > 440)
+
 
 _CONTROL = (
     {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}

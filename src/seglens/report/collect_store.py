@@ -40,6 +40,9 @@ __all__ = ["HEADLINE_METRICS", "collect_from_store", "safe_url"]
 
 log = logging.getLogger(__name__)
 
+COMPUTED_RULES = ("below_target", "significant_drop")
+"""Alert rules the review computes itself (shown once, as its own risk warnings)."""
+
 HEADLINE_METRICS: tuple[tuple[str, Method], ...] = (
     ("accuracy_audit", "stratified"),
     ("accuracy", "labelled"),
@@ -164,7 +167,9 @@ def _sources(store: Store) -> tuple[SourceFile, ...]:
 
 
 def _alert_findings(store: Store, period: str) -> list[Finding]:
-    alerts = list_alerts(store).filter(pl.col("period") == period)
+    alerts = list_alerts(store).filter(
+        (pl.col("period") == period) & ~pl.col("rule").is_in(COMPUTED_RULES)
+    )
     out = []
     for a in alerts.iter_rows(named=True):
         sev = "critical" if a["severity"] in ("critical", "error") else "warning"

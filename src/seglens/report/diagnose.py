@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from seglens.report.snapshot import ReviewSnapshot, SegmentStat, Severity
 from seglens.report.stats import labels_for_margin
-from seglens.report.text import q
+from seglens.report.text import fmt_p, q
 
 __all__ = [
     "ConfusedPair",
@@ -159,7 +159,7 @@ def _kpi_risks(snap: ReviewSnapshot) -> list[Risk]:
                 "critical",
                 "significant-drop",
                 f"Significant drop of {abs(change.delta_points):.1f} points since "
-                f"{change.previous_period} (p = {change.p_value:.3f}).",
+                f"{change.previous_period} ({fmt_p(change.p_value)}).",
             )
         )
     if snap.method == "proxy":

@@ -11,8 +11,10 @@ from seglens.cli import (  # noqa: F401  (imported for their command registratio
     features_cmd,
     impact_cmd,
     ingest_cmd,
+    report_cmd,
     segment_cmd,
     store_cmd,
+    web_cmd,
 )
 from seglens.cli._app import app
 

@@ -1,3 +1,67 @@
 """`seglens demo`: the main job on the embedded data (registered on import)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from seglens.cli._app import app, console
+
+__all__ = ["demo"]
+
+
+@app.command()
+def demo(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for every output of the demo.")
+    ] = Path("seglens-output"),
+    pdf: Annotated[
+        bool, typer.Option("--pdf/--no-pdf", help="Also write the review as PDF.")
+    ] = True,
+) -> None:
+    """Run the whole pipeline on the embedded data and say where the outputs are.
+
+    Ingests the bundled UCI Online Retail sample (cleaning report), builds customer features,
+    segments them (RFM), checks clustering against a planted truth, tracks 2011Q2 and 2011Q3 in a
+    fresh store and writes the quarterly review (HTML, PDF).
+    """
+    from seglens.cli.ingest_cmd import print_report
+    from seglens.demo import run_demo, sample_data_path
+    from seglens.io import load_transactions
+
+    print_report(load_transactions(sample_data_path()))
+    with console.status("starting") as status:
+
+        def on_step(message: str) -> None:
+            status.update(message)
+            console.log(message)
+
+        result = run_demo(output, pdf=pdf, on_step=on_step)
+
+    low, high = result.planted_ci_pct
+    console.print(
+        f"\n[bold]{result.n_customers:,}[/bold] real customers in "
+        f"[bold]{result.n_segments}[/bold] RFM segments.\n"
+        f"Planted-truth check: k-means finds the true segments of "
+        f"{result.planted_n:,} synthetic customers with accuracy "
+        f"[bold]{result.planted_accuracy_pct:.1f} %[/bold] (95 % CI {low:.1f}-{high:.1f})."
+    )
+    kpis = Table("period", "metric", "value", "95 % CI", "n", "method", title="Tracked KPI")
+    for k in result.kpis:
+        kpis.add_row(
+            str(k["period"]),
+            str(k["metric"]),
+            f"{k['value']:.1f} %",
+            f"{k['ci_low']:.1f}-{k['ci_high']:.1f}",
+            f"{k['n']:,}",
+            str(k["method"]),
+        )
+    console.print(kpis)
+    where = Table("output", "path", title=f"Outputs in {result.output_dir}")
+    for name, path in result.files.items():
+        where.add_row(name, str(path))
+    console.print(where)
+    console.print(f"Open the quarterly review: [bold]{result.files['report_html']}[/bold]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seglens.errors import DataError, UsageError
@@ -53,6 +53,7 @@ def test_errors() -> None:
         allocate_budget(SEGS.with_columns(pl.lit(0.0).alias("clv_mean")), 10.0)
 
 
+@settings(deadline=None)
 @given(st.lists(st.floats(0.01, 1e4), min_size=1, max_size=8), st.floats(0, 1e7))
 def test_budget_adds_up(values: list[float], budget: float) -> None:
     s = pl.DataFrame(

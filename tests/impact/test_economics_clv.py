@@ -8,7 +8,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seglens.errors import DataError, UsageError
@@ -100,6 +100,7 @@ def test_simple_clv_formula_and_range() -> None:
     assert math.isinf(simple_clv(1.0, 1.0, 0.0).value)
 
 
+@settings(deadline=None)
 @given(st.floats(0, 1000), st.floats(0, 0.99), st.floats(0, 0.5), st.floats(0, 0.99))
 def test_simple_clv_monotone_in_retention(m: float, r1: float, d: float, r2: float) -> None:
     lo, hi = sorted((r1, r2))

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seglens.errors import DataError
@@ -31,6 +31,7 @@ def test_wilson_known_answer_and_edges() -> None:
     assert math.isnan(wilson(0, 0).value)
 
 
+@settings(deadline=None)
 @given(st.integers(0, 500), st.integers(1, 500))
 def test_wilson_contains_estimate(k: int, n: int) -> None:
     k = min(k, n)
@@ -38,6 +39,7 @@ def test_wilson_contains_estimate(k: int, n: int) -> None:
     assert 0.0 <= e.low <= e.value <= e.high <= 1.0
 
 
+@settings(deadline=None)
 @given(st.integers(1, 300), st.integers(1, 300), st.data())
 def test_newcombe_contains_difference(n1: int, n0: int, data: st.DataObject) -> None:
     k1 = data.draw(st.integers(0, n1))
@@ -82,6 +84,7 @@ def test_nps_rejects_out_of_scale() -> None:
         nps([3.5])
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(0, 10), min_size=1, max_size=200))
 def test_nps_bounds(scores: list[int]) -> None:
     e = nps(scores)

@@ -35,12 +35,22 @@ def fit_log_params(
     x0: FloatArray,
     *,
     what: str,
+    grad: Callable[[FloatArray], FloatArray] | None = None,
 ) -> MleResult:
-    """Minimise ``neg_ll(exp(theta))`` over ``theta`` (L-BFGS-B); add the observed information."""
+    """Minimise ``neg_ll(exp(theta))`` over ``theta`` (L-BFGS-B); add the observed information.
+
+    ``grad(params)`` is the analytic gradient of ``neg_ll`` on the natural scale (optional; finite
+    differences otherwise).
+    """
 
     def objective(theta: FloatArray) -> float:
         value = neg_ll(np.exp(theta))
         return value if np.isfinite(value) else 1e300
+
+    def jac(theta: FloatArray) -> FloatArray:
+        params = np.exp(theta)
+        g = np.asarray(grad(params), dtype=np.float64) * params  # type: ignore[misc]
+        return g if np.all(np.isfinite(g)) else np.zeros_like(g)
 
     best: optimize.OptimizeResult | None = None
     # log-parameters are kept within e^-20 .. e^20: degenerate data (a parameter running off to
@@ -50,6 +60,7 @@ def fit_log_params(
         res = optimize.minimize(
             objective,
             start,
+            jac=jac if grad is not None else None,
             method="L-BFGS-B",
             bounds=bounds,
             options={"maxiter": 1000, "ftol": 1e-13},

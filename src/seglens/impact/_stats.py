@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -115,8 +116,10 @@ def bootstrap(
         done += reps
     values = np.vstack(parts)
     alpha = (1 - level) / 2
-    low = np.nanquantile(values, alpha, axis=0)
-    high = np.nanquantile(values, 1 - alpha, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN bounds
+        low = np.nanquantile(values, alpha, axis=0)
+        high = np.nanquantile(values, 1 - alpha, axis=0)
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
 
 

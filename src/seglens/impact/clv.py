@@ -132,9 +132,10 @@ def segment_clv(
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> s = pl.DataFrame({"customer_id": list("abcdefgh"), "frequency": [2, 1, 0, 3, 1, 4, 0, 2],
-    ...     "recency": [30.0, 5, 0, 20, 15, 35, 0, 10], "T": [39.0, 39, 39, 35, 30, 38, 20, 25],
-    ...     "monetary_value": [20.0, 15, 0, 30, 12, 25, 0, 18], "segment": list("xxyyxxyy")})
+    >>> from seglens.impact.simulate import simulate_customers
+    >>> s = simulate_customers(600, seed=3).with_columns(
+    ...     pl.when(pl.col("frequency") > 0).then(pl.lit("x")).otherwise(pl.lit("y"))
+    ...     .alias("segment"))
     >>> r = segment_clv(s, as_of=dt.date(2024, 1, 1), unit="weeks", n_resamples=100)
     >>> r.segments["segment"].to_list()
     ['(all)', 'x', 'y']

@@ -45,9 +45,10 @@ def forecast_by_segment(
     Examples
     --------
     >>> import polars as pl
-    >>> s = pl.DataFrame({"frequency": [2, 1, 0, 3, 1, 4, 0, 2], "segment": list("xxyyxxyy"),
-    ...     "recency": [30.0, 5, 0, 20, 15, 35, 0, 10], "T": [39.0, 39, 39, 35, 30, 38, 20, 25],
-    ...     "monetary_value": [20.0, 15, 0, 30, 12, 25, 0, 18]})
+    >>> from seglens.impact.simulate import simulate_customers
+    >>> s = simulate_customers(600, seed=3).with_columns(
+    ...     pl.when(pl.col("frequency") > 0).then(pl.lit("x")).otherwise(pl.lit("y"))
+    ...     .alias("segment"))
     >>> bg = BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
     >>> gg = GammaGammaModel().fit(s["frequency"], s["monetary_value"])
     >>> f = forecast_by_segment(s, bg, gg, horizon=13, n_draws=50)

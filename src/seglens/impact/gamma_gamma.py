@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from seglens.errors import DataError, UsageError
 from seglens.impact._mle import FloatArray, MleResult, as_float_array, fit_log_params
@@ -83,8 +83,20 @@ class GammaGammaModel:
             ll = float(np.sum(_log_likelihood(params, x, m)))
             return -ll + pen * float(np.sum(params**2))
 
+        log_m, log_x = np.log(m), np.log(x)
+
+        def grad(params: FloatArray) -> FloatArray:
+            p, q, v = params
+            px = p * x
+            log_vxm = np.log(v + x * m)
+            d_pxq = digamma(px + q)
+            gp = np.sum(x * (d_pxq - digamma(px) + log_m + log_x - log_vxm))
+            gq = np.sum(d_pxq - digamma(q) + np.log(v) - log_vxm)
+            gv = np.sum(q / v - (px + q) / (v + x * m))
+            return np.asarray(-np.array([gp, gq, gv]) + 2 * pen * params, dtype=np.float64)
+
         x0 = np.array([1.0, 1.0, float(np.mean(m))])
-        self._result = fit_log_params(neg_ll, x0, what="Gamma-Gamma")
+        self._result = fit_log_params(neg_ll, x0, what="Gamma-Gamma", grad=grad)
         self.params_ = dict(zip(_NAMES, map(float, self._result.params), strict=True))
         ci = _intervals(self._result)
         self.param_ci_ = {k: (float(lo), float(hi)) for k, (lo, hi) in zip(_NAMES, ci, strict=True)}

@@ -376,4 +376,6 @@ def discover_segments(
         )
         proposals.append(prop)
     proposals.sort(key=lambda p: -p.customer_accuracy_change)
+    for rank, prop in enumerate(proposals, start=1):
+        prop.name = f"Candidate {rank}"  # a label only: the accuracies do not depend on it
     return proposals

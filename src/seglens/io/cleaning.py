@@ -126,15 +126,21 @@ def check_fatal(
         )
 
 
-def _codes_mask(products: pl.Series, codes: Sequence[str]) -> pl.Series:
-    exact = [c.upper() for c in codes if not c.endswith("*")]
-    # is_in on the few distinct codes, not on every line: product codes repeat a lot
-    uniq = products.unique()
-    hits = uniq.filter(uniq.str.to_uppercase().is_in(exact))
-    for c in codes:
-        if c.endswith("*"):
-            hits = hits.append(uniq.filter(uniq.str.to_uppercase().str.starts_with(c[:-1].upper())))
-    return products.is_in(hits).fill_null(False)
+def codes_expr(column: str, codes: Sequence[str]) -> pl.Expr:
+    """Whether a product code is in ``codes`` (case-insensitive; ``*`` = prefix match).
+
+    Exact codes are matched in their upper, lower, title and given case (cheap hash lookups,
+    no per-row case folding); prefixes are matched on the upper-cased code.
+    """
+    exact = [c for c in codes if not c.endswith("*")]
+    variants = sorted({v for c in exact for v in (c, c.upper(), c.lower(), c.title())})
+    col = pl.col(column)  # already stripped
+    mask = col.is_in(variants)
+    prefixes = [c[:-1].upper() for c in codes if c.endswith("*")]
+    if prefixes:
+        upper = col.str.to_uppercase()
+        mask = mask | pl.any_horizontal(upper.str.starts_with(p) for p in prefixes)
+    return mask.fill_null(False)
 
 
 def _list_codes(codes: Sequence[str]) -> str:
@@ -178,7 +184,9 @@ class _Rules:
         self.results.append(RuleResult(rule, action, rows, description, newly, examples))
 
 
-def apply_rules(df: pl.DataFrame, ctx: RuleContext) -> tuple[pl.DataFrame, list[RuleResult]]:
+def apply_rules(
+    df: pl.DataFrame, ctx: RuleContext
+) -> tuple[pl.DataFrame, list[RuleResult], pl.Series]:
     """Run every rule; return the kept rows (with ``is_return`` set) and the results."""
     r = _Rules(df, ctx)
     cols = df.columns
@@ -234,9 +242,8 @@ def apply_rules(df: pl.DataFrame, ctx: RuleContext) -> tuple[pl.DataFrame, list[
             "drop_duplicates is off",
             "order_id",
         )
-    products = df.get_column("product_id")
     non_product = (
-        _codes_mask(products, ctx.non_product_codes)
+        df.get_column("__non_product")
         if "product_id" in ctx.source_columns and ctx.non_product_codes
         else None
     )
@@ -343,17 +350,15 @@ def apply_rules(df: pl.DataFrame, ctx: RuleContext) -> tuple[pl.DataFrame, list[
         "take care when exporting to spreadsheets",
         None,
     )
-    canonical = [c for c in CANONICAL if c not in {"amount", "is_return"}]
-    kept = (
-        df.select(canonical)
-        .with_columns(
-            pl.when(pl.Series(positive_return))
-            .then(-df.get_column("amount"))
-            .otherwise(df.get_column("amount"))
-            .alias("amount"),
-            pl.Series("is_return", is_return),
-        )
-        .filter(~r.excluded)
-        .select(CANONICAL)
-    )
-    return kept, r.results
+    amount = df.get_column("amount")
+    amount = amount.zip_with(~positive_return, -amount)
+    columns = [
+        amount
+        if c == "amount"
+        else is_return.alias("is_return")
+        if c == "is_return"
+        else df.get_column(c)
+        for c in CANONICAL
+    ]
+    kept = pl.DataFrame(columns).filter(~r.excluded)
+    return kept, r.results, ~r.excluded

@@ -8,11 +8,10 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from seglens.errors import DataError
-from seglens.io.cleaning import LINE, RuleContext, apply_rules, check_fatal, raw_name
+from seglens.io.cleaning import LINE, RuleContext, apply_rules, check_fatal, codes_expr, raw_name
 from seglens.io.config import IngestOptions, read_config
 from seglens.io.mapping import Layout, parse_column_mapping, resolve_mapping
 from seglens.io.parsing import (
@@ -114,6 +113,11 @@ def collect_source(raw: RawSource, frame: pl.LazyFrame) -> pl.DataFrame:
         raise source_error(raw, err) from None
 
 
+def names(exprs: list[pl.Expr]) -> set[str]:
+    """Output names of a list of expressions."""
+    return {e.meta.output_name() for e in exprs}
+
+
 def _build_frame(
     raw: RawSource, mapping: dict[str, MappedColumn], opts: IngestOptions, details: dict[str, Any]
 ) -> tuple[pl.LazyFrame, list[str]]:
@@ -182,9 +186,8 @@ def _build_frame(
         exprs += [price.alias("__unit_price"), raw_text("unit_price")]
     if qty is not None:
         exprs.append(raw_text("quantity"))
-    if mapping["amount"].how == "derived":
-        exprs.append(pl.lit(None, pl.Float64).alias("amount"))  # computed after the fallback
-    else:
+    derived = mapping["amount"].how == "derived"
+    if not derived:
         exprs += [num("amount").alias("amount"), raw_text("amount")]
     details["__number_modes"] = number_modes
     for field in _TEXT_FIELDS:
@@ -201,7 +204,24 @@ def _build_frame(
     # two different lines collide with probability ~ n^2 / 2^65 (< 3e-6 for 10 M lines).
     line_hash = pl.sum_horizontal(pl.col(c).hash(seed=i + 1) for i, c in enumerate(raw.columns))
     exprs.append(line_hash.alias("__hash"))
-    return raw.frame.select(exprs), warnings
+    exprs += _text_flags(
+        raw,
+        mapping,
+        lossy=raw.lossy_frame is None
+        and raw.format == "csv"
+        and raw.details.get("encoding") in {"utf-8", "utf-8-sig"},
+    )
+    frame = raw.frame.select(exprs).with_columns(
+        pl.when(pl.col("customer_id").is_not_null())
+        .then(pl.col("customer_id").hash(seed=7))
+        .alias("__cid_hash"),
+        codes_expr("product_id", opts.non_product_codes).alias("__non_product"),
+    )
+    finite_cols = [c for c in ("quantity", "__unit_price", "amount") if c in names(exprs)]
+    frame = frame.with_columns(finite(c) for c in finite_cols)
+    if derived:
+        frame = frame.with_columns((pl.col("quantity") * pl.col("__unit_price")).alias("amount"))
+    return frame, warnings
 
 
 def schema_is_text(raw: RawSource, column: str) -> bool:
@@ -209,29 +229,29 @@ def schema_is_text(raw: RawSource, column: str) -> bool:
     return raw.frame.collect_schema().get(column) == pl.String
 
 
-def _text_flags(df: pl.DataFrame, fields: Sequence[str], *, utf8: bool) -> pl.DataFrame:
-    """Flag formula-looking values (=, +, @ first) and U+FFFD from invalid UTF-8 bytes.
-
-    Checked on each column's distinct values (ids and codes repeat), then mapped back to rows.
-    """
-    formula = pl.repeat(False, df.height, dtype=pl.Boolean, eager=True).alias("__formula")
-    bad_utf8 = formula.alias("__bad_utf8")
-    for f in fields:
-        col = df.get_column(f)
-        uniq = col.unique()
-        hits = uniq.filter(uniq.str.contains(r"^[=+@]").fill_null(False))
-        if hits.len():
-            formula = formula | col.is_in(hits).fill_null(False)
-        if utf8:
-            hits = uniq.filter(uniq.str.contains("\ufffd", literal=True).fill_null(False))
-            if hits.len():
-                bad_utf8 = bad_utf8 | col.is_in(hits).fill_null(False)
-    return df.with_columns(formula.alias("__formula"), bad_utf8.alias("__bad_utf8"))
+def _text_flags(raw: RawSource, mapping: dict[str, MappedColumn], *, lossy: bool) -> list[pl.Expr]:
+    """Flags for formula-looking values (=, +, @ first) and, after a lenient rescan, U+FFFD."""
+    schema = raw.frame.collect_schema()
+    cols = [
+        mapping[f].source
+        for f in ("customer_id", *_TEXT_FIELDS)
+        if f in mapping and schema.get(mapping[f].source) == pl.String
+    ]
+    if not cols:
+        return [pl.lit(False).alias("__formula"), pl.lit(False).alias("__bad_utf8")]
+    formula = pl.any_horizontal(pl.col(c).str.contains(r"^\s*[=+@]") for c in cols)
+    bad = (
+        pl.any_horizontal(pl.col(c).str.contains("\ufffd", literal=True) for c in cols)
+        if lossy
+        else pl.lit(False)
+    )
+    return [formula.fill_null(False).alias("__formula"), bad.fill_null(False).alias("__bad_utf8")]
 
 
 def _fallback_numbers(df: pl.DataFrame, modes: dict[str, bool], *, derived: bool) -> pl.DataFrame:
-    """Re-read the text numbers the fast path missed; drop non-finite values; derive amount."""
+    """Re-read, the careful way, the few text numbers the fast path missed (then re-derive)."""
     columns = {"quantity": "quantity", "unit_price": "__unit_price", "amount": "amount"}
+    patched: list[pl.Series] = []
     for field, comma in modes.items():
         col, raw = columns[field], raw_name(field)
         if raw not in df.columns:
@@ -242,27 +262,34 @@ def _fallback_numbers(df: pl.DataFrame, modes: dict[str, bool], *, derived: bool
             continue
         idx = bad.arg_true()
         fixed = number_fallback(df.get_column(raw).gather(idx), decimal_comma=comma)
-        ok = fixed.is_not_null()
+        ok = fixed.is_finite().fill_null(False)
         if ok.any():
             series = df.get_column(col).scatter(idx.filter(ok), fixed.filter(ok))
             df = df.with_columns(series.alias(col))
-    df = df.with_columns(finite(c) for c in columns.values() if c in df.columns)
-    if derived:
-        df = df.with_columns((pl.col("quantity") * pl.col("__unit_price")).alias("amount"))
+            patched.append(idx.filter(ok))
+    if derived and patched:
+        idx = pl.concat(patched).unique()
+        product = df.get_column("quantity").gather(idx) * df.get_column("__unit_price").gather(idx)
+        df = df.with_columns(df.get_column("amount").scatter(idx, product).alias("amount"))
     return df
 
 
 def _mark_duplicates(df: pl.DataFrame) -> pl.DataFrame:
-    """``__dup``: the line hash was already seen on an earlier line (stable radix sort)."""
-    hashes = df.get_column("__hash").to_numpy()
-    order = np.argsort(hashes, kind="stable")  # equal hashes keep their line order
-    ordered = hashes[order]
-    repeat = np.empty(len(hashes), dtype=bool)
-    repeat[:1] = False
-    np.equal(ordered[1:], ordered[:-1], out=repeat[1:])
-    dup = np.empty(len(hashes), dtype=bool)
-    dup[order] = repeat
-    return df.drop("__hash").with_columns(pl.Series("__dup", dup))
+    """``__dup``: the line's hash was already seen on an earlier line.
+
+    Repeated hash values are found by sorting the hashes (cheap); only the rows carrying one of
+    them (a few percent) go through the first-occurrence check.
+    """
+    hashes = df.get_column("__hash")
+    ordered = hashes.sort()
+    repeated = ordered.filter((ordered == ordered.shift(1)).fill_null(False)).unique()
+    dup = pl.repeat(False, df.height, dtype=pl.Boolean, eager=True)
+    if repeated.len():
+        candidates = hashes.to_frame("h").select(pl.col("h").is_in(repeated.implode())).to_series()
+        idx = candidates.arg_true()
+        firsts = hashes.gather(idx).is_first_distinct()
+        dup = dup.scatter(idx, ~firsts)
+    return df.drop("__hash").with_columns(dup.alias("__dup"))
 
 
 def _fallback_dates(df: pl.DataFrame, warnings: list[str]) -> pl.DataFrame:
@@ -452,15 +479,6 @@ def _load_transactions(
     df = _fallback_numbers(
         df, details.pop("__number_modes"), derived=mapping["amount"].how == "derived"
     )
-    df = _text_flags(
-        df,
-        [
-            f
-            for f in ("customer_id", *_TEXT_FIELDS)
-            if f in mapping and schema_is_text(raw, mapping[f].source)
-        ],
-        utf8=raw.format == "csv" and raw.details.get("encoding") in {"utf-8", "utf-8-sig"},
-    )
     orders = df.get_column(raw_name("order_id")).head(SAMPLE_ROWS)
     prefix = _return_prefix(opts, layout, orders)
     ctx = RuleContext(
@@ -485,7 +503,8 @@ def _load_transactions(
     derived = mapping["amount"].how == "derived"
     fatal_fields = ("timestamp", "quantity", "unit_price") if derived else ("timestamp", "amount")
     check_fatal(df, ctx, (*fatal_fields, "order_id"), notes=raw.warnings)
-    kept, rules = apply_rules(df, ctx)
+    kept, rules, keep = apply_rules(df, ctx)
+    cid_hash = df.get_column("__cid_hash")
     canonical = kept.select(pl.col(c.name).cast(c.dtype) for c in TRANSACTIONS.columns)
     if opts.as_of is not None:
         details["as_of"] = opts.as_of.isoformat(sep=" ")
@@ -497,9 +516,8 @@ def _load_transactions(
         format=raw.format,
         rows_read=df.height,
         rows_kept=canonical.height,
-        customers_read=df.get_column("customer_id").n_unique()
-        - int(df.get_column("customer_id").null_count() > 0),
-        customers_kept=canonical.get_column("customer_id").n_unique(),
+        customers_read=cid_hash.drop_nulls().n_unique(),
+        customers_kept=cid_hash.filter(keep).drop_nulls().n_unique(),
         columns_read=src_columns,
         mapping=mapped_list,
         layout=layout.title if layout else None,

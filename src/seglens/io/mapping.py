@@ -225,14 +225,12 @@ def parse_column_mapping(text: str | None) -> dict[str, str]:
     """
     if text is None or not text.strip():
         return {}
-    import csv
-
     out: dict[str, str] = {}
-    for pair in next(csv.reader([text], skipinitialspace=True)):
+    for pair in re.findall(r'(?:[^,"]|"[^"]*")+', text):
         if not pair.strip():
             continue
         key, sep, value = pair.partition("=")
-        key, value = key.strip(), value.strip().strip('"')
+        key, value = key.strip(), value.strip().replace('"', "").strip()
         if not sep or not key or not value:
             raise UsageError(
                 f"cannot read the column mapping pair {pair.strip()!r}",

@@ -1,0 +1,178 @@
+"""Known answers for every cleaning rule on small hand-built tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from seglens.errors import DataError, UsageError
+from seglens.io import load_transactions, parse_column_mapping
+
+HEAD = ["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"]
+
+
+def retail(rows: list[tuple[object, ...]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=HEAD, orient="row")
+
+
+def test_each_rule_counts_and_attribution() -> None:
+    frame = retail(
+        [
+            ("536365", "85123A", "6", "2010-12-01 08:26:00", "2.55", "17850.0"),  # kept
+            ("536365", "85123A", "6", "2010-12-01 08:26:00", "2.55", "17850.0"),  # duplicate
+            ("536366", "POST", "1", "2010-12-01 08:28:00", "18.00", "17850.0"),  # non-product
+            ("536367", "22633", "2", "2010-12-01 08:34:00", "0.00", "13047.0"),  # zero price
+            ("536368", "22632", "2", "2010-12-01 08:34:00", "1.85", None),  # no customer
+            ("C536379", "85123A", "-1", "2010-12-01 09:41:00", "2.55", "17850.0"),  # cancel
+            ("536370", "22728", "-3", "2010-12-01 10:00:00", "3.75", "12583.0"),  # negative
+            ("536371", "22727", "5", "2012-01-05 10:00:00", "3.75", "12583.0"),  # after as-of
+            ("536372", "22726", "2", "2010-12-02 11:00:00", "1.00", None),  # no customer + dup
+            ("536372", "22726", "2", "2010-12-02 11:00:00", "1.00", None),
+        ]
+    )
+    loaded = load_transactions(frame, as_of="2011-12-09")
+    report = loaded.report
+    assert report.layout == "UCI Online Retail"
+    counts = {r.rule: (r.rows, r.rows_excluded) for r in report.rules}
+    assert counts["missing_customer_id"] == (3, 3)
+    assert counts["duplicate_line"] == (2, 1)  # the second repeat had no customer anyway
+    assert counts["non_product_code"] == (1, 1)
+    assert counts["zero_price"] == (1, 1)
+    assert counts["after_as_of"] == (1, 1)
+    assert counts["cancellation"] == (1, 0)
+    assert counts["negative_line"] == (1, 0)
+    assert counts["customer_id_decimal"] == (7, 0)
+    assert report.rows_read == 10
+    assert report.rows_kept == 3
+    assert report.rows_read - report.rows_kept == sum(r.rows_excluded for r in report.rules)
+    assert loaded.table.select("customer_id", "order_id", "amount", "is_return").rows() == [
+        ("17850", "536365", pytest.approx(15.3), False),
+        ("17850", "C536379", pytest.approx(-2.55), True),
+        ("12583", "536370", pytest.approx(-11.25), True),
+    ]
+    assert report.customers_read == 3
+    assert report.customers_kept == 2
+    # examples point at source lines (row numbers for frames: 1-based)
+    assert report.rule("missing_customer_id").examples[0]["line"] == 5
+
+
+def test_options_turn_rules_off() -> None:
+    frame = retail(
+        [
+            ("1", "A", "1", "2024-01-01", "0", "1"),
+            ("1", "A", "1", "2024-01-01", "0", "1"),
+            ("2", "post", "1", "2024-01-02", "5", "1"),
+        ]
+    )
+    keep = load_transactions(frame, drop_duplicates=False, drop_zero_price=False,
+                             drop_non_product=False)
+    assert keep.report.rows_kept == 3
+    assert keep.report.rule("duplicate_line").action == "kept"
+    assert keep.report.rule("non_product_code").rows == 1  # matched case-insensitively
+    custom = load_transactions(frame, non_product_codes=["A*"], drop_zero_price=False)
+    assert custom.report.rule("non_product_code").rows == 2
+
+
+def test_return_flag_and_sign() -> None:
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["1", "1", "2"],
+            "order_id": ["10", "11", "12"],
+            "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03"],
+            "amount": [10.0, 4.0, 5.0],
+            "returned": ["no", "yes", "N"],
+        }
+    )
+    loaded = load_transactions(frame)
+    assert loaded.mapping["is_return"] == "returned"
+    assert loaded.table["is_return"].to_list() == [False, True, False]
+    assert loaded.table["amount"].to_list() == [10.0, -4.0, 5.0]
+    assert loaded.report.rule("return_flag").rows == 1
+    assert loaded.report.rule("return_sign").rows == 1
+
+
+def test_no_cancellation_prefix_for_other_order_ids() -> None:
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["1", "2"],
+            "order_id": ["CA-2016-152156", "CA-2016-138688"],  # Superstore-style ids
+            "timestamp": ["2016-11-08", "2016-06-12"],
+            "amount": [261.96, 14.62],
+        }
+    )
+    loaded = load_transactions(frame)
+    assert loaded.report.rule("cancellation").action == "not_applied"
+    assert loaded.table["is_return"].to_list() == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["20240105", "20240131"], [dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 31)]),
+        (["05/01/2024", "31/01/2024"], [dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 31)]),
+        (["1/5/2024 8:05", "1/31/2024 17:00"],
+         [dt.datetime(2024, 1, 5, 8, 5), dt.datetime(2024, 1, 31, 17, 0)]),
+        (["2024-01-05T10:00:00+01:00", "2024-01-31T00:00:00Z"],
+         [dt.datetime(2024, 1, 5, 9, 0), dt.datetime(2024, 1, 31)]),
+        (["05.01.2024", "31.01.2024"], [dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 31)]),
+        (["5 Jan 2024", "31 Jan 2024"], [dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 31)]),
+    ],
+)
+def test_date_formats(values: list[str], expected: list[dt.datetime]) -> None:
+    frame = pl.DataFrame({"customer_id": ["1", "2"], "order_id": ["1", "2"],
+                          "timestamp": values, "amount": ["1", "2"]})
+    assert load_transactions(frame).table["timestamp"].to_list() == expected
+
+
+def test_ambiguous_dates_warn() -> None:
+    frame = pl.DataFrame({"customer_id": ["1"], "order_id": ["1"], "timestamp": ["03/04/2024"],
+                          "amount": ["1"]})
+    loaded = load_transactions(frame)
+    assert any("could also be" in w for w in loaded.report.warnings)
+    us = load_transactions(frame, date_format="%m/%d/%Y")
+    assert us.table["timestamp"].to_list() == [dt.datetime(2024, 3, 4)]
+
+
+def test_integer_yyyymmdd_and_leading_zero_ids() -> None:
+    frame = pl.DataFrame({"cust_no": ["000123", "45"], "order_no": [1, 2],
+                          "order_date": [20240105, 20240229], "total": [1, 2]})
+    loaded = load_transactions(frame)
+    assert loaded.table["customer_id"].to_list() == ["000123", "45"]
+    assert loaded.table["order_id"].to_list() == ["1", "2"]
+    assert loaded.table["timestamp"].to_list() == [dt.datetime(2024, 1, 5),
+                                                   dt.datetime(2024, 2, 29)]
+
+
+def test_tolerance_for_bad_amounts() -> None:
+    n = 200
+    amounts = ["1.5"] * n
+    amounts[7] = "n/a?"
+    frame = pl.DataFrame({"customer_id": ["1"] * n, "order_id": [str(i) for i in range(n)],
+                          "timestamp": ["2024-01-01"] * n, "amount": amounts})
+    loaded = load_transactions(frame)
+    assert loaded.report.rule("unparseable_amount").rows == 1
+    assert loaded.report.rule("unparseable_amount").examples[0] == {
+        "line": 8, "column": "amount", "value": "n/a?"}
+    with pytest.raises(DataError) as info:
+        load_transactions(frame, max_bad_fraction=0.0)
+    assert list(info.value.lines) == [8]
+    assert info.value.column == "amount"
+
+
+def test_parse_column_mapping_errors() -> None:
+    assert parse_column_mapping('customer_id="Cust, ID",amount=Total') == {
+        "customer_id": "Cust, ID", "amount": "Total"}
+    for bad in ("customer_id", "customer_id=", "=x", "a=b,a=c"):
+        with pytest.raises(UsageError):
+            parse_column_mapping(bad)
+
+
+def test_mapping_errors_suggest_columns() -> None:
+    frame = pl.DataFrame({"CustID": ["1"], "OrderNo": ["1"], "Date": ["2024-01-01"],
+                          "Total": ["1"]})
+    with pytest.raises(DataError, match="did you mean 'CustID'"):
+        load_transactions(frame, columns="customer_id=CustId")
+    with pytest.raises(UsageError, match="not a column of the transactions table"):
+        load_transactions(frame, columns="client=CustID")

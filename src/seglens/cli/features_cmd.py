@@ -1,3 +1,172 @@
-"""`seglens features` commands (registered on import)."""
+"""`seglens features`: transactions in, one row of features per customer out."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import polars as pl
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from seglens.cli._app import app, console, err_console
+from seglens.errors import UsageError
+
+__all__ = ["features", "parse_columns"]
+
+_SPARK_FILES = (".parquet", ".pq", ".csv", ".tsv")
+
+
+def parse_columns(text: str | None) -> dict[str, str]:
+    """``"customer_id=CustID,timestamp=OrderDate"`` -> ``{"customer_id": "CustID", ...}``."""
+    out: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        canonical, sep, source = part.partition("=")
+        if not sep or not canonical.strip() or not source.strip():
+            raise UsageError(
+                f"cannot read the column mapping {part!r}",
+                hint="write canonical=source pairs, e.g. customer_id=CustID,amount=Total",
+            )
+        out[canonical.strip()] = source.strip()
+    return out
+
+
+@contextmanager
+def _step(progress: Progress, text: str) -> Iterator[None]:
+    task = progress.add_task(text, total=None)
+    try:
+        yield
+    finally:
+        progress.update(task, total=1, completed=1, description=f"[green]✓[/green] {text}")
+
+
+def _spark_source(source: str, master: str | None) -> Any:
+    """A Spark DataFrame read by Spark itself: ``table:NAME``, Parquet or CSV."""
+    from seglens.features.spark import spark_session
+
+    session = spark_session(master)
+    if source.startswith("table:"):
+        return session.table(source.removeprefix("table:"))
+    path = Path(source)
+    if not path.exists():
+        raise UsageError("file not found", source=source)
+    if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
+        return session.read.parquet(source)
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    return session.read.csv(source, header=True, inferSchema=True, sep=sep)
+
+
+def _is_spark_native(source: str) -> bool:
+    path = Path(source)
+    return source.startswith("table:") or path.is_dir() or path.suffix.lower() in _SPARK_FILES
+
+
+@app.command()
+def features(
+    transactions: Annotated[
+        str,
+        typer.Argument(
+            help="Transactions: a CSV/Parquet/Excel file or database URL (with --engine spark: "
+            "a Parquet/CSV file or folder, or table:NAME read by Spark)."
+        ),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write (.parquet/.csv).")],
+    columns: Annotated[
+        str | None,
+        typer.Option(help="Column mapping canonical=source,... (e.g. customer_id=CustID)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Cut-off date or date-time; later lines are ignored. Default: latest."),
+    ] = None,
+    engine: Annotated[str, typer.Option(help="auto (Polars), polars, duckdb or spark.")] = "auto",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(help="spark.master for --engine spark (default local[2])."),
+    ] = None,
+    feature_set: Annotated[str, typer.Option("--set", help="lifetimes, rfm or all.")] = "all",
+    customers: Annotated[
+        Path | None, typer.Option(help="Customers table (customer_id + demographics) to join.")
+    ] = None,
+) -> None:
+    """Compute one row of features per customer and write them to a file."""
+    from seglens.features import customer_features
+    from seglens.features.catalog import FEATURE_SETS, FeatureSet
+
+    if feature_set not in FEATURE_SETS:
+        raise UsageError(f"unknown feature set {feature_set!r}", hint="use lifetimes, rfm or all")
+    if output.suffix.lower() not in (".parquet", ".csv"):
+        raise UsageError("the output must be a .parquet or .csv file", source=str(output))
+    started = time.perf_counter()
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+    )
+    with progress:
+        with _step(progress, f"reading {transactions}"):
+            kwargs: dict[str, Any] = {"engine": engine}
+            if engine == "spark" and _is_spark_native(transactions):
+                data: Any = _spark_source(transactions, spark_master)
+                kwargs["columns"] = parse_columns(columns)
+            else:
+                from seglens.io import load_transactions
+
+                data = load_transactions(transactions, columns=columns, as_of=as_of).table
+                if engine == "spark":
+                    from seglens.features.spark import spark_session
+
+                    kwargs["spark"] = spark_session(spark_master)
+            extra = None
+            if customers is not None:
+                from seglens.io import load_table
+                from seglens.tables import CUSTOMERS
+
+                extra = load_table(customers, CUSTOMERS).table
+        with _step(progress, f"computing features on {engine}"):
+            result = customer_features(
+                data,
+                as_of=as_of,
+                feature_set=cast(FeatureSet, feature_set),
+                customers=extra,
+                **kwargs,
+            )
+        with _step(progress, f"writing {output}"):
+            output.parent.mkdir(parents=True, exist_ok=True)
+            _write(result.table, output)
+    _summary(result, output, time.perf_counter() - started)
+
+
+def _write(table: pl.DataFrame, output: Path) -> None:
+    if output.suffix.lower() == ".csv":
+        table.write_csv(output)
+    else:
+        table.write_parquet(output)
+
+
+def _summary(result: Any, output: Path, seconds: float) -> None:
+    table: pl.DataFrame = result.table
+    console.print(
+        f"{table.height:,} customers x {table.width - 1} features"
+        f" as of {result.as_of:%Y-%m-%d %H:%M} on {result.engine} in {seconds:.1f} s -> {output}"
+    )
+    if result.omitted:
+        console.print(
+            f"[dim]not computed (source column absent): {', '.join(result.omitted)}[/dim]"
+        )
+    report = result.demographics
+    if report is not None:
+        console.print(
+            f"demographics: {len(report.numeric)} numeric, {len(report.encoded)} encoded, "
+            f"{report.without_row:,} customers without a row"
+        )
+        for name, n in report.missing.items():
+            console.print(f"[yellow]missing[/yellow] {name}: {n:,} customers")
+        for name, why in report.dropped.items():
+            console.print(f"[dim]dropped {name}: {why}[/dim]")

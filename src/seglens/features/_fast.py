@@ -105,9 +105,11 @@ def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool, full: bool)
         date = pl.col("_day").sub(EPOCH_ORDINAL).cast(pl.Date)
         month = date.dt.year().cast(pl.Int64) * 12 + date.dt.month().cast(pl.Int64)
         buy_days = buy_days.with_columns(
-            _gap=pl.when(same).then(pl.col("_day").diff()), _month=month
+            _gap=pl.when(pl.col("_same")).then(pl.col("_day").diff()), _month=month
         )
-        new_month = ~same | (pl.col("_month") != pl.col("_month").shift(1))
+        new_month = ~pl.col("_same") | (pl.col("_month") != pl.col("_month").shift(1)).fill_null(
+            True
+        )
         buy_days = buy_days.with_columns(
             _new_month=(new_month & (pl.col("_month") >= cutoff.month - 11)).cast(pl.Int64)
         )

@@ -79,15 +79,15 @@ def _to_polars_any(obj: object) -> pl.LazyFrame:
 
 
 def _scan_file(path: Path) -> pl.LazyFrame:
-    if not path.exists():
-        raise DataError("file not found", source=str(path))
     if path.suffix.lower() not in (".parquet", ".pq") and not path.is_dir():
         raise UsageError(
             "only Parquet files are read directly by the features engine",
             source=str(path),
             hint="load other formats with seglens.io.load_transactions first",
         )
-    return pl.scan_parquet(path)
+    if not path.exists():
+        raise DataError("file not found", source=str(path))
+    return pl.scan_parquet(path / "*.parquet" if path.is_dir() else path)
 
 
 def native_on_engine(transactions: object, engine: str, spark: Any = None) -> Any:

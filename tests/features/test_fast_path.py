@@ -1,0 +1,100 @@
+"""The tuned Polars query equals the portable definition (Polars and DuckDB) on any input."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from seglens.features import customer_features
+
+START = dt.datetime(2022, 1, 1)
+
+
+@st.composite
+def transactions(draw: st.DrawFn) -> pl.DataFrame:
+    n = draw(st.integers(1, 60))
+    ids = st.sampled_from(["a", "b", "c", "007", "Ü", ""])
+    rows = draw(
+        st.lists(
+            st.tuples(
+                ids,
+                st.sampled_from(["o1", "o2", "o3", "o4", "o5"]),
+                st.integers(0, 800 * 24),  # hours after START
+                st.floats(-500, 500, allow_nan=False).map(lambda x: round(x, 2)),
+                st.sampled_from(["p1", "p2", "p3", None]),
+                st.sampled_from(["X", "Y", None]),
+                st.sampled_from(["web", "store", None]),
+                st.sampled_from([True, False, None]),
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "customer_id": pl.String,
+            "order_id": pl.String,
+            "hours": pl.Int64,
+            "amount": pl.Float64,
+            "product_id": pl.String,
+            "category": pl.String,
+            "channel": pl.String,
+            "is_return": pl.Boolean,
+        },
+        orient="row",
+    )
+    return frame.with_columns(
+        (pl.lit(START) + pl.duration(hours=pl.col("hours"))).alias("timestamp")
+    ).drop("hours")
+
+
+def same(a: pl.DataFrame, b: pl.DataFrame) -> None:
+    assert_frame_equal(a, b, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    frame=transactions(),
+    as_of=st.dates(dt.date(2021, 12, 1), dt.date(2024, 6, 1)),
+    feature_set=st.sampled_from(["lifetimes", "rfm", "all"]),
+)
+def test_fast_path_equals_definition(frame: pl.DataFrame, as_of: dt.date, feature_set: str) -> None:
+    fast = customer_features(frame, as_of=as_of, feature_set=feature_set)  # type: ignore[arg-type]
+    slow = customer_features(frame, as_of=as_of, feature_set=feature_set, fast=False)  # type: ignore[arg-type]
+    duck = customer_features(frame, as_of=as_of, feature_set=feature_set, engine="duckdb")  # type: ignore[arg-type]
+    same(fast.table, slow.table)
+    same(duck.table, slow.table)
+
+
+def test_out_of_range_days_fall_back_to_the_definition() -> None:
+    # more than 358 years before as_of does not fit the fast key: the definition answers
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["old", "old", "new"],
+            "order_id": ["1", "2", "3"],
+            "timestamp": [
+                dt.datetime(1600, 1, 1),
+                dt.datetime(2020, 1, 1),
+                dt.datetime(2020, 1, 2),
+            ],
+            "amount": [1.0, 2.0, 3.0],
+        }
+    )
+    fast = customer_features(frame, as_of="2020-12-31").table
+    slow = customer_features(frame, as_of="2020-12-31", fast=False).table
+    same(fast, slow)
+    assert fast.row(1, named=True)["recency"] == (dt.date(2020, 1, 1) - dt.date(1600, 1, 1)).days
+
+
+@pytest.mark.slow
+def test_fast_path_equals_definition_on_online_retail(online_retail: pl.DataFrame) -> None:
+    for as_of in ("2011-06-30", "2011-12-09"):
+        fast = customer_features(online_retail, as_of=as_of).table
+        slow = customer_features(online_retail, as_of=as_of, fast=False).table
+        same(fast, slow)

@@ -36,7 +36,7 @@ def _check(loaded: LoadedTable) -> None:
     report.to_dict()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=rows, delimiter=st.sampled_from([",", ";", "\t"]))
 def test_random_csv_rows(rows: list[list[str]], delimiter: str) -> None:
     buf = io.StringIO()

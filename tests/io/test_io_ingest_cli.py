@@ -29,16 +29,37 @@ def test_json_report_has_the_documented_keys(tmp_path: Path) -> None:
     out = tmp_path / "clean.parquet"
     result = CliRunner().invoke(
         app,
-        ["ingest", str(path), "--columns",
-         "customer_id=CustID,order_id=Invoice,timestamp=OrderDate,amount=Total",
-         "--as-of", "2024-02-01", "--json", "--output", str(out)],
+        [
+            "ingest",
+            str(path),
+            "--columns",
+            "customer_id=CustID,order_id=Invoice,timestamp=OrderDate,amount=Total",
+            "--as-of",
+            "2024-02-01",
+            "--json",
+            "--output",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) == {
-        "schema_version", "source", "table", "format", "rows_read", "rows_kept",
-        "rows_excluded", "customers_read", "customers_kept", "columns_read", "layout",
-        "mapping", "details", "rules", "warnings", "output",
+        "schema_version",
+        "source",
+        "table",
+        "format",
+        "rows_read",
+        "rows_kept",
+        "rows_excluded",
+        "customers_read",
+        "customers_kept",
+        "columns_read",
+        "layout",
+        "mapping",
+        "details",
+        "rules",
+        "warnings",
+        "output",
     }
     assert data["schema_version"] == 1
     assert (data["rows_read"], data["rows_kept"]) == (3, 1)
@@ -46,19 +67,20 @@ def test_json_report_has_the_documented_keys(tmp_path: Path) -> None:
     rules = {r["rule"]: r for r in data["rules"]}
     assert rules["missing_customer_id"]["rows"] == 1
     assert rules["missing_customer_id"]["examples"] == [
-        {"line": 3, "column": "CustID", "value": None}]
+        {"line": 3, "column": "CustID", "value": None}
+    ]
     assert rules["after_as_of"]["rows_excluded"] == 1
     for rule in data["rules"]:
-        assert set(rule) == {"rule", "action", "rows", "rows_excluded", "description",
-                             "examples"}
+        assert set(rule) == {"rule", "action", "rows", "rows_excluded", "description", "examples"}
     import polars as pl
 
     assert pl.read_parquet(out)["customer_id"].to_list() == ["0012"]
 
 
 def test_table_output_prints_mapping_and_rules() -> None:
-    result = CliRunner().invoke(app, ["ingest", str(SAMPLE / "online_retail_sample.csv.gz")],
-                                terminal_width=160)
+    result = CliRunner().invoke(
+        app, ["ingest", str(SAMPLE / "online_retail_sample.csv.gz")], terminal_width=160
+    )
     assert result.exit_code == 0, result.output
     out = " ".join(result.stdout.split())  # Rich wraps to the terminal width
     assert "layout: UCI Online Retail" in out
@@ -84,13 +106,24 @@ def test_errors_exit_2_without_traceback() -> None:
 def test_real_process_never_shows_a_traceback() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "seglens.cli", "ingest", str(BAD / "ragged_rows.csv")],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if "No module named seglens.cli.__main__" in proc.stderr:
         proc = subprocess.run(
-            [sys.executable, "-c", "from seglens.cli import app; app()", "ingest",
-             str(BAD / "ragged_rows.csv")],
-            capture_output=True, text=True, timeout=120, check=False,
+            [
+                sys.executable,
+                "-c",
+                "from seglens.cli import app; app()",
+                "ingest",
+                str(BAD / "ragged_rows.csv"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -66,8 +66,9 @@ def test_options_turn_rules_off() -> None:
             ("2", "post", "1", "2024-01-02", "5", "1"),
         ]
     )
-    keep = load_transactions(frame, drop_duplicates=False, drop_zero_price=False,
-                             drop_non_product=False)
+    keep = load_transactions(
+        frame, drop_duplicates=False, drop_zero_price=False, drop_non_product=False
+    )
     assert keep.report.rows_kept == 3
     assert keep.report.rule("duplicate_line").action == "kept"
     assert keep.report.rule("non_product_code").rows == 1  # matched case-insensitively
@@ -112,23 +113,34 @@ def test_no_cancellation_prefix_for_other_order_ids() -> None:
     [
         (["20240105", "20240131"], [dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 31)]),
         (["05/01/2024", "31/01/2024"], [dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 31)]),
-        (["1/5/2024 8:05", "1/31/2024 17:00"],
-         [dt.datetime(2024, 1, 5, 8, 5), dt.datetime(2024, 1, 31, 17, 0)]),
-        (["2024-01-05T10:00:00+01:00", "2024-01-31T00:00:00Z"],
-         [dt.datetime(2024, 1, 5, 9, 0), dt.datetime(2024, 1, 31)]),
+        (
+            ["1/5/2024 8:05", "1/31/2024 17:00"],
+            [dt.datetime(2024, 1, 5, 8, 5), dt.datetime(2024, 1, 31, 17, 0)],
+        ),
+        (
+            ["2024-01-05T10:00:00+01:00", "2024-01-31T00:00:00Z"],
+            [dt.datetime(2024, 1, 5, 9, 0), dt.datetime(2024, 1, 31)],
+        ),
         (["05.01.2024", "31.01.2024"], [dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 31)]),
         (["5 Jan 2024", "31 Jan 2024"], [dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 31)]),
     ],
 )
 def test_date_formats(values: list[str], expected: list[dt.datetime]) -> None:
-    frame = pl.DataFrame({"customer_id": ["1", "2"], "order_id": ["1", "2"],
-                          "timestamp": values, "amount": ["1", "2"]})
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["1", "2"],
+            "order_id": ["1", "2"],
+            "timestamp": values,
+            "amount": ["1", "2"],
+        }
+    )
     assert load_transactions(frame).table["timestamp"].to_list() == expected
 
 
 def test_ambiguous_dates_warn() -> None:
-    frame = pl.DataFrame({"customer_id": ["1"], "order_id": ["1"], "timestamp": ["03/04/2024"],
-                          "amount": ["1"]})
+    frame = pl.DataFrame(
+        {"customer_id": ["1"], "order_id": ["1"], "timestamp": ["03/04/2024"], "amount": ["1"]}
+    )
     loaded = load_transactions(frame)
     assert any("could also be" in w for w in loaded.report.warnings)
     us = load_transactions(frame, date_format="%m/%d/%Y")
@@ -136,25 +148,42 @@ def test_ambiguous_dates_warn() -> None:
 
 
 def test_integer_yyyymmdd_and_leading_zero_ids() -> None:
-    frame = pl.DataFrame({"cust_no": ["000123", "45"], "order_no": [1, 2],
-                          "order_date": [20240105, 20240229], "total": [1, 2]})
+    frame = pl.DataFrame(
+        {
+            "cust_no": ["000123", "45"],
+            "order_no": [1, 2],
+            "order_date": [20240105, 20240229],
+            "total": [1, 2],
+        }
+    )
     loaded = load_transactions(frame)
     assert loaded.table["customer_id"].to_list() == ["000123", "45"]
     assert loaded.table["order_id"].to_list() == ["1", "2"]
-    assert loaded.table["timestamp"].to_list() == [dt.datetime(2024, 1, 5),
-                                                   dt.datetime(2024, 2, 29)]
+    assert loaded.table["timestamp"].to_list() == [
+        dt.datetime(2024, 1, 5),
+        dt.datetime(2024, 2, 29),
+    ]
 
 
 def test_tolerance_for_bad_amounts() -> None:
     n = 200
     amounts = ["1.5"] * n
     amounts[7] = "n/a?"
-    frame = pl.DataFrame({"customer_id": ["1"] * n, "order_id": [str(i) for i in range(n)],
-                          "timestamp": ["2024-01-01"] * n, "amount": amounts})
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["1"] * n,
+            "order_id": [str(i) for i in range(n)],
+            "timestamp": ["2024-01-01"] * n,
+            "amount": amounts,
+        }
+    )
     loaded = load_transactions(frame)
     assert loaded.report.rule("unparseable_amount").rows == 1
     assert loaded.report.rule("unparseable_amount").examples[0] == {
-        "line": 8, "column": "amount", "value": "n/a?"}
+        "line": 8,
+        "column": "amount",
+        "value": "n/a?",
+    }
     with pytest.raises(DataError) as info:
         load_transactions(frame, max_bad_fraction=0.0)
     assert list(info.value.lines) == [8]
@@ -163,15 +192,18 @@ def test_tolerance_for_bad_amounts() -> None:
 
 def test_parse_column_mapping_errors() -> None:
     assert parse_column_mapping('customer_id="Cust, ID",amount=Total') == {
-        "customer_id": "Cust, ID", "amount": "Total"}
+        "customer_id": "Cust, ID",
+        "amount": "Total",
+    }
     for bad in ("customer_id", "customer_id=", "=x", "a=b,a=c"):
         with pytest.raises(UsageError):
             parse_column_mapping(bad)
 
 
 def test_mapping_errors_suggest_columns() -> None:
-    frame = pl.DataFrame({"CustID": ["1"], "OrderNo": ["1"], "Date": ["2024-01-01"],
-                          "Total": ["1"]})
+    frame = pl.DataFrame(
+        {"CustID": ["1"], "OrderNo": ["1"], "Date": ["2024-01-01"], "Total": ["1"]}
+    )
     with pytest.raises(DataError, match="did you mean 'CustID'"):
         load_transactions(frame, columns="customer_id=CustId")
     with pytest.raises(UsageError, match="not a column of the transactions table"):

@@ -1,4 +1,4 @@
-"""Every kind of source gives the same canonical table: CSV variants, Parquet, Excel, SQL, frames."""
+"""Every kind of source gives the same canonical table: CSV variants, Parquet, Excel, SQL."""
 
 from __future__ import annotations
 
@@ -23,9 +23,7 @@ ROWS = [
     ("0012", "A2", "2024-02-01 09:30:00", 7.25),
     ("0345", "A3", "2024-02-03 17:45:00", 100.0),
 ]
-CSV = "CustID,Invoice,OrderDate,Total\n" + "".join(
-    f"{c},{o},{t},{a}\n" for c, o, t, a in ROWS
-)
+CSV = "CustID,Invoice,OrderDate,Total\n" + "".join(f"{c},{o},{t},{a}\n" for c, o, t, a in ROWS)
 MAPPING = "customer_id=CustID,order_id=Invoice,timestamp=OrderDate,amount=Total"
 
 
@@ -79,8 +77,14 @@ def test_recognised_names_need_no_mapping(tmp_path: Path) -> None:
 
 
 def test_parquet_with_typed_columns(tmp_path: Path) -> None:
-    frame = expected().rename({"customer_id": "CustID", "order_id": "Invoice",
-                               "timestamp": "OrderDate", "amount": "Total"})
+    frame = expected().rename(
+        {
+            "customer_id": "CustID",
+            "order_id": "Invoice",
+            "timestamp": "OrderDate",
+            "amount": "Total",
+        }
+    )
     path = tmp_path / "t.parquet"
     frame.write_parquet(path)
     check(load_transactions(path, columns=MAPPING).table)
@@ -95,8 +99,14 @@ def test_polars_and_pandas_frames() -> None:
 
 
 def test_float_customer_ids_from_a_float_column() -> None:
-    frame = pl.DataFrame({"CustomerID": [17850.0, None, 13047.0], "InvoiceNo": ["1", "2", "3"],
-                          "InvoiceDate": ["2011-01-01"] * 3, "Amount": [1.0, 2.0, 3.0]})
+    frame = pl.DataFrame(
+        {
+            "CustomerID": [17850.0, None, 13047.0],
+            "InvoiceNo": ["1", "2", "3"],
+            "InvoiceDate": ["2011-01-01"] * 3,
+            "Amount": [1.0, 2.0, 3.0],
+        }
+    )
     loaded = load_transactions(frame)
     assert loaded.table["customer_id"].to_list() == ["17850", "13047"]
     assert loaded.report.rule("customer_id_decimal").rows == 2
@@ -130,8 +140,14 @@ def test_excel_one_sheet_and_all_sheets(tmp_path: Path) -> None:
 
 
 def _write_table(engine: sa.Engine, table: str, schema: str | None = None) -> None:
-    frame = expected().rename({"customer_id": "CustID", "order_id": "Invoice",
-                               "timestamp": "OrderDate", "amount": "Total"})
+    frame = expected().rename(
+        {
+            "customer_id": "CustID",
+            "order_id": "Invoice",
+            "timestamp": "OrderDate",
+            "amount": "Total",
+        }
+    )
     frame.to_pandas().to_sql(table, engine, schema=schema, index=False)
 
 
@@ -187,11 +203,13 @@ def test_postgresql_table_and_query(pg_schema: tuple[str, str]) -> None:
     engine = sa.create_engine(url)
     _write_table(engine, "orders", schema=schema)
     with engine.begin() as conn:  # a NUMERIC and a timestamptz column, as real schemas have
-        conn.execute(sa.text(
-            f'CREATE TABLE "{schema}".typed AS SELECT "CustID", "Invoice", '
-            f'("OrderDate" AT TIME ZONE \'UTC\')::timestamptz AS "OrderDate", '
-            f'"Total"::numeric(12,2) AS "Total" FROM "{schema}".orders'
-        ))
+        conn.execute(
+            sa.text(
+                f'CREATE TABLE "{schema}".typed AS SELECT "CustID", "Invoice", '
+                f'("OrderDate" AT TIME ZONE \'UTC\')::timestamptz AS "OrderDate", '
+                f'"Total"::numeric(12,2) AS "Total" FROM "{schema}".orders'
+            )
+        )
     engine.dispose()
     check(load_transactions(url, table=f"{schema}.orders", columns=MAPPING).table)
     check(load_transactions(url, table=f"{schema}.typed", columns=MAPPING).table)
@@ -215,8 +233,10 @@ def test_load_table_for_customers_labels_assignments(tmp_path: Path) -> None:
     assert got.report.rule("duplicate_customer_id").rows == 1
 
     labels = tmp_path / "labels.csv"
-    labels.write_text("customer,segment,labeled_at,note\n0012,Champions,2024-03-01,called\n"
-                      ",Lost,2024-03-02,\n0345,At risk,not a date,\n")
+    labels.write_text(
+        "customer,segment,labeled_at,note\n0012,Champions,2024-03-01,called\n"
+        ",Lost,2024-03-02,\n0345,At risk,not a date,\n"
+    )
     got = load_table(labels, LABELS)
     assert got.table["customer_id"].to_list() == ["0012", "0345"]
     assert got.table["labeled_at"].to_list() == [dt.datetime(2024, 3, 1), None]
@@ -232,9 +252,11 @@ def test_config_file_and_keywords(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text(CSV)
     cfg = tmp_path / "seglens.toml"
-    cfg.write_text('[columns]\ncustomer_id = "CustID"\norder_id = "Invoice"\n'
-                   'timestamp = "OrderDate"\namount = "Total"\n'
-                   '[ingest]\nas_of = "2024-02-01"\n')
+    cfg.write_text(
+        '[columns]\ncustomer_id = "CustID"\norder_id = "Invoice"\n'
+        'timestamp = "OrderDate"\namount = "Total"\n'
+        '[ingest]\nas_of = "2024-02-01"\n'
+    )
     loaded = load_transactions(path, config=cfg)
     assert loaded.table.height == 2  # the 2024-02-03 line is after the as-of date
     assert loaded.report.rule("after_as_of").rows == 1

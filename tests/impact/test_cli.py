@@ -158,3 +158,16 @@ def test_fallback_reader_matches_loader(monkeypatch: pytest.MonkeyPatch) -> None
     assert tx.filter(pl.col("order_id").str.starts_with("C"))["is_return"].all()
     line = tx.filter(pl.col("order_id") == "536425").row(0, named=True)
     assert line["amount"] == pytest.approx(8 * 4.65)
+
+
+def test_nps_command(tmp_path: Path) -> None:
+    csv = tmp_path / "survey.csv"
+    pl.DataFrame(
+        {"segment": ["a"] * 5 + ["b"] * 5, "score": [10, 9, 9, 3, 8, 0, 6, 10, 5, 7]}
+    ).write_csv(csv)
+    d = json.loads(_run("nps", str(csv), "--json"))
+    rows = {r["segment"]: r for r in d["nps"]}
+    assert rows["a"]["nps"] == pytest.approx(40.0)
+    assert rows["b"]["nps"] == pytest.approx(-40.0)
+    assert rows["(all)"]["n"] == 10
+    assert rows["a"]["nps_low"] < 40 < rows["a"]["nps_high"]

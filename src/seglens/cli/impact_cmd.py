@@ -21,7 +21,7 @@ from rich.table import Table
 from seglens.cli._app import app, console
 from seglens.errors import UsageError
 
-__all__ = ["clv", "discover", "economics", "export", "forecast", "lift"]
+__all__ = ["clv", "discover", "economics", "export", "forecast", "lift", "nps"]
 
 _COLUMNS = "Column mapping for the transactions, canonical=source pairs (e.g. customer_id=ID)."
 _SEGMENTS = "CSV/Parquet with customer_id, segment (default: RFM segments as of the date)."
@@ -321,6 +321,36 @@ def lift(
         "lift_high",
     ] + (["spend_lift", "spend_lift_low", "spend_lift_high"] if spend else [])
     console.print(_table(res, "Lift over control (95% Newcombe / Welch CI)", cols))
+
+
+@app.command()
+def nps(
+    data: Annotated[Path, typer.Argument(help="Survey answers, one row per respondent (CSV).")],
+    score: Annotated[str, typer.Option(help="Column with the 0-10 answer.")] = "score",
+    segment_col: Annotated[str, typer.Option(help="Column holding the segment.")] = "segment",
+    segments: Annotated[
+        Path | None, typer.Option(help="Take segments from this file (joined on customer_id).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_JSON)] = False,
+) -> None:
+    """Net Promoter Score per segment and overall, with adjusted-Wald CIs."""
+    from seglens.impact._inputs import read_assignments
+    from seglens.impact.nps import nps_by_segment
+
+    if not data.exists():
+        raise UsageError(f"file not found: {data}")
+    frame = pl.read_csv(data, infer_schema_length=None)
+    if segments is not None:
+        seg = read_assignments(segments).select("customer_id", pl.col("segment").alias("_seg"))
+        frame = frame.with_columns(pl.col("customer_id").cast(pl.String)).join(
+            seg, on="customer_id", how="left"
+        )
+        segment_col = "_seg"
+    res = nps_by_segment(frame, segment_col=segment_col, score_col=score)
+    if as_json:
+        _emit_json({"nps": res.to_dicts()})
+        return
+    console.print(_table(res, "NPS per segment (95% adjusted-Wald CI)"))
 
 
 @app.command()

@@ -157,6 +157,7 @@ def test_cli_import_csv_and_xlsx_with_column_mapping(db_url: str, tmp_path: Path
     )
     assert out1.exit_code == 0, out1.output
     assert "2 labels added" in " ".join(out1.output.split())
+    assert "could not be checked" in " ".join(out1.output.split())  # no run to check against
     assert "already imported" in " ".join(out2.output.split())
     assert out3.exit_code == 0, out3.output
     with open_store(db_url) as store:

@@ -128,6 +128,11 @@ def _print_import_problems(res: object) -> None:
     from seglens.store import LabelImportResult
 
     assert isinstance(res, LabelImportResult)
+    if res.checked_against_run is None:
+        err_console.print(
+            "[yellow]no segmentation run in the store yet:[/yellow] customer ids and segment "
+            "names could not be checked (run `seglens track` first to check them)"
+        )
     if res.already_present or res.duplicate_rows:
         console.print(
             f"skipped {res.already_present:,} labels already stored and "

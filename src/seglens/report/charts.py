@@ -50,7 +50,7 @@ class Chart:
     @property
     def wide(self) -> bool:
         """Too wide for half the page: shown across the full width."""
-        return bool(int(self.spec.get("width", 0)) > 440)
+        return bool(int(self.spec.get("width", 0)) > 400)
 
 
 _CONTROL = (
@@ -271,7 +271,7 @@ def precision_spec(snap: ReviewSnapshot) -> Spec | None:
         },
     ]
     return _top(
-        {"data": {"values": rows}, "width": 420, "height": 28 * len(rows) + 20, "layer": layers}
+        {"data": {"values": rows}, "width": 380, "height": 28 * len(rows) + 20, "layer": layers}
     )
 
 

@@ -201,7 +201,7 @@ def _segments(
 ) -> tuple[SegmentStat, ...]:
     jac = stability.jaccard if stability is not None else {}
     rows = {r.segment: r for r in report.per_segment} if report is not None else {}
-    names = list(dict.fromkeys([*rows, *sizes, *jac]))
+    names = list(dict.fromkeys([*rows, *sizes] if rows or sizes else jac))
     out = []
     for name in names:
         r = rows.get(name)

@@ -17,7 +17,12 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from seglens.accuracy import accuracy_report_from_tables, proxy_caveat
+from seglens.accuracy import (
+    SeparationResult,
+    StabilityResult,
+    accuracy_report_from_tables,
+    proxy_caveat,
+)
 from seglens.accuracy.caveats import PROXY_MEANINGS
 from seglens.errors import DataError, UsageError
 from seglens.report.collect import collect_snapshot
@@ -187,8 +192,13 @@ def collect_from_store(
     target_pct: float | None = None,
     margin_pct: float = 3.0,
     title: str | None = None,
+    stability: StabilityResult | None = None,
+    separation: SeparationResult | None = None,
 ) -> ReviewSnapshot:
     """The review snapshot of ``period`` (default: the latest stored) from an open store.
+
+    ``stability`` / ``separation`` (from :mod:`seglens.accuracy`, computed on the period's run)
+    add per-segment bootstrap Jaccard and the label-free proxies, which the store does not keep.
 
     Raises
     ------
@@ -226,6 +236,8 @@ def collect_from_store(
         previous_assignments=run_assignments(store, prev[0]) if prev else None,
         previous_period=period_of(prev[1]).label if prev else None,
         features=features,
+        stability=stability,
+        separation=separation,
         history=history,
         run=run,
         findings=_alert_findings(store, period),

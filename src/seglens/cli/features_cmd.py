@@ -96,10 +96,16 @@ def features(
 ) -> None:
     """Compute one row of features per customer and write them to a file."""
     from seglens.features import customer_features
+    from seglens.features._cutoff import resolve_cutoff
+    from seglens.features._input import ENGINES
     from seglens.features.catalog import FEATURE_SETS, FeatureSet
 
     if feature_set not in FEATURE_SETS:
         raise UsageError(f"unknown feature set {feature_set!r}", hint="use lifetimes, rfm or all")
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}", hint=f"use one of {', '.join(ENGINES)}")
+    if as_of is not None:
+        resolve_cutoff(as_of, None)  # a bad date fails before any loading
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise UsageError("the output must be a .parquet or .csv file", source=str(output))
     started = time.perf_counter()

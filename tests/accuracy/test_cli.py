@@ -27,6 +27,7 @@ DOCUMENTED_KEYS = {
     "per_segment",
     "per_label",
     "confusion",
+    "chance_accuracy_pct",
     "kappa",
     "ari",
     "nmi",

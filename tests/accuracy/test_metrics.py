@@ -97,6 +97,11 @@ def test_kappa_hand_computed() -> None:
     t = ["a"] * 25 + ["b"] * 25
     p = ["a"] * 20 + ["b"] * 5 + ["a"] * 10 + ["b"] * 15
     assert cohen_kappa_score(t, p) == pytest.approx(0.4)
+    rep = accuracy_report(t, p)
+    assert rep.chance_pct == pytest.approx(50.0)
+    assert rep.kappa == pytest.approx(
+        (rep.accuracy.value_pct - rep.chance_pct) / (100 - rep.chance_pct)
+    )
 
 
 @settings(max_examples=60, deadline=None)

@@ -48,6 +48,13 @@ def mapped_confusion(c: npt.NDArray[np.int64], m: Matching) -> npt.NDArray[np.in
     return out
 
 
+def chance_from(mc: npt.NDArray[np.int64]) -> float:
+    """Accuracy (fraction) expected if customers were put in the same-sized segments at random."""
+    n = float(mc.sum())
+    kt = mc.shape[0]
+    return float(mc.sum(axis=1) @ mc[:, :kt].sum(axis=0)) / (n * n)
+
+
 def kappa_from(mc: npt.NDArray[np.int64]) -> float:
     """Cohen's kappa from a mapped confusion table."""
     n = mc.sum()

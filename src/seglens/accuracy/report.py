@@ -21,6 +21,7 @@ from seglens.accuracy.align import Aligned, Coverage, align_labels
 from seglens.accuracy.matching import correct_count, match_segments
 from seglens.accuracy.metrics import (
     ari_from,
+    chance_from,
     kappa_from,
     mapped_confusion,
     nmi_from,
@@ -109,6 +110,7 @@ class AccuracyReport:
     ari: float
     nmi: float
     segment_level: SegmentLevelResult
+    chance_pct: float
     target_pct: float
     coverage: Coverage | None = None
     caveats: tuple[str, ...] = field(default_factory=tuple)
@@ -140,6 +142,7 @@ class AccuracyReport:
                 "segments": list(self.segments),
                 "matrix": self.confusion.tolist(),
             },
+            "chance_accuracy_pct": self.chance_pct,
             "kappa": self.kappa,
             "ari": self.ari,
             "nmi": self.nmi,
@@ -272,6 +275,7 @@ def accuracy_report(
         ari=ari_from(c),
         nmi=nmi_from(c),
         segment_level=seg_level,
+        chance_pct=100.0 * chance_from(mc),
         target_pct=rule.target_pct,
         coverage=coverage,
         caveats=tuple(_caveats(acc, rule.target_pct, m.method, len(segments), len(labels))),

@@ -66,7 +66,8 @@ def _print_accuracy(rep: AccuracyReport, inputs: list[dict[str, Any]]) -> None:
             highlight=False,
         )
     console.print(
-        f"Match: {rep.match}   kappa {rep.kappa:.3f}   ARI {rep.ari:.3f}   NMI {rep.nmi:.3f}",
+        f"Match: {rep.match}   chance level {rep.chance_pct:.1f} %   kappa {rep.kappa:.3f}   "
+        f"ARI {rep.ari:.3f}   NMI {rep.nmi:.3f}",
         highlight=False,
     )
     cov = rep.coverage
@@ -81,19 +82,10 @@ def _print_accuracy(rep: AccuracyReport, inputs: list[dict[str, Any]]) -> None:
     for note in inputs:
         for rule, rows in note["rules"].items():
             console.print(f"{note['file']}: {rows:,} row(s) {rule.replace('_', ' ')}")
-    table = Table(title="Per segment", show_lines=False)
-    for col in (
-        "segment",
-        "→ label",
-        "n",
-        "correct",
-        "precision %",
-        "95 % CI",
-        "recall %",
-        "F1 %",
-        "accurate",
-    ):
-        table.add_column(col, justify="left" if col in ("segment", "→ label") else "right")
+    table = Table(title="Per segment (precision = share of the segment's customers it got right)")
+    heads = ("segment", "label", "n", "right", "prec %", "95 % CI", "rec %", "F1 %", "accurate")
+    for col in heads:
+        table.add_column(col, justify="left" if col in ("segment", "label") else "right")
     for r in rep.per_segment:
         table.add_row(
             r.segment,

@@ -22,6 +22,7 @@ from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
+from seglens.accuracy import accuracy_report
 from seglens.report import (
     ConfusionTable,
     Estimate,
@@ -42,7 +43,7 @@ QUARTERS = ("2011Q1", "2011Q2", "2011Q3", "2011Q4")
 
 @dataclass(frozen=True)
 class Built:
-    """A snapshot plus the values the library (scikit-learn here) computed for it."""
+    """A snapshot plus the values scikit-learn (and seglens.accuracy) computed for it."""
 
     snapshot: ReviewSnapshot
     accuracy_pct: float
@@ -122,6 +123,9 @@ def build_automobile(train_csv: Path) -> Built:
         history.append(PeriodKPI(QUARTERS[q], Estimate.from_counts(correct, audit.size)))
     pred, audit = preds[-1], audits[-1]
     acc_pct = 100.0 * float(accuracy_score(y[audit], pred[audit]))
+    # seglens' own engine gives the same figure (names match names here).
+    engine = accuracy_report(y[audit], pred[audit], match="names")
+    assert engine.accuracy.value_pct == pytest.approx(acc_pct, abs=1e-9)
     stats = _precision_stats(y[audit], pred[audit], labels)
     stab = _stability(x, y, pool[:1200], rng)
     cm = confusion_matrix(y[audit], pred[audit], labels=labels)

@@ -165,3 +165,24 @@ def test_estimate_from_sheet_counts_unreviewed_rows() -> None:
     assert est.estimate.value_pct == pytest.approx(100 * (2 / 3 * 0.5 + 1 / 3 * 1.0))
     with pytest.raises(DataError, match="lacks column"):
         estimate_from_sheet(sheet.drop("stratum_size"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    fraction=st.integers(1, 5),
+    k=st.integers(1, 5),
+)
+def test_self_weighting_sample_gives_the_plain_share(
+    data: st.DataObject, fraction: int, k: int
+) -> None:
+    # every stratum sampled at the same rate (1 in `fraction`): weights cancel out
+    sizes = {f"s{i}": fraction * data.draw(st.integers(2, 40)) for i in range(k)}
+    ok, strata = [], []
+    for s, big_n in sizes.items():
+        n = big_n // fraction
+        ok += data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+        strata += [s] * n
+    est = stratified_accuracy(ok, strata, sizes)
+    assert est.estimate.value_pct == pytest.approx(100 * np.mean(ok))
+    assert 0 <= est.estimate.ci_low_pct <= est.estimate.value_pct <= est.estimate.ci_high_pct <= 100

@@ -289,7 +289,11 @@ def _heatmap(
         "mark": "rect",
         "encoding": {
             **enc,
-            "color": _q("share", title=colour_title, scale={"scheme": "blues", "domain": [0, 100]}),
+            "color": _q(
+                "share",
+                title=colour_title,
+                scale={"type": "quantize", "scheme": "blues", "domain": [0, 100], "nice": False},
+            ),
             "tooltip": [_n(y[0]), _n(x[0]), _q("count"), _q("share")],
         },
     }
@@ -386,7 +390,11 @@ def profiles_spec(snap: ReviewSnapshot) -> Spec | None:
         "mark": "rect",
         "encoding": {
             **enc,
-            "color": _q("z", title="z vs segments", scale={"scheme": "redblue", "domain": [-2, 2]}),
+            "color": _q(
+                "z",
+                title="z vs segments",
+                scale={"type": "quantize", "scheme": "redblue", "domain": [-2, 2], "nice": False},
+            ),
         },
     }
     text = {"mark": {"type": "text", "fontSize": 10}, "encoding": {**enc, "text": _n("label")}}

@@ -110,23 +110,26 @@ def main() -> None:
     sizes = (4,) if args.quick else (4, 12)
     tmp = Path(tempfile.mkdtemp())
     rows: list[tuple[str, str, float, float, float, str]] = []
+    print(f"{'input':<12} {'job':<32} {'median s':>9} {'CPU s':>7} {'peak MiB':>9}  ratio")
+
+    def show(row: tuple[str, str, float, float, float, str]) -> None:
+        rows.append(row)
+        inp, job_name, wall, cpu, mem, ratio = row
+        print(f"{inp:<12} {job_name:<32} {wall:>9.3f} {cpu:>7.3f} {mem:>9.1f}  {ratio}", flush=True)
+
     for k in sizes:
         names = tuple(f"Segment {i + 1}" for i in range(k))
         snap = build_planted(names, n=3000 * max(1, k // 4)).snapshot
         ours = measure(lambda s=snap: make_charts(s), reps)
-        rows.append((f"{k} segments", "charts: plain Vega-Lite -> SVG", *ours, "1.00"))
+        show((f"{k} segments", "charts: plain Vega-Lite -> SVG", *ours, "1.00"))
         peer = altair_charts(snap)
         if peer is not None:
             theirs = measure(peer, reps)
-            rows.append(
-                (f"{k} segments", "charts: Altair (peer)", *theirs, f"{theirs[1] / ours[1]:.2f}")
-            )
+            show((f"{k} segments", "charts: Altair (peer)", *theirs, f"{theirs[1] / ours[1]:.2f}"))
         html = render_html(snap)
-        rows.append(
-            (f"{k} segments", "render_html", *measure(lambda s=snap: render_html(s), reps), "")
-        )
+        show((f"{k} segments", "render_html", *measure(lambda s=snap: render_html(s), reps), ""))
         pdf_ours = measure(lambda h=html: render_pdf(h, tmp / "w.pdf"), reps)
-        rows.append((f"{k} segments", "PDF: WeasyPrint", *pdf_ours, "1.00"))
+        show((f"{k} segments", "PDF: WeasyPrint", *pdf_ours, "1.00"))
         chrome = chromium_pdf(html, tmp / "c.pdf")
         if chrome is not None:
             job, close = chrome
@@ -134,7 +137,7 @@ def main() -> None:
                 theirs = measure(job, reps)
             finally:
                 close()
-            rows.append(
+            show(
                 (
                     f"{k} segments",
                     "PDF: Chromium print (peer)*",
@@ -142,9 +145,6 @@ def main() -> None:
                     f"{theirs[0] / pdf_ours[0]:.2f} (wall)",
                 )
             )
-    print(f"{'input':<12} {'job':<32} {'median s':>9} {'CPU s':>7} {'peak MiB':>9}  ratio")
-    for inp, job_name, wall, cpu, mem, ratio in rows:
-        print(f"{inp:<12} {job_name:<32} {wall:>9.3f} {cpu:>7.3f} {mem:>9.1f}  {ratio}")
     print("ratio: peer / ours on CPU time (charts) or wall time (PDF).")
     print("* Chromium renders in its own processes: its CPU and memory are not counted here.")
 

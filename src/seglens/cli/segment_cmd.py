@@ -271,7 +271,10 @@ def profile(
     segments_file: Annotated[
         Path, typer.Argument(help="Assignments from `seglens segment` (customer_id, segment).")
     ],
-    depth: Annotated[int, typer.Option(help="Depth of the rule tree (conditions per rule).")] = 3,
+    depth: Annotated[
+        int | None,
+        typer.Option(help="Depth of the rule tree (conditions per rule); default 3-5 by k."),
+    ] = None,
     columns: Annotated[
         str | None, typer.Option(help="Feature columns to profile (default all).")
     ] = None,

@@ -10,6 +10,7 @@ labels, with the tree's fidelity (share of customers the rules put in their own 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -184,7 +185,7 @@ def profile_segments(
     revenue: str | None = "total_spend",
     id_column: str = ID_COLUMN,
     segment_column: str = "segment",
-    max_depth: int = 3,
+    max_depth: int | None = None,
     min_effect: float = 0.3,
     top: int = 5,
     tree_sample: int = 200_000,
@@ -204,8 +205,9 @@ def profile_segments(
         segmentation details).
     revenue : str or None
         Column summed for the revenue share (skipped when absent).
-    max_depth : int
-        Depth of the rule tree (3 gives rules of at most three conditions).
+    max_depth : int, optional
+        Depth of the rule tree, i.e. conditions per rule. Default: 3, or ``ceil(log2(k))``
+        when there are more than 8 segments (a depth-3 tree has only 8 leaves), at most 5.
     min_effect : float
         Smallest |Cohen's d| listed as distinguishing.
 
@@ -230,6 +232,8 @@ def profile_segments(
         raise DataError("no feature columns to profile")
     names, codes = np.unique(labels.to_numpy().astype(str), return_inverse=True)
     k, n = len(names), df.height
+    if max_depth is None:
+        max_depth = min(5, max(3, math.ceil(math.log2(max(k, 2)))))
     raw = numeric_matrix(df, num)
     pre = (
         FeaturePreprocessor(numeric=num, categorical=[], scale=False, id_column=id_column).fit(
@@ -342,8 +346,13 @@ class _RuleTree:
         rng = np.random.default_rng(seed)
         idx = rng.choice(len(codes), sample, replace=False) if len(codes) > sample else slice(None)
         self.notes: list[str] = []
+        # entropy, not gini: with many equal-sized segments every gini split ties, and the
+        # tie-break peels off one segment per level; entropy prefers balanced splits
         self.tree = DecisionTreeClassifier(
-            max_depth=max_depth, min_samples_leaf=max(1, len(codes) // 1000), random_state=seed
+            criterion="entropy",
+            max_depth=max_depth,
+            min_samples_leaf=max(1, len(codes) // 1000),
+            random_state=seed,
         ).fit(X[idx], codes[idx])
         self.pred = self.tree.predict(X)
         self.codes = codes

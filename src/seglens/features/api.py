@@ -132,14 +132,13 @@ def customer_features(
     native = native_on_engine(transactions, chosen, spark)
     lines = canonical_lines(nw.from_native(native), columns)
     cutoff = resolve_cutoff(as_of, None if as_of is not None else latest_timestamp(lines))
-    lines = drop_empty_optional(lines)
-    present = set(lines.collect_schema().names())
-    omitted = [f for col, fs in OPTIONAL_FEATURES.items() if col not in present for f in fs]
+    omitted: list[str] = []
     channels: list[ChannelColumn] = []
     if feature_set == "all":
+        lines = drop_empty_optional(lines)
+        present = set(lines.collect_schema().names())
+        omitted = [f for col, fs in OPTIONAL_FEATURES.items() if col not in present for f in fs]
         channels = [ChannelColumn(v, c) for v, c in channel_columns(lines, cutoff.end)]
-    else:
-        omitted = []
     log.info("features on %s, as_of %s, set %s", chosen, cutoff.as_of, feature_set)
     table = _compute(lines, cutoff, feature_set, channels, chosen, fast)
     report = None

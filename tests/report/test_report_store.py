@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 import seglens.cli.report_cmd  # noqa: F401  (registers `seglens report`)
@@ -15,38 +20,58 @@ from seglens.cli._app import app
 from seglens.report import read_snapshot
 from seglens.report.collect_store import collect_from_store
 from seglens.report.diagnose import risks
-from seglens.store import kpi_table, open_store, run_assignments, store_labels
+from seglens.store import Store, kpi_table, open_store, run_assignments, store_labels
 from seglens.synthetic import make_population
 from seglens.tracking import track
 
+PG_URL = os.environ.get("SEGLENS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
-@pytest.fixture(scope="module")
-def tracked_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+
+@pytest.fixture(scope="module", autouse=True)
+def _private_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep keys and default databases out of the user's home; no webhook."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+            mp.setenv(var, str(home / var.lower()))
+        mp.setenv("SEGLENS_PSEUDONYM_KEY", "report-tests")
+        mp.delenv("SEGLENS_WEBHOOK_URL", raising=False)
+        mp.delenv("SEGLENS_DB", raising=False)
+        yield
+
+
+def _fill(store: Store) -> None:
     """Two quarters tracked with `track`; sales labels added after the first run."""
     pop = make_population(300, n_segments=3, seed=4)
     tx = pop.transactions(start=datetime(2011, 1, 1), days=365)
+    first = track(store, tx, as_of=date(2011, 6, 30))
+    assigned = run_assignments(store, first.run_id)
+    rng = np.random.default_rng(1)
+    sample = assigned[rng.choice(assigned.height, 120, replace=False).tolist()]
+    names = sorted(assigned["segment"].unique().to_list())
+    flip = rng.random(120) < 0.15
+    labels = sample.select("customer_id").with_columns(
+        pl.Series(
+            "segment",
+            [
+                names[(names.index(s) + 1) % len(names)] if f else s
+                for s, f in zip(sample["segment"], flip, strict=True)
+            ],
+        ),
+        pl.lit(datetime(2011, 7, 2)).alias("labeled_at"),
+        pl.lit("sales <b>team</b>").alias("source"),
+    )
+    store_labels(store, labels, source="sales <b>team</b>", file_hash="f" * 64)
+    track(store, tx, as_of=date(2011, 6, 30))  # re-measure Q2 with the labels
+    track(store, tx, as_of=date(2011, 9, 30))
+
+
+@pytest.fixture(scope="module")
+def tracked_db(tmp_path_factory: pytest.TempPathFactory, _private_env: None) -> Path:
+    """A SQLite store with two tracked quarters."""
     path = tmp_path_factory.mktemp("store") / "seglens.db"
     with open_store(str(path)) as store:
-        first = track(store, tx, as_of=date(2011, 6, 30))
-        assigned = run_assignments(store, first.run_id)
-        rng = np.random.default_rng(1)
-        sample = assigned[rng.choice(assigned.height, 120, replace=False).tolist()]
-        names = sorted(assigned["segment"].unique().to_list())
-        flip = rng.random(120) < 0.15
-        labels = sample.select("customer_id").with_columns(
-            pl.Series(
-                "segment",
-                [
-                    names[(names.index(s) + 1) % len(names)] if f else s
-                    for s, f in zip(sample["segment"], flip, strict=True)
-                ],
-            ),
-            pl.lit(datetime(2011, 7, 2)).alias("labeled_at"),
-            pl.lit("sales <b>team</b>").alias("source"),
-        )
-        store_labels(store, labels, source="sales <b>team</b>", file_hash="f" * 64)
-        track(store, tx, as_of=date(2011, 6, 30))  # re-measure Q2 with the labels
-        track(store, tx, as_of=date(2011, 9, 30))
+        _fill(store)
     return path
 
 
@@ -130,3 +155,37 @@ def test_cli_user_errors(tracked_db: Path, tmp_path: Path) -> None:
         app, ["report", "--snapshot", "s.json", "--period", "2011Q3", "-o", "x.html"]
     )
     assert res.exit_code == 2 and "cannot be combined" in res.output
+
+
+@pytest.mark.postgres
+def test_collect_from_a_postgresql_store() -> None:
+    """The same review from the real PostgreSQL server (a fresh schema, dropped afterwards)."""
+    schema = f"seglens_report_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as err:
+        admin.dispose()
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {PG_URL} is required in CI: {err}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        with open_store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}") as store:
+            _fill(store)
+            snap = collect_from_store(store, period="2011Q3")
+            stored = (
+                kpi_table(store, "accuracy")
+                .filter(pl.col("period") == "2011Q3")
+                .sort("created_at", "id")
+                .row(-1, named=True)
+            )
+        assert snap.accuracy.value_pct == stored["value"] and snap.accuracy.n == stored["n"]
+        assert [h.period for h in snap.history] == ["2011Q2"]
+        assert snap.store_url is not None and snap.store_url.startswith("postgresql")
+        assert snap.migration is not None and snap.confusion is not None
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -167,6 +167,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="1 M rows, 1 repetition")
+    parser.add_argument("--format", choices=["parquet", "csv", "both"], default="both")
     parser.add_argument(
         "--child", nargs=3, metavar=("JOB", "FORMAT", "PATH"), help=argparse.SUPPRESS
     )
@@ -190,6 +191,8 @@ def main() -> None:
     print("-" * len(header))
     worst = 0.0
     for fmt, path in (("parquet", pq_path), ("csv", csv_path)):
+        if args.format not in {fmt, "both"}:
+            continue
         results = {job: measure(job, fmt, path, repeat) for job in ("polars", "duckdb", "seglens")}
         for job, r in results.items():
             ratio_pl = r["seconds"] / results["polars"]["seconds"]

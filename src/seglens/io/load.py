@@ -134,6 +134,12 @@ def _build_frame(
     def raw_text(field: str) -> pl.Expr:
         return pl.col(src[field]).alias(raw_name(field))
 
+    def text_at(field: str) -> pl.Expr:
+        col = src[field]
+        if schema[col] == pl.String and sample is not None:
+            return text_expr(col, schema[col], sample.get_column(col)).alias(field)
+        return text_expr(col, schema[col]).alias(field)
+
     def ident(field: str) -> tuple[pl.Expr, str]:
         col = src[field]
         mode = "none"
@@ -153,7 +159,7 @@ def _build_frame(
     else:
         fixed = pl.lit(False)
     exprs.append(fixed.alias("__id_fixed"))
-    exprs += [ident("order_id")[0], raw_text("order_id")]
+    exprs += [text_at("order_id"), raw_text("order_id")]
     ts = src["timestamp"]
     fmt = None
     if schema[ts] == pl.String and sample is not None:
@@ -192,7 +198,7 @@ def _build_frame(
     details["__number_modes"] = number_modes
     for field in _TEXT_FIELDS:
         if field in src:
-            exprs.append(text_expr(src[field], schema[src[field]]).alias(field))
+            exprs.append(text_at(field))
         else:
             exprs.append(pl.lit(None, pl.String).alias(field))
     if "is_return" in src:
@@ -204,17 +210,18 @@ def _build_frame(
     # two different lines collide with probability ~ n^2 / 2^65 (< 3e-6 for 10 M lines).
     line_hash = pl.sum_horizontal(pl.col(c).hash(seed=i + 1) for i, c in enumerate(raw.columns))
     exprs.append(line_hash.alias("__hash"))
-    exprs += _text_flags(
+    flags = _text_flags(
         raw,
         mapping,
         lossy=raw.lossy_frame is None
         and raw.format == "csv"
         and raw.details.get("encoding") in {"utf-8", "utf-8-sig"},
     )
+    # distinct customers are counted on a hash of the id (the source column when it is numeric)
+    hashed = pl.col(raw_name("customer_id")) if schema[cid].is_numeric() else pl.col("customer_id")
     frame = raw.frame.select(exprs).with_columns(
-        pl.when(pl.col("customer_id").is_not_null())
-        .then(pl.col("customer_id").hash(seed=7))
-        .alias("__cid_hash"),
+        *flags,
+        pl.when(pl.col("customer_id").is_not_null()).then(hashed.hash(seed=7)).alias("__cid_hash"),
         codes_expr("product_id", opts.non_product_codes).alias("__non_product"),
     )
     finite_cols = [c for c in ("quantity", "__unit_price", "amount") if c in names(exprs)]
@@ -230,18 +237,26 @@ def schema_is_text(raw: RawSource, column: str) -> bool:
 
 
 def _text_flags(raw: RawSource, mapping: dict[str, MappedColumn], *, lossy: bool) -> list[pl.Expr]:
-    """Flags for formula-looking values (=, +, @ first) and, after a lenient rescan, U+FFFD."""
+    """Flags for formula-looking values (=, +, @ first) and, after a lenient rescan, U+FFFD.
+
+    They run on the parsed (stripped) text columns, after the main projection.
+    """
     schema = raw.frame.collect_schema()
-    cols = [
-        mapping[f].source
+    fields = [
+        f
         for f in ("customer_id", *_TEXT_FIELDS)
         if f in mapping and schema.get(mapping[f].source) == pl.String
     ]
-    if not cols:
+    if not fields:
         return [pl.lit(False).alias("__formula"), pl.lit(False).alias("__bad_utf8")]
-    formula = pl.any_horizontal(pl.col(c).str.contains(r"^\s*[=+@]") for c in cols)
+    formula = pl.any_horizontal(
+        pl.col(f).str.starts_with("=")
+        | pl.col(f).str.starts_with("+")
+        | pl.col(f).str.starts_with("@")
+        for f in fields
+    )
     bad = (
-        pl.any_horizontal(pl.col(c).str.contains("\ufffd", literal=True) for c in cols)
+        pl.any_horizontal(pl.col(f).str.contains("\ufffd", literal=True) for f in fields)
         if lossy
         else pl.lit(False)
     )
@@ -290,6 +305,19 @@ def _mark_duplicates(df: pl.DataFrame) -> pl.DataFrame:
         firsts = hashes.gather(idx).is_first_distinct()
         dup = dup.scatter(idx, ~firsts)
     return df.drop("__hash").with_columns(dup.alias("__dup"))
+
+
+def _fallback_float_ids(df: pl.DataFrame) -> pl.DataFrame:
+    """Ids from a float column that are not whole numbers (rare) are kept as written."""
+    raw = df.get_column(raw_name("customer_id"))
+    if not raw.dtype.is_float():
+        return df
+    bad = (df.get_column("customer_id").is_null() & raw.is_finite()).fill_null(False)
+    if not bad.any():
+        return df
+    idx = bad.arg_true()
+    ids = df.get_column("customer_id").scatter(idx, raw.gather(idx).cast(pl.String))
+    return df.with_columns(ids.alias("customer_id"))
 
 
 def _fallback_dates(df: pl.DataFrame, warnings: list[str]) -> pl.DataFrame:
@@ -476,6 +504,7 @@ def _load_transactions(
         )
     df = _mark_duplicates(df)
     df = _fallback_dates(df, warnings)
+    df = _fallback_float_ids(df)
     df = _fallback_numbers(
         df, details.pop("__number_modes"), derived=mapping["amount"].how == "derived"
     )

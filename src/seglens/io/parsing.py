@@ -294,14 +294,8 @@ def id_expr(col: str, dtype: pl.DataType, *, decimals: str = "regex") -> pl.Expr
     if dtype.is_integer():
         return c.cast(pl.String)
     if dtype.is_float():
-        integral = c.is_finite() & (c == c.floor())
-        return (
-            pl.when(integral)
-            .then(c.cast(pl.Int64, strict=False).cast(pl.String))
-            .when(c.is_finite())
-            .then(c.cast(pl.String))
-            .otherwise(None)
-        )
+        # integral floats only; the loader patches the rare non-integral id afterwards
+        return pl.when(c == c.floor()).then(c.cast(pl.Int64, strict=False).cast(pl.String))
     text = c.cast(pl.String).str.strip_chars()
     if decimals == "suffix":
         text = text.str.strip_suffix(".0")
@@ -310,12 +304,25 @@ def id_expr(col: str, dtype: pl.DataType, *, decimals: str = "regex") -> pl.Expr
     return pl.when(text.is_in(MISSING_TOKENS)).then(None).otherwise(text)
 
 
-def text_expr(col: str, dtype: pl.DataType) -> pl.Expr:
-    """Free text (category, channel, product code): stripped, missing tokens -> null."""
+def text_expr(col: str, dtype: pl.DataType, sample: pl.Series | None = None) -> pl.Expr:
+    """Free text (order id, product code, category, channel): stripped, missing tokens -> null.
+
+    With a ``sample`` of the column, stripping and missing-token replacement are applied only
+    when the sample shows them (a full pass over tens of millions of strings each).
+    """
     if dtype.is_numeric():
         return id_expr(col, dtype)
-    text = pl.col(col).cast(pl.String).str.strip_chars()
-    return pl.when(text.is_in(MISSING_TOKENS)).then(None).otherwise(text)
+    text = pl.col(col).cast(pl.String)
+    if sample is None:
+        text = text.str.strip_chars()
+        return pl.when(text.is_in(MISSING_TOKENS)).then(None).otherwise(text)
+    values = sample.cast(pl.String).drop_nulls()
+    if bool((values != values.str.strip_chars()).any()):
+        text = text.str.strip_chars()
+        values = values.str.strip_chars()
+    if bool(values.is_in(MISSING_TOKENS).any()):
+        return pl.when(text.is_in(MISSING_TOKENS)).then(None).otherwise(text)
+    return text
 
 
 _TRUE: Final = ("true", "t", "yes", "y", "1", "1.0", "return", "returned", "refund", "x")

@@ -203,7 +203,7 @@ def test_audit_sample_table_output(tmp_path: Path) -> None:
 
 def test_audit_estimate_missing_file(tmp_path: Path) -> None:
     code, out = _run("audit-estimate", str(tmp_path / "nope.csv"))
-    assert code == 2 and "no such file" in out
+    assert code == 2 and "no such file" in " ".join(out.split())
 
 
 def test_loader_counts_reach_the_report(tmp_path: Path) -> None:
@@ -218,3 +218,35 @@ def test_loader_counts_reach_the_report(tmp_path: Path) -> None:
     assert rules["duplicate_customer_id"] == 1
     assert rules["missing_customer_id"] == 1
     assert d["n"] == 2 and d["coverage"]["n_labels_unknown_customer"] == 1
+
+
+def test_audit_estimate_reads_excel_and_cp1252_semicolon_sheets(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["007", "8", "9"],
+            "assigned_segment": ["a", "b", "b"],
+            "stratum_size": [10, 5, 5],
+            "reviewer_segment": ["a", "Größe", "b"],
+        }
+    )
+    xlsx = tmp_path / "sheet.xlsx"
+    frame.write_excel(xlsx)
+    csv_cp = tmp_path / "sheet.csv"
+    text = (
+        "customer_id;assigned_segment;stratum_size;reviewer_segment\n"
+        "007;a;10;a\n8;b;5;Größe\n9;b;5;b\n"
+    )
+    csv_cp.write_bytes(text.encode("cp1252"))
+    for path in (xlsx, csv_cp):
+        code, out = _run("audit-estimate", str(path), "--json")
+        assert code == 0, out
+        assert json.loads(out)["accuracy_pct"] == pytest.approx(100 * (10 / 15 + 5 / 15 * 0.5))
+
+
+def test_audit_estimate_rejects_a_broken_stratum_size(tmp_path: Path) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_text(
+        "customer_id,assigned_segment,stratum_size,reviewer_segment\n1,a,ten,a\n", encoding="utf-8"
+    )
+    code, out = _run("audit-estimate", str(path))
+    assert code == 2 and "whole number" in out and "line 2" in out

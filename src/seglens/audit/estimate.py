@@ -181,7 +181,23 @@ def estimate_from_sheet(sheet: pl.DataFrame, *, confidence: float = 0.95) -> Str
     df = sheet.with_columns(
         pl.col("assigned_segment").cast(pl.String).str.strip_chars(),
         pl.col("reviewer_segment").cast(pl.String).str.strip_chars(),
+        pl.col("stratum_size")
+        .cast(pl.String)
+        .str.strip_chars()
+        .cast(pl.Float64, strict=False)
+        .alias("_size"),
     )
+    bad = df["_size"].is_null() | (df["_size"] < 1) | (df["_size"] != df["_size"].round())
+    if bad.any():
+        rows = np.flatnonzero(bad.to_numpy())[:10]
+        raise DataError(
+            "stratum_size must be a whole number of customers (>= 1) on every row",
+            column="stratum_size",
+            lines=[int(i) + 2 for i in rows],
+            values=[sheet["stratum_size"][int(i)] for i in rows],
+            hint="keep the column as written by `seglens audit-sample`",
+        )
+    df = df.with_columns(pl.col("_size").cast(pl.Int64).alias("stratum_size"))
     blank = df["reviewer_segment"].is_null() | (df["reviewer_segment"] == "")
     sizes = df.group_by("assigned_segment").agg(pl.col("stratum_size").max())
     size_map = {str(a): int(b) for a, b in sizes.iter_rows()}

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import polars as pl
 import typer
 from rich.table import Table
 
@@ -19,7 +18,7 @@ from seglens.audit import draw_audit_sample, estimate_from_sheet, plan_audit
 from seglens.audit.estimate import StratifiedEstimate
 from seglens.cli._app import app, console
 from seglens.errors import UsageError
-from seglens.io import LoadedTable, load_table
+from seglens.io import LoadedTable, load_table, open_source
 from seglens.tables import ASSIGNMENTS, LABELS
 
 __all__ = ["accuracy", "audit_estimate", "audit_sample"]
@@ -242,17 +241,17 @@ def _print_estimate(est: StratifiedEstimate) -> None:
 
 @app.command("audit-estimate")
 def audit_estimate(
-    sheet: Annotated[Path, typer.Argument(help="The audit sheet with reviewer_segment filled in.")],
+    sheet: Annotated[
+        Path,
+        typer.Argument(help="The audit sheet (CSV or .xlsx) with reviewer_segment filled in."),
+    ],
     confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
     as_json: Annotated[bool, typer.Option("--json", help="Print stable JSON.")] = False,
 ) -> None:
     """Estimate population accuracy from a filled-in audit sheet (stratified, weighted)."""
-    if not sheet.is_file():
-        raise UsageError(f"no such file: {sheet}")
-    frame = pl.read_csv(sheet, infer_schema=False, encoding="utf8")
-    frame = frame.rename({c: c.lstrip("\ufeff") for c in frame.columns})
-    if "stratum_size" in frame.columns:
-        frame = frame.with_columns(pl.col("stratum_size").cast(pl.Int64, strict=False))
+    raw = open_source(str(sheet))  # sniffs delimiter / encoding; .xlsx saved by Excel works too
+    frame = raw.frame.collect().select(raw.columns)
+    frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
     est = estimate_from_sheet(frame, confidence=confidence)
     if as_json:
         _emit_json(est.to_dict())

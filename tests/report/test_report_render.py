@@ -190,6 +190,9 @@ def test_write_report_into_a_missing_folder_is_a_usage_error(
 ) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         write_report(planted.snapshot, tmp_path / "nope" / "r.html")
+    with pytest.raises(UsageError, match="does not exist"):
+        write_report(planted.snapshot, tmp_path / "r.html", pdf_path=tmp_path / "no" / "r.pdf")
+    assert not (tmp_path / "r.html").exists()  # checked before anything is written
 
 
 def test_headline_shows_the_snapshot_value(planted: Built) -> None:

@@ -141,10 +141,13 @@ def write_report(
     snap: ReviewSnapshot, html_path: str | Path, *, pdf_path: str | Path | None = None
 ) -> ReportFiles:
     """Render ``snap`` to ``html_path`` (UTF-8) and, if given, to ``pdf_path``."""
-    html = render_html(snap)
     out = Path(html_path)
-    if out.parent and not out.parent.exists():
-        raise UsageError(f"folder {out.parent} does not exist", hint="create it or pick another -o")
+    for path in (out, None if pdf_path is None else Path(pdf_path)):
+        if path is not None and not path.parent.exists():
+            raise UsageError(
+                f"folder {path.parent} does not exist", hint="create it or pick another path"
+            )
+    html = render_html(snap)
     out.write_text(html, encoding="utf-8", errors="replace")
     log.info("wrote HTML %s", out)
     pdf = render_pdf(html, pdf_path) if pdf_path is not None else None

@@ -12,9 +12,13 @@ from __future__ import annotations
 from seglens.segmenters.choose_k import KSelection, choose_k
 from seglens.segmenters.clustering import GaussianMixtureSegmenter, KMeansSegmenter
 from seglens.segmenters.mixed import MixedSegmenter
+from seglens.segmenters.persistence import load_model, read_metadata, save_model
 from seglens.segmenters.preprocessing import FeaturePreprocessor
+from seglens.segmenters.profiles import SegmentProfile, SegmentProfiles, profile_segments
 from seglens.segmenters.rfm import RFMSegmenter
 from seglens.segmenters.segment_map import Segment, SegmentMap
+from seglens.segmenters.spark import assign_spark
+from seglens.segmenters.tables_io import read_feature_table, write_assignments
 
 __all__ = [
     "FeaturePreprocessor",
@@ -25,5 +29,14 @@ __all__ = [
     "RFMSegmenter",
     "Segment",
     "SegmentMap",
+    "SegmentProfile",
+    "SegmentProfiles",
+    "assign_spark",
     "choose_k",
+    "load_model",
+    "profile_segments",
+    "read_feature_table",
+    "read_metadata",
+    "save_model",
+    "write_assignments",
 ]

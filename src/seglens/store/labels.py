@@ -12,7 +12,6 @@ Every confirmation or correction from sales, customer service or an audit is one
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -83,11 +82,36 @@ class LabelImportResult:
         }
 
 
-def _fingerprint(row: dict[str, Any]) -> str:
-    at = row.get("labeled_at")
-    parts = [row.get(c) for c in _LABEL_COLUMNS]
-    parts[3] = at.isoformat() if isinstance(at, datetime) else at
-    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+def _canonical(table: pl.DataFrame) -> pl.DataFrame:
+    """The LABELS columns, ids and segments as trimmed text, missing optional columns null."""
+    exprs = []
+    for name in _LABEL_COLUMNS:
+        if name not in table.columns:
+            dtype = pl.Datetime("us") if name == "labeled_at" else pl.String()
+            exprs.append(pl.lit(None, dtype).alias(name))
+        elif name == "labeled_at":
+            col = pl.col(name)
+            if table.schema[name] == pl.String:
+                col = col.str.to_datetime(strict=False, time_unit="us")
+            exprs.append(col.cast(pl.Datetime("us")).alias(name))
+        else:
+            col = pl.col(name).cast(pl.String)
+            if name in ("customer_id", "segment"):
+                col = col.str.strip_chars()
+            exprs.append(col.alias(name))
+    return table.select(exprs)
+
+
+def _fingerprints(frame: pl.DataFrame) -> list[str]:
+    """SHA-256 of each row's label content (who, when, what, where, why)."""
+    parts = [
+        (
+            pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%.6f") if c == "labeled_at" else pl.col(c)
+        ).fill_null("\x00")
+        for c in _LABEL_COLUMNS
+    ]
+    keys = frame.select(pl.concat_str(parts, separator="\x1f").alias("k"))["k"].to_list()
+    return [hashlib.sha256(k.encode()).hexdigest() for k in keys]
 
 
 def _reference(store: Store) -> tuple[int | None, set[str], set[str]]:
@@ -139,35 +163,31 @@ def _store_labels_once(
     segments_ok = run_segments | set(known_segments or ())
     now = utcnow()
     line_numbers = list(lines) if lines is not None else list(range(2, table.height + 2))
-    rows: list[dict[str, Any]] = []
-    seen_fp: set[str] = set()
-    per_customer: dict[str, set[str]] = {}
-    for line, raw in zip(line_numbers, table.iter_rows(named=True), strict=True):
-        row = {c: raw.get(c) for c in _LABEL_COLUMNS}
-        cid, seg = row["customer_id"], row["segment"]
-        if cid is None or seg is None or not str(cid).strip() or not str(seg).strip():
-            result.invalid_lines.append(line)
-            continue
-        cid, seg = str(cid).strip(), str(seg).strip()
-        row["customer_id"], row["segment"] = cid, seg
-        if segments_ok and seg not in segments_ok and not allow_unknown_segments:
-            result.unknown_segments.setdefault(seg, []).append(line)
-            continue
-        fp = _fingerprint(row)
-        if fp in seen_fp:
-            result.duplicate_rows += 1
-            continue
-        seen_fp.add(fp)
-        row["fingerprint"] = fp
-        row["labeled_at"] = row["labeled_at"] or now
-        rows.append(row)
-        per_customer.setdefault(cid, set()).add(seg)
-    existing = _existing_fingerprints(store, [r["fingerprint"] for r in rows])
-    result.already_present = sum(r["fingerprint"] in existing for r in rows)
-    rows = [r for r in rows if r["fingerprint"] not in existing]
+    frame = _canonical(table).with_columns(pl.Series("_line", line_numbers, pl.Int64))
+    valid = (pl.col("customer_id").str.len_chars() > 0) & (pl.col("segment").str.len_chars() > 0)
+    result.invalid_lines = frame.filter(~valid.fill_null(False))["_line"].to_list()
+    frame = frame.filter(valid.fill_null(False))
+    if segments_ok and not allow_unknown_segments:
+        known_mask = pl.col("segment").is_in(sorted(segments_ok))
+        for seg, seg_lines in (
+            frame.filter(~known_mask)
+            .group_by("segment", maintain_order=True)
+            .agg(pl.col("_line"))
+            .iter_rows()
+        ):
+            result.unknown_segments[seg] = list(seg_lines)
+        frame = frame.filter(known_mask)
+    frame = frame.with_columns(pl.Series("fingerprint", _fingerprints(frame), pl.String))
+    deduped = frame.unique(subset="fingerprint", keep="first", maintain_order=True)
+    result.duplicate_rows = frame.height - deduped.height
+    conflicts = deduped.group_by("customer_id").agg(pl.col("segment").n_unique().alias("k"))
+    result.conflicting_customers = sorted(conflicts.filter(pl.col("k") > 1)["customer_id"])
+    existing = _existing_fingerprints(store, deduped["fingerprint"].to_list())
+    fresh = deduped.filter(~pl.col("fingerprint").is_in(sorted(existing)))
+    result.already_present = deduped.height - fresh.height
+    rows = fresh.drop("_line").with_columns(pl.col("labeled_at").fill_null(now)).to_dicts()
     if seen_customers:
-        result.unknown_customers = sorted({r["customer_id"] for r in rows} - seen_customers)
-    result.conflicting_customers = sorted(c for c, segs in per_customer.items() if len(segs) > 1)
+        result.unknown_customers = sorted(set(fresh["customer_id"].to_list()) - seen_customers)
     with store.write() as s:
         imp = Import(
             kind="labels",
@@ -285,7 +305,7 @@ def add_label(
         "note": note,
     }
     # A manual entry is a distinct event even when its content repeats an earlier one.
-    fp = hashlib.sha256(f"{_fingerprint(row)}|{uuid.uuid4().hex}".encode()).hexdigest()
+    fp = hashlib.sha256(f"manual|{uuid.uuid4().hex}".encode()).hexdigest()
     key = pseudonym_key()
     with store.write() as s:
         label = Label(**row, fingerprint=fp, recorded_at=now)

@@ -6,12 +6,12 @@ session. The schema is served at ``/openapi.json``, interactive docs at ``/api/d
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from seglens.errors import UsageError
 from seglens.store import label_history, list_alerts, list_runs
@@ -41,10 +41,37 @@ IdemKey = Annotated[
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
 
 
+def _aware(value: datetime) -> datetime:
+    """The store keeps naive UTC; the API says so (RFC 3339 with an offset)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_aware)]
+
+
+def _utc_values(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: _aware(v) if isinstance(v, datetime) else v for k, v in row.items()}
+
+
 class Problem(BaseModel):
     """An error the client can fix."""
 
     detail: str
+    hint: str | None = None
+
+
+class InvalidItem(BaseModel):
+    """One reason a request was refused."""
+
+    loc: list[str | int]
+    msg: str
+    type: str | None = None
+
+
+class Unprocessable(BaseModel):
+    """Refused input: malformed (a list of reasons) or naming what the store does not know."""
+
+    detail: str | list[InvalidItem]
     hint: str | None = None
 
 
@@ -131,7 +158,7 @@ class LabelOut(BaseModel):
     segment: str
     note: str | None
     labeled_by: str | None
-    labeled_at: datetime
+    labeled_at: UtcDateTime
     source: str | None
 
 
@@ -160,7 +187,7 @@ class CustomerOut(BaseModel):
 class ScoreIn(BaseModel):
     """Feature rows (``customer_id`` plus the model's feature columns) to segment."""
 
-    customers: list[dict[str, Any]] = Field(max_length=100_000)
+    customers: list[dict[str, float | str | None]] = Field(max_length=100_000)
 
 
 class Scored(BaseModel):
@@ -183,9 +210,9 @@ class RunOut(BaseModel):
     id: int
     segmenter: str
     parameters: dict[str, Any]
-    as_of: datetime
+    as_of: UtcDateTime
     n_customers: int
-    created_at: datetime
+    created_at: UtcDateTime
     seglens_version: str
 
 
@@ -193,14 +220,14 @@ class AlertOut(BaseModel):
     """An alert raised by tracking."""
 
     id: int
-    created_at: datetime
+    created_at: UtcDateTime
     rule: str
     severity: str
     period: str | None
     metric: str | None
     segment: str | None
     message: str
-    acknowledged_at: datetime | None
+    acknowledged_at: UtcDateTime | None
 
 
 class Me(BaseModel):
@@ -213,6 +240,7 @@ class Me(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "not authenticated"},
     403: {"model": Problem, "description": "role not allowed"},
+    422: {"model": Unprocessable, "description": "invalid input"},
 }
 
 
@@ -322,8 +350,8 @@ def customer(request: Request, customer_id: CustomerId, _: Viewer) -> Any:
     return CustomerOut(
         customer_id=view.customer_id,
         features=view.features,
-        segments=view.segments,
-        labels=view.labels,
+        segments=[_utc_values(r) for r in view.segments],
+        labels=[_utc_values(r) for r in view.labels],
         current_label=view.current_label,
     )
 
@@ -334,7 +362,7 @@ def labels(
     _: Viewer,
     customer_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> LabelsOut:
     """Label history (optionally of one customer), oldest first, paged."""
     hist = label_history(state_of(request).store, customer_id).slice(offset, limit)
@@ -344,7 +372,7 @@ def labels(
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     409: {"model": Problem, "description": "idempotency key reused for another request"},
-    422: {"model": Problem, "description": "unknown customer or segment"},
+    422: {"model": Unprocessable, "description": "invalid input, unknown customer or segment"},
 }
 
 

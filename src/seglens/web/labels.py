@@ -12,6 +12,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
@@ -154,7 +155,7 @@ def submit_labels(
                         "segment": r.segment,
                         "note": r.note,
                         "labeled_by": r.labeled_by,
-                        "labeled_at": r.labeled_at.isoformat(),
+                        "labeled_at": r.labeled_at.replace(tzinfo=UTC).isoformat(),
                         "source": r.source,
                     }
                     for r in rows

@@ -125,9 +125,46 @@ def scoring_model(store: Store, run: RunInfo) -> ScoringModel:
 
 
 def score_customers(store: Store, run: RunInfo, rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """Assign each feature row to a segment with the current model."""
+    """Assign each feature row to a segment with the current model.
+
+    Each row holds ``customer_id`` (optional) and the model's feature columns as numbers;
+    other keys are ignored.
+    """
     model = scoring_model(store, run)
     if not rows:
         return pl.DataFrame(schema={"customer_id": pl.String, "segment": pl.String})
-    frame = pl.DataFrame(rows, infer_schema_length=None)
+    missing = [c for c in model.columns if any(c not in r for r in rows)]
+    if missing:
+        raise DataError(
+            f"missing feature column(s): {', '.join(missing)}",
+            hint=f"the current model (run {run.id}) needs {', '.join(model.columns)}",
+        )
+    data: dict[str, list[Any]] = {
+        "customer_id": [
+            None if r.get("customer_id") is None else str(r["customer_id"]) for r in rows
+        ]
+    }
+    for col in model.columns:
+        values = [_number(r[col]) for r in rows]
+        bad = [i + 1 for i, v in enumerate(values) if v is None]
+        if bad:
+            raise DataError(
+                f"feature {col!r} must be a number in every row",
+                column=col,
+                lines=tuple(bad[:10]),
+            )
+        data[col] = values
+    frame = pl.DataFrame(
+        data, schema={"customer_id": pl.String, **dict.fromkeys(model.columns, pl.Float64)}
+    )
     return model.assign(frame)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if out == out and abs(out) != float("inf") else None

@@ -25,7 +25,7 @@ import polars as pl
 
 from seglens.features._cutoff import Cutoff
 from seglens.features.catalog import FeatureSet, feature_names
-from seglens.features.definition import ChannelColumn, feature_frame
+from seglens.features.definition import SCALE, ChannelColumn, feature_frame
 
 __all__ = ["fast_features"]
 
@@ -50,6 +50,7 @@ def _prepare(lines: pl.LazyFrame, cutoff: Cutoff, has_flag: bool) -> pl.LazyFram
     h = pl.col(ID).hash(seed=0)
     return lines.filter(pl.col("timestamp") < cutoff.end).with_columns(
         _ret=ret,
+        _units=(pl.col("amount") * SCALE + 0.5).floor().cast(pl.Int64),
         _off=offset,
         _k=(h // _SPAN) * _SPAN + offset.clip(0).cast(pl.UInt64),
     )
@@ -59,8 +60,8 @@ def _day_table(
     lines: pl.LazyFrame, money: bool, channels: list[ChannelColumn], has_channel: bool
 ) -> pl.LazyFrame:
     """Per customer-day sums over all lines (one integer-key group-by)."""
-    amount, ret = pl.col("amount"), pl.col("_ret")
-    bought = pl.when(~ret).then(amount).otherwise(0.0)
+    amount, ret = pl.col("_units"), pl.col("_ret")
+    bought = pl.when(~ret).then(amount).otherwise(0)
     aggs = [
         pl.col(ID).hash(seed=7).min().alias("_c1"),
         pl.col(ID).hash(seed=7).max().alias("_c2"),
@@ -71,16 +72,12 @@ def _day_table(
     if money:
         aggs += [
             amount.sum().alias("_net"),
-            pl.when(ret).then(-amount).otherwise(0.0).sum().alias("_returned"),
+            pl.when(ret).then(-amount).otherwise(0).sum().alias("_returned"),
         ]
         if has_channel:
             channel = pl.col("channel").fill_null("unknown")
             aggs += [
-                pl.when(~ret & (channel == c.value))
-                .then(amount)
-                .otherwise(0.0)
-                .sum()
-                .alias(c.column)
+                pl.when(~ret & (channel == c.value)).then(amount).otherwise(0).sum().alias(c.column)
                 for c in channels
             ]
     return lines.group_by("_k").agg(aggs)
@@ -119,7 +116,7 @@ def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool, full: bool)
         pl.len().alias("_n_days"),
         pl.col("_day").first().alias("_first_day"),
         pl.col("_day").last().alias("_last_day"),
-        pl.when(pl.col("_same")).then(pl.col("_buy")).otherwise(0.0).sum().alias("_repeat_sum"),
+        pl.when(pl.col("_same")).then(pl.col("_buy")).otherwise(0).sum().alias("_repeat_sum"),
     ]
     if full:
         aggs += [
@@ -136,8 +133,8 @@ def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool, full: bool)
     sums = lf.group_by("_h").agg(
         *[c.name.suffix("_all") for c in checks],
         pl.col("_net").sum().alias("_total"),
-        pl.when(last).then(pl.col("_net")).otherwise(0.0).sum().alias("_last90"),
-        pl.when(prev).then(pl.col("_net")).otherwise(0.0).sum().alias("_prev90"),
+        pl.when(last).then(pl.col("_net")).otherwise(0).sum().alias("_last90"),
+        pl.when(prev).then(pl.col("_net")).otherwise(0).sum().alias("_prev90"),
         pl.col("_buy").sum().alias("_bought"),
         pl.col("_returned").sum().alias("_returned"),
         *[pl.col(c).sum() for c in extra],
@@ -174,7 +171,7 @@ def _category_top(lines: pl.LazyFrame) -> pl.LazyFrame:
     return (
         lines.filter(~pl.col("_ret"))
         .group_by(pl.col("_k") // _SPAN, cat.alias("_cat"))
-        .agg(pl.col("amount").sum().alias("_cat_total"))
+        .agg(pl.col("_units").sum().alias("_cat_total"))
         .group_by("_k")
         .agg(pl.col("_cat_total").max().alias("_top_cat"))
         .rename({"_k": "_h"})
@@ -191,7 +188,7 @@ def _finish(
     freq = pl.col("_n_days") - 1
     recency = pl.col("_last_day") - pl.col("_first_day")
     age = cutoff.day - pl.col("_first_day")
-    repeat = pl.when(freq > 0).then(pl.col("_repeat_sum") / freq)
+    repeat = pl.when(freq > 0).then(pl.col("_repeat_sum") / freq / SCALE)
     bought = pl.col("_bought")
 
     def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
@@ -204,14 +201,14 @@ def _finish(
         "monetary_value": repeat.fill_null(0.0),
         "days_since_last_purchase": (cutoff.day - pl.col("_last_day")).cast(pl.Int64),
         "n_orders": pl.col("_n_orders").cast(pl.Int64),
-        "total_spend": pl.col("_total"),
+        "total_spend": pl.col("_total") / SCALE,
         "tenure_days": age.cast(pl.Int64),
-        "avg_order_value": pl.col("_total") / pl.col("_n_orders"),
+        "avg_order_value": pl.col("_total") / pl.col("_n_orders") / SCALE,
         "interpurchase_mean_days": pl.when(freq > 0).then(recency / freq),
         "interpurchase_std_days": pl.when(freq > 1).then(pl.col("_gap_std")),
         "active_months_12m": pl.col("_months").cast(pl.Int64),
-        "spend_last_90d": pl.col("_last90"),
-        "spend_prev_90d": pl.col("_prev90"),
+        "spend_last_90d": pl.col("_last90") / SCALE,
+        "spend_prev_90d": pl.col("_prev90") / SCALE,
         "spend_trend": ratio(
             pl.col("_last90") - pl.col("_prev90"), pl.col("_last90").abs() + pl.col("_prev90").abs()
         ),

@@ -24,6 +24,9 @@ from seglens.features.catalog import FeatureSet, feature_names
 __all__ = ["ChannelColumn", "feature_frame"]
 
 ID = "customer_id"
+SCALE = 10_000
+"""Money is summed as integer ten-thousandths of a currency unit (exact, identical on every
+engine, so a purchase and its return net to exactly 0); results are divided back."""
 _NULL_KEY = "\x00seglens-null"
 
 
@@ -59,13 +62,14 @@ def _lines(frame: nw.LazyFrame[Any], cutoff: Cutoff, has_return_flag: bool) -> n
         _day=_day_key(ts),
         _month=ts.dt.year().cast(nw.Int64) * 12 + ts.dt.month().cast(nw.Int64),
         _ret=ret,
+        _units=(nw.col("amount") * SCALE + 0.5).floor().cast(nw.Int64),
     )
 
 
 def _day_features(purchases: nw.LazyFrame[Any], cutoff: Cutoff, full: bool) -> nw.LazyFrame[Any]:
     """Per customer: purchase-day statistics (the lifetimes columns and their relatives)."""
     days = purchases.group_by(ID, "_day").agg(
-        nw.col("amount").sum().alias("_day_total"), nw.col("_month").min().alias("_month")
+        nw.col("_units").sum().alias("_day_total"), nw.col("_month").min().alias("_month")
     )
     extra: list[nw.Expr] = []
     helpers: dict[str, nw.Expr] = {"_first": nw.col("_day").min().over(ID)}
@@ -93,20 +97,20 @@ def _line_features(
     lines: nw.LazyFrame[Any], cutoff: Cutoff, channels: Sequence[ChannelColumn]
 ) -> nw.LazyFrame[Any]:
     """Per customer: sums over all lines (net spend, windows, returns, channel amounts)."""
-    amount, day, ret = nw.col("amount"), nw.col("_day"), nw.col("_ret")
+    amount, day, ret = nw.col("_units"), nw.col("_day"), nw.col("_ret")
     last = (day > cutoff.day - 90) & (day <= cutoff.day)
     prev = (day > cutoff.day - 180) & (day <= cutoff.day - 90)
     sums = [
         amount.sum().alias("_total"),
-        nw.when(last).then(amount).otherwise(0.0).sum().alias("_last90"),
-        nw.when(prev).then(amount).otherwise(0.0).sum().alias("_prev90"),
-        nw.when(~ret).then(amount).otherwise(0.0).sum().alias("_bought"),
-        nw.when(ret).then(-amount).otherwise(0.0).sum().alias("_returned"),
+        nw.when(last).then(amount).otherwise(0).sum().alias("_last90"),
+        nw.when(prev).then(amount).otherwise(0).sum().alias("_prev90"),
+        nw.when(~ret).then(amount).otherwise(0).sum().alias("_bought"),
+        nw.when(ret).then(-amount).otherwise(0).sum().alias("_returned"),
     ]
     if channels:
         channel = nw.col("channel").cast(nw.String).fill_null("unknown")
         sums += [
-            nw.when(~ret & (channel == c.value)).then(amount).otherwise(0.0).sum().alias(c.column)
+            nw.when(~ret & (channel == c.value)).then(amount).otherwise(0).sum().alias(c.column)
             for c in channels
         ]
     return lines.group_by(ID).agg(*sums)
@@ -130,7 +134,7 @@ def _category_top(purchases: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
     by_cat = (
         purchases.with_columns(_cat=nw.col("category").cast(nw.String).fill_null(_NULL_KEY))
         .group_by(ID, "_cat")
-        .agg(nw.col("amount").sum().alias("_cat_total"))
+        .agg(nw.col("_units").sum().alias("_cat_total"))
     )
     return by_cat.group_by(ID).agg(nw.col("_cat_total").max().alias("_top_cat"))
 
@@ -181,17 +185,17 @@ def _finish(
         "frequency": freq.cast(f64),
         "recency": recency.cast(f64),
         "T": age.cast(f64),
-        "monetary_value": nw.col("_repeat_mean").fill_null(0.0).cast(f64),
+        "monetary_value": (nw.col("_repeat_mean").fill_null(0.0) / SCALE).cast(f64),
         "days_since_last_purchase": (cutoff.day - nw.col("_last_day")).cast(i64),
         "n_orders": nw.col("_n_orders").cast(i64),
-        "total_spend": nw.col("_total").cast(f64),
+        "total_spend": (nw.col("_total") / SCALE).cast(f64),
         "tenure_days": age.cast(i64),
-        "avg_order_value": (nw.col("_total") / nw.col("_n_orders")).cast(f64),
+        "avg_order_value": (nw.col("_total") / nw.col("_n_orders") / SCALE).cast(f64),
         "interpurchase_mean_days": nw.when(freq > 0).then(recency / freq).cast(f64),
         "interpurchase_std_days": nw.when(freq > 1).then(nw.col("_gap_std")).cast(f64),
         "active_months_12m": nw.col("_months").cast(i64),
-        "spend_last_90d": nw.col("_last90").cast(f64),
-        "spend_prev_90d": nw.col("_prev90").cast(f64),
+        "spend_last_90d": (nw.col("_last90") / SCALE).cast(f64),
+        "spend_prev_90d": (nw.col("_prev90") / SCALE).cast(f64),
         "spend_trend": _ratio(
             nw.col("_last90") - nw.col("_prev90"),
             nw.col("_last90").abs() + nw.col("_prev90").abs(),

@@ -250,3 +250,18 @@ def test_audit_estimate_rejects_a_broken_stratum_size(tmp_path: Path) -> None:
     )
     code, out = _run("audit-estimate", str(path))
     assert code == 2 and "whole number" in out and "line 2" in out
+
+
+def test_columns_maps_both_files(tmp_path: Path) -> None:
+    seg = tmp_path / "seg.csv"
+    lab = tmp_path / "lab.csv"
+    seg.write_text("ID,Seg\n01,x\n02,x\n03,y\n04,y\n", encoding="utf-8")
+    lab.write_text("ID,Seg\n01,vip\n02,vip\n03,new\n04,vip\n", encoding="utf-8")
+    code, out = _run(
+        "accuracy", "--segments", str(seg), "--labels", str(lab),
+        "--columns", "customer_id=ID,segment=Seg", "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    d = json.loads(out)
+    assert d["accuracy_pct"] == 75.0 and d["mapping"] == {"x": "vip", "y": "new"}
+    assert d["inputs"][1]["mapping"] == {"customer_id": "ID", "segment": "Seg"}

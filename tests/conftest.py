@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_native_thread_per_worker() -> Iterator[None]:
+    """OpenMP/BLAS on one thread per test worker: pytest runs two workers on two cores, and
+    oversubscribed native threads make small k-means fits many times slower."""
+    with threadpool_limits(1):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Self
 
 import numpy as np
+import numpy.typing as npt
+import polars as pl
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from seglens.errors import DataError, UsageError
@@ -42,41 +44,53 @@ def _check(frequency: object, recency: object, T: object) -> tuple[FloatArray, .
     return x, t_x, t
 
 
+def _parts(
+    params: FloatArray, x: FloatArray, t_x: FloatArray, t: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.intp]]:
+    """The log-likelihood's pieces A1, A2, A3 (FHL 2005) and the x values' index.
+
+    Special functions of ``x`` are evaluated once per distinct frequency, then indexed.
+    """
+    r, alpha, a, b = params
+    xu, inv = np.unique(x, return_inverse=True)
+    xs = np.where(xu > 0, xu, 1.0)  # safe argument where x = 0 (the term is unused there)
+    base = betaln(a, b)
+    a1 = (gammaln(r + xu) - gammaln(r) + r * np.log(alpha))[inv]
+    a2 = (betaln(a, b + xu) - base)[inv] - (r + x) * np.log(alpha + t)
+    b3 = np.where(xu > 0, betaln(a + 1, b + xs - 1) - base, -np.inf)[inv]
+    rep = x > 0
+    a3 = np.where(rep, b3 - (r + x) * np.log(alpha + np.where(rep, t_x, t)), -np.inf)
+    f64 = np.float64
+    return a1.astype(f64), a2.astype(f64), a3.astype(f64), xu.astype(f64), inv.astype(np.intp)
+
+
 def _log_likelihood(
     params: FloatArray, x: FloatArray, t_x: FloatArray, t: FloatArray
 ) -> FloatArray:
-    r, alpha, a, b = params
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + t)
-    repeat = x > 0
-    a3 = np.full_like(x, -np.inf)
-    xr = x[repeat]
-    a3[repeat] = betaln(a + 1, b + xr - 1) - betaln(a, b) - (r + xr) * np.log(alpha + t_x[repeat])
+    a1, a2, a3, _, _ = _parts(params, x, t_x, t)
     return np.asarray(a1 + np.logaddexp(a2, a3), dtype=np.float64)
 
 
 def _gradient(params: FloatArray, x: FloatArray, t_x: FloatArray, t: FloatArray) -> FloatArray:
     """d log-likelihood / d (r, alpha, a, b), one row per customer."""
     r, alpha, a, b = params
-    rep = x > 0
-    a2 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + t)
-    a3 = np.full_like(x, -np.inf)
-    xr = x[rep]
-    a3[rep] = betaln(a + 1, b + xr - 1) - betaln(a, b) - (r + xr) * np.log(alpha + t_x[rep])
+    _, a2, a3, xu, inv = _parts(params, x, t_x, t)
     total = np.logaddexp(a2, a3)
     w2, w3 = np.exp(a2 - total), np.exp(a3 - total)
-    tx_safe = np.where(rep, t_x, t)
-    b_safe = np.where(rep, b + x - 1, b)
+    rep = x > 0
+    log_t = np.log(alpha + t)
+    log_tx = np.log(alpha + np.where(rep, t_x, t))
+    xs = np.where(xu > 0, xu, 1.0)
     d_ab = digamma(a + b)
-    d_abx = digamma(a + b + x)
+    d_abx = digamma(a + b + xu)[inv]
+    d_rx = digamma(r + xu)[inv]
+    d_bx = digamma(b + xu)[inv]
+    d_bx1 = digamma(b + xs - 1)[inv]
     g = np.empty((x.size, 4))
-    g[:, 0] = (digamma(r + x) - digamma(r) + np.log(alpha)
-               - w2 * np.log(alpha + t) - w3 * np.log(alpha + tx_safe))  # fmt: skip
-    g[:, 1] = r / alpha - w2 * (r + x) / (alpha + t) - w3 * (r + x) / (alpha + tx_safe)
+    g[:, 0] = d_rx - digamma(r) + np.log(alpha) - w2 * log_t - w3 * log_tx
+    g[:, 1] = r / alpha - (r + x) * (w2 / (alpha + t) + w3 / (alpha + np.where(rep, t_x, t)))
     g[:, 2] = w2 * (d_ab - d_abx) + w3 * (digamma(a + 1) - d_abx - digamma(a) + d_ab)
-    g[:, 3] = w2 * (digamma(b + x) - d_abx - digamma(b) + d_ab) + w3 * (
-        digamma(b_safe) - d_abx - digamma(b) + d_ab
-    )
+    g[:, 3] = w2 * (d_bx - d_abx - digamma(b) + d_ab) + w3 * (d_bx1 - d_abx - digamma(b) + d_ab)
     return g
 
 
@@ -126,9 +140,14 @@ class BetaGeoModel:
                 "no customer has a repeat purchase: the BG/NBD model cannot be fitted",
                 hint="use a longer observation period",
             )
-        rows, weights = np.unique(np.column_stack([x, t_x, t]), axis=0, return_counts=True)
-        ux, utx, ut = rows[:, 0], rows[:, 1], rows[:, 2]
-        w = weights.astype(np.float64)
+        pooled = (
+            pl.DataFrame({"x": x, "t_x": t_x, "t": t})
+            .group_by("x", "t_x", "t")
+            .agg(pl.len().cast(pl.Float64).alias("w"))
+            .sort("x", "t_x", "t")
+        )
+        ux, utx, ut = (pooled[c].to_numpy() for c in ("x", "t_x", "t"))
+        w = pooled["w"].to_numpy()
         pen = self.penalizer
 
         def neg_ll(params: FloatArray) -> float:

@@ -164,3 +164,11 @@ def test_duplicate_customers_are_refused() -> None:
     features = pl.DataFrame({"customer_id": ["a"], "x": [1]})
     with pytest.raises(DataError, match="more than one row"):
         join_demographics(features, pl.DataFrame({"customer_id": ["a", "a"], "age": [1, 2]}))
+
+
+def test_every_feature_is_documented() -> None:
+    from seglens.features import CATALOG
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "features.md").read_text()
+    for info in CATALOG:
+        assert f"| `{info.name}` | {info.unit} | {info.feature_set} |" in docs, info.name

@@ -12,7 +12,16 @@ import pytest
 from PIL import Image
 from report_builders import Built, build_planted, need_pdftoppm
 
-from seglens.report import ATTRIBUTE_KEYS, Finding, SourceFile, render_html, write_report
+from seglens.errors import UsageError
+from seglens.report import (
+    ATTRIBUTE_KEYS,
+    Finding,
+    SourceFile,
+    render_html,
+    render_pdf,
+    write_report,
+)
+from seglens.report.pdf_chromium import find_chromium
 
 XSS = "<script>alert(1)</script>"
 
@@ -139,3 +148,25 @@ def test_pdf_keeps_each_chart_on_one_page(planted: Built, tmp_path: Path) -> Non
         walk(page._page_box, i)
     assert set(pages_of) == {"trend", "precision", "confusion", "migration", "profiles"}
     assert all(len(p) == 1 for p in pages_of.values()), pages_of
+
+
+@pytest.mark.browser
+def test_chromium_pdf_engine_pages_all_have_content(planted: Built, tmp_path: Path) -> None:
+    exe = need_pdftoppm()
+    if find_chromium() is None:
+        pytest.skip("no Chromium installed")
+    files = write_report(
+        planted.snapshot, tmp_path / "r.html", pdf_path=tmp_path / "r.pdf", pdf_engine="chromium"
+    )
+    assert files.pdf is not None and files.pdf.read_bytes().startswith(b"%PDF")
+    subprocess.run([exe, "-r", "40", "-png", str(files.pdf), str(tmp_path / "c")], check=True)
+    pages = sorted(tmp_path.glob("c-*.png"))
+    assert len(pages) >= 3
+    for png in pages:
+        img = np.asarray(Image.open(png).convert("L"))
+        assert (img < 230).mean() > 0.005, f"{png.name} is blank"
+
+
+def test_unknown_pdf_engine_is_a_usage_error(planted: Built, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="unknown PDF engine"):
+        render_pdf("<p>x</p>", tmp_path / "x.pdf", engine="prince")  # type: ignore[arg-type]

@@ -155,6 +155,8 @@ def test_cli_user_errors(tracked_db: Path, tmp_path: Path) -> None:
         app, ["report", "--snapshot", "s.json", "--period", "2011Q3", "-o", "x.html"]
     )
     assert res.exit_code == 2 and "cannot be combined" in res.output
+    res = runner.invoke(app, ["report", "--pdf-engine", "prince", "-o", "x.html"])
+    assert res.exit_code == 2 and "unknown PDF engine 'prince'" in res.output
 
 
 @pytest.mark.postgres

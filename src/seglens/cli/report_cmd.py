@@ -51,12 +51,23 @@ def report(
         str, typer.Option("--policy", help="Label conflicts: latest or majority.")
     ] = "latest",
     title: Annotated[str | None, typer.Option("--title", help="Report title.")] = None,
+    pdf_engine: Annotated[
+        str,
+        typer.Option(
+            "--pdf-engine",
+            help="weasyprint (default, no browser needed) or chromium (headless print-to-PDF).",
+        ),
+    ] = "weasyprint",
 ) -> None:
     """Write the quarterly review: headline KPI, twelve attributes, charts; HTML and PDF."""
     from dataclasses import replace
 
     from seglens.report import read_snapshot, write_report, write_snapshot
 
+    if pdf_engine not in ("weasyprint", "chromium"):
+        raise UsageError(
+            f"unknown PDF engine {pdf_engine!r}", hint="use --pdf-engine weasyprint or chromium"
+        )
     if snapshot is not None:
         if db is not None or period is not None or metric is not None:
             raise UsageError(
@@ -76,7 +87,7 @@ def report(
             snap = collect_from_store(
                 store, period=period, metric=metric, policy=policy, target_pct=target, title=title
             )
-    files = write_report(snap, output, pdf_path=pdf)
+    files = write_report(snap, output, pdf_path=pdf, pdf_engine=pdf_engine)  # type: ignore[arg-type]
     if json_out is not None:
         write_snapshot(snap, json_out)
     acc = snap.accuracy

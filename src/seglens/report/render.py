@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 
@@ -23,9 +23,11 @@ from seglens.report.serialize import snapshot_to_dict
 from seglens.report.snapshot import ReviewSnapshot
 from seglens.report.text import fmt_p
 
-__all__ = ["ReportFiles", "render_html", "render_pdf", "write_report"]
+__all__ = ["PdfEngine", "ReportFiles", "render_html", "render_pdf", "write_report"]
 
 log = logging.getLogger(__name__)
+
+PdfEngine = Literal["weasyprint", "chromium"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("seglens.report", "templates"),
@@ -103,15 +105,24 @@ class _RefusingFetcher:
         return Fetcher(allowed_protocols={"data"})
 
 
-def render_pdf(html: str, path: str | Path) -> Path:
+def render_pdf(html: str, path: str | Path, *, engine: PdfEngine = "weasyprint") -> Path:
     """Write ``html`` (from :func:`render_html`) to ``path`` as PDF; nothing is fetched.
+
+    ``engine="weasyprint"`` (default: pure Python, no browser) or ``"chromium"`` (headless
+    Chromium's print-to-PDF, see :mod:`seglens.report.pdf_chromium`; faster, needs the browser).
 
     Raises
     ------
     UsageError
         If the document tried to load an external resource (the report never does; a
-        hand-edited template might).
+        hand-edited template might), or the engine is unknown or unavailable.
     """
+    if engine == "chromium":
+        from seglens.report.pdf_chromium import chromium_pdf
+
+        return chromium_pdf(html, path)
+    if engine != "weasyprint":
+        raise UsageError(f"unknown PDF engine {engine!r}", hint="use weasyprint or chromium")
     import weasyprint  # type: ignore[import-untyped]
 
     out = Path(path)
@@ -138,7 +149,11 @@ class ReportFiles:
 
 
 def write_report(
-    snap: ReviewSnapshot, html_path: str | Path, *, pdf_path: str | Path | None = None
+    snap: ReviewSnapshot,
+    html_path: str | Path,
+    *,
+    pdf_path: str | Path | None = None,
+    pdf_engine: PdfEngine = "weasyprint",
 ) -> ReportFiles:
     """Render ``snap`` to ``html_path`` (UTF-8) and, if given, to ``pdf_path``."""
     out = Path(html_path)
@@ -150,5 +165,5 @@ def write_report(
     html = render_html(snap)
     out.write_text(html, encoding="utf-8", errors="replace")
     log.info("wrote HTML %s", out)
-    pdf = render_pdf(html, pdf_path) if pdf_path is not None else None
+    pdf = render_pdf(html, pdf_path, engine=pdf_engine) if pdf_path is not None else None
     return ReportFiles(out, pdf)

@@ -33,7 +33,7 @@ def test_forecast_points_are_sums_of_expectations(cdnow_transactions: pl.DataFra
 
 
 def test_forecast_holdout_cdnow(cdnow_transactions: pl.DataFrame) -> None:
-    # FHL 2005: the model's forecast of repeat purchases in weeks 40-78 is close to the actual
+    # CDNOW holdout (weeks 40-78): the summed conditional expectations against the actual
     seg = pl.DataFrame(
         {"customer_id": cdnow_transactions["customer_id"].unique(), "segment": "all"}
     )

@@ -89,11 +89,20 @@ def latest_run(store: Store) -> RunInfo | None:
     return None if runs.is_empty() else run_info(store, int(runs["run_id"][-1]))
 
 
+_names_cache: dict[tuple[str, int], list[str]] = {}
+
+
 def segment_names(store: Store, run_id: int) -> list[str]:
-    """The segments a run uses, sorted."""
-    with store.read() as s:
-        stmt = select(Assignment.segment).where(Assignment.run_id == run_id).distinct()
-        return sorted(s.scalars(stmt))
+    """The segments a run uses, sorted (cached: a recorded run never changes)."""
+    key = (store.url, run_id)
+    hit = _names_cache.get(key)
+    if hit is None:
+        with store.read() as s:
+            stmt = select(Assignment.segment).where(Assignment.run_id == run_id).distinct()
+            hit = sorted(s.scalars(stmt))
+        if hit:
+            _names_cache[key] = hit
+    return list(hit)
 
 
 def live_accuracy(store: Store, settings: Settings) -> AccuracyReport | None:

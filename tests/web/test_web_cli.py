@@ -1,0 +1,48 @@
+"""``seglens users ...`` and ``seglens serve`` (through the Typer app, in-process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+import seglens.cli.web_cmd  # noqa: F401  (registers serve and users until cli/__init__ does)
+from seglens.cli._app import app
+from seglens.store import list_audit, open_store
+from seglens.web.users import authenticate, list_users, principal_for_token
+
+
+def test_first_admin_then_roles_and_a_token(tmp_path: Path) -> None:
+    db = str(tmp_path / "cli.db")
+    runner = CliRunner()
+    made = runner.invoke(
+        app, ["users", "create", "boss", "--admin", "--password", "a long password!", "--db", db]
+    )
+    assert made.exit_code == 0, made.output
+    runner.invoke(app, ["users", "create", "rita", "--password", "another password", "--db", db])
+    assert runner.invoke(app, ["users", "set-role", "rita", "reviewer", "--db", db]).exit_code == 0
+    token = runner.invoke(app, ["users", "token", "rita", "--db", db]).output.strip()
+    with open_store(db) as store:
+        roles = {u.username: u.role for u in list_users(store)}
+        assert roles == {"boss": "admin", "rita": "reviewer"}
+        assert authenticate(store, "boss", "a long password!") is not None
+        who = principal_for_token(store, token)
+        assert who is not None and (who.username, who.role) == ("rita", "reviewer")
+        assert {"user.create", "user.update", "token.create"} <= set(list_audit(store)["action"])
+    listed = runner.invoke(app, ["users", "list", "--db", db]).output
+    assert "boss" in listed and "reviewer" in listed
+
+
+def test_user_errors_are_clean(tmp_path: Path) -> None:
+    db = str(tmp_path / "cli.db")
+    runner = CliRunner()
+    short = runner.invoke(app, ["users", "create", "x", "--password", "short", "--db", db])
+    assert short.exit_code == 2 and "at least 10 characters" in short.output
+    role = runner.invoke(app, ["users", "set-role", "nobody", "admin", "--db", db])
+    assert role.exit_code == 2 and "no user named" in role.output
+
+
+def test_serve_help_documents_the_options() -> None:
+    out = CliRunner().invoke(app, ["serve", "--help"]).output
+    for option in ("--db", "--host", "--port"):
+        assert option in out

@@ -17,13 +17,14 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from seglens.errors import UsageError
 from seglens.store import Store, pseudonym
 from seglens.store.accounts import IdempotencyKey
 from seglens.store.core import audit, pseudonym_key, utcnow
-from seglens.store.models import Assignment, Label
-from seglens.web.service import latest_run, segment_names
+from seglens.store.models import Assignment, Label, Run
+from seglens.web.service import segment_names
 from seglens.web.users import Principal
 
 __all__ = ["IdempotencyConflictError", "LabelInput", "Submitted", "submit_labels"]
@@ -74,12 +75,15 @@ def _replay(row: IdempotencyKey, request_hash: str) -> Submitted:
     return Submitted(row.status_code, dict(row.response), replayed=True)
 
 
-def validate(store: Store, items: list[LabelInput]) -> None:
-    """Refuse unknown customers and segments the current run does not use."""
-    run = latest_run(store)
-    if run is None:
+def validate(session: Session, store: Store, items: list[LabelInput]) -> None:
+    """Refuse unknown customers and segments the current run does not use.
+
+    Runs inside the caller's transaction (one connection per submission).
+    """
+    run_id = session.scalar(select(Run.id).order_by(Run.as_of.desc(), Run.id.desc()).limit(1))
+    if run_id is None:
         raise UsageError("there is no segmentation run yet to label against")
-    allowed = set(segment_names(store, run.id))
+    allowed = set(segment_names(store, run_id))
     bad_segments = sorted({i.segment for i in items} - allowed)
     if bad_segments:
         raise UsageError(
@@ -87,17 +91,11 @@ def validate(store: Store, items: list[LabelInput]) -> None:
             hint=f"the current run's segments are: {', '.join(sorted(allowed))}",
         )
     ids = sorted({i.customer_id for i in items})
-    with store.read() as s:
-        known: set[str] = set()
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
-            known.update(
-                s.scalars(
-                    select(Assignment.customer_id)
-                    .where(Assignment.customer_id.in_(chunk))
-                    .distinct()
-                )
-            )
+    known: set[str] = set()
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        stmt = select(Assignment.customer_id).where(Assignment.customer_id.in_(chunk)).distinct()
+        known.update(session.scalars(stmt))
     unknown = len(set(ids) - known)
     if unknown:
         raise UsageError(f"{unknown} customer id(s) are in no segmentation run")
@@ -119,11 +117,11 @@ def submit_labels(
         found = _stored(store, principal.user_id, idempotency_key)
         if found is not None:
             return _replay(found, rhash)
-    validate(store, items)
     key = pseudonym_key()
     now = utcnow()
     try:
         with store.write() as s:
+            validate(s, store, items)
             rows = [
                 Label(
                     customer_id=i.customer_id,

@@ -115,7 +115,10 @@ def test_user_text_is_escaped_in_the_browser(browser: Any, tmp_path: Path) -> No
 def test_pdf_pages_all_have_content(automobile: Built, tmp_path: Path, artifacts: Path) -> None:
     exe = need_pdftoppm()
     files = write_report(
-        automobile.snapshot, tmp_path / "review.html", pdf_path=tmp_path / "review.pdf"
+        automobile.snapshot,
+        tmp_path / "review.html",
+        pdf_path=tmp_path / "review.pdf",
+        pdf_engine="weasyprint",
     )
     assert files.pdf is not None and files.pdf.read_bytes().startswith(b"%PDF")
     prefix = artifacts / "review-automobile-page"

@@ -174,11 +174,11 @@ def test_pdf_rendering_fetches_nothing(tmp_path: Path) -> None:
         html = render_html(snap)
         page = html.replace("</head>", f'<link rel="stylesheet" href="{url}"></head>')
         with pytest.raises(UsageError, match="external resources"):
-            render_pdf(page, tmp_path / "x.pdf")
+            render_pdf(page, tmp_path / "x.pdf", engine="weasyprint")
         assert _Counter.hits == []
         assert not (tmp_path / "x.pdf").exists()
         # The report as rendered needs nothing external.
-        out = render_pdf(html, tmp_path / "ok.pdf")
+        out = render_pdf(html, tmp_path / "ok.pdf", engine="weasyprint")
         assert out.read_bytes().startswith(b"%PDF") and _Counter.hits == []
     finally:
         server.shutdown()

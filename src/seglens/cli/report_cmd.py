@@ -55,18 +55,20 @@ def report(
         str,
         typer.Option(
             "--pdf-engine",
-            help="weasyprint (default, no browser needed) or chromium (headless print-to-PDF).",
+            help="auto (Chromium if installed, else WeasyPrint), chromium (headless "
+            "print-to-PDF) or weasyprint (pure Python, no browser).",
         ),
-    ] = "weasyprint",
+    ] = "auto",
 ) -> None:
     """Write the quarterly review: headline KPI, twelve attributes, charts; HTML and PDF."""
     from dataclasses import replace
 
     from seglens.report import read_snapshot, write_report, write_snapshot
 
-    if pdf_engine not in ("weasyprint", "chromium"):
+    if pdf_engine not in ("auto", "weasyprint", "chromium"):
         raise UsageError(
-            f"unknown PDF engine {pdf_engine!r}", hint="use --pdf-engine weasyprint or chromium"
+            f"unknown PDF engine {pdf_engine!r}",
+            hint="use --pdf-engine auto, weasyprint or chromium",
         )
     if snapshot is not None:
         if db is not None or period is not None or metric is not None:

@@ -27,7 +27,7 @@ __all__ = ["PdfEngine", "ReportFiles", "render_html", "render_pdf", "write_repor
 
 log = logging.getLogger(__name__)
 
-PdfEngine = Literal["weasyprint", "chromium"]
+PdfEngine = Literal["auto", "weasyprint", "chromium"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("seglens.report", "templates"),
@@ -105,11 +105,12 @@ class _RefusingFetcher:
         return Fetcher(allowed_protocols={"data"})
 
 
-def render_pdf(html: str, path: str | Path, *, engine: PdfEngine = "weasyprint") -> Path:
+def render_pdf(html: str, path: str | Path, *, engine: PdfEngine = "auto") -> Path:
     """Write ``html`` (from :func:`render_html`) to ``path`` as PDF; nothing is fetched.
 
-    ``engine="weasyprint"`` (default: pure Python, no browser) or ``"chromium"`` (headless
-    Chromium's print-to-PDF, see :mod:`seglens.report.pdf_chromium`; faster, needs the browser).
+    ``engine="chromium"``: headless Chromium's print-to-PDF (:mod:`seglens.report.pdf_chromium`;
+    several times faster, needs the browser). ``"weasyprint"``: pure Python, no browser.
+    ``"auto"`` (default): Chromium when one is installed, else (or if it fails) WeasyPrint.
 
     Raises
     ------
@@ -117,11 +118,16 @@ def render_pdf(html: str, path: str | Path, *, engine: PdfEngine = "weasyprint")
         If the document tried to load an external resource (the report never does; a
         hand-edited template might), or the engine is unknown or unavailable.
     """
-    if engine == "chromium":
-        from seglens.report.pdf_chromium import chromium_pdf
+    from seglens.report.pdf_chromium import chromium_pdf, find_chromium
 
+    if engine == "chromium":
         return chromium_pdf(html, path)
-    if engine != "weasyprint":
+    if engine == "auto" and find_chromium() is not None:
+        try:
+            return chromium_pdf(html, path)
+        except UsageError as err:
+            log.warning("Chromium PDF failed, using WeasyPrint instead: %s", err.message)
+    elif engine not in ("auto", "weasyprint"):
         raise UsageError(f"unknown PDF engine {engine!r}", hint="use weasyprint or chromium")
     import weasyprint  # type: ignore[import-untyped]
 
@@ -153,7 +159,7 @@ def write_report(
     html_path: str | Path,
     *,
     pdf_path: str | Path | None = None,
-    pdf_engine: PdfEngine = "weasyprint",
+    pdf_engine: PdfEngine = "auto",
 ) -> ReportFiles:
     """Render ``snap`` to ``html_path`` (UTF-8) and, if given, to ``pdf_path``."""
     out = Path(html_path)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_builders import (
+
+from tests.report.report_builders import (
     ARTIFACTS,
     CHROMIUM,
     LAUNCH_ARGS,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from report_builders import Built
 from scipy.stats import binomtest
 
 from seglens.report import (
@@ -22,6 +21,7 @@ from seglens.report import (
 from seglens.report.diagnose import confused_pairs, label_shortfalls, risks, weakest_segments
 from seglens.report.impact import misdirected_revenue
 from seglens.report.stats import labels_for_margin, two_proportion_test, wilson_interval
+from tests.report.report_builders import Built
 
 
 def _by_key(snap: ReviewSnapshot) -> dict[str, str]:

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from report_builders import Built, build_planted, need_pdftoppm
 
 from seglens.errors import UsageError
 from seglens.report import (
@@ -22,6 +21,7 @@ from seglens.report import (
     write_report,
 )
 from seglens.report.pdf_chromium import find_chromium
+from tests.report.report_builders import Built, build_planted, need_pdftoppm
 
 XSS = "<script>alert(1)</script>"
 

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
-from report_builders import Built, build_planted
 
 from seglens.errors import DataError, UsageError
 from seglens.report import (
@@ -37,6 +36,7 @@ from seglens.report import (
     write_snapshot,
 )
 from seglens.report.charts import safe_svg
+from tests.report.report_builders import Built, build_planted
 
 XSS = "<script>alert(1)</script>"
 EVIL = '"><img src=x onerror=alert(9)>'

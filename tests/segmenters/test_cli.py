@@ -6,11 +6,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from seg_helpers import make_planted, matched_accuracy
 from typer.testing import CliRunner
 
 from seglens.cli import app
 from seglens.segmenters.persistence import load_model
+from tests.segmenters.seg_helpers import make_planted, matched_accuracy
 
 runner = CliRunner()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from seg_helpers import make_planted, matched_accuracy
 from sklearn.exceptions import NotFittedError
 
 from seglens.errors import DataError, UsageError
@@ -16,6 +15,7 @@ from seglens.segmenters import (
     MixedSegmenter,
     choose_k,
 )
+from tests.segmenters.seg_helpers import make_planted, matched_accuracy
 
 SEGMENTERS = {
     "kmeans": lambda k: KMeansSegmenter(k, random_state=0),

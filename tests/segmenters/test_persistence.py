@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pytest
 import sklearn
-from seg_helpers import make_planted
 
 from seglens.errors import DataError
 from seglens.segmenters import (
@@ -20,6 +19,7 @@ from seglens.segmenters import (
     RFMSegmenter,
 )
 from seglens.segmenters.persistence import load_model, read_metadata, save_model
+from tests.segmenters.seg_helpers import make_planted
 
 
 @pytest.mark.parametrize(

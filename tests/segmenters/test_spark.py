@@ -7,7 +7,6 @@ from typing import Any
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-from seg_helpers import make_planted
 
 from seglens.errors import DataError
 from seglens.segmenters import (
@@ -17,6 +16,7 @@ from seglens.segmenters import (
     RFMSegmenter,
 )
 from seglens.segmenters.spark import assign_spark
+from tests.segmenters.seg_helpers import make_planted
 
 pytestmark = [
     pytest.mark.spark,

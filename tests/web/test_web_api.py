@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 
-from conftest import Client, Seeded, Users, rfm_features
 from seglens.accuracy import customer_accuracy
 from seglens.segmenters import RFMSegmenter
 from seglens.store import current_labels, kpi_table, label_history, run_assignments
+from tests.web.conftest import Client, Seeded, Users, rfm_features
 
 
 def _h(users: Users, role: str, **extra: str) -> dict[str, str]:

@@ -10,10 +10,20 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from conftest import ORIGIN, PASSWORD, ROLES, Client, Seeded, Users, login, make_users, seed
 from seglens.store import list_alerts, open_store, run_assignments
 from seglens.web import Settings, create_app, create_token, create_user, revoke_token, update_user
 from seglens.web.users import list_tokens
+from tests.web.conftest import (
+    ORIGIN,
+    PASSWORD,
+    ROLES,
+    Client,
+    Seeded,
+    Users,
+    login,
+    make_users,
+    seed,
+)
 
 ORDER = ("anonymous", *ROLES)
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 import uvicorn
 
-from conftest import PASSWORD, Seeded, Users
 from seglens.store import run_assignments
 from seglens.web import Settings, create_app
+from tests.web.conftest import PASSWORD, Seeded, Users
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [

@@ -14,8 +14,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from conftest import Seeded, Users
 from seglens.web import Settings, create_app
+from tests.web.conftest import Seeded, Users
 
 MAX_EXAMPLES = 12
 

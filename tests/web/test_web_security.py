@@ -7,9 +7,9 @@ import logging
 import pytest
 from fastapi import FastAPI
 
-from conftest import ORIGIN, PASSWORD, Client, Seeded, Users, login
 from seglens.store import label_history, list_audit, pseudonym, run_assignments
 from seglens.web import create_user
+from tests.web.conftest import ORIGIN, PASSWORD, Client, Seeded, Users, login
 
 
 def _label(seeded: Seeded, row: int = 3) -> dict[str, str]:

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from seglens.accuracy import AccuracyReport, SegmentRule, accuracy_report_from_tables
-from seglens.audit import draw_audit_sample, estimate_from_sheet, plan_audit
-from seglens.audit.estimate import StratifiedEstimate
 from seglens.cli._app import app, console
 from seglens.errors import UsageError
-from seglens.io import LoadedTable, load_table, open_source
-from seglens.tables import ASSIGNMENTS, LABELS
+
+if TYPE_CHECKING:  # the library is imported inside each command: `seglens --help` stays fast
+    from seglens.accuracy import AccuracyReport
+    from seglens.audit.estimate import StratifiedEstimate
+    from seglens.io import LoadedTable
 
 __all__ = ["accuracy", "audit_estimate", "audit_sample"]
 
@@ -28,6 +28,8 @@ _COLUMNS_HELP = "Column mapping for both files, canonical=source pairs (e.g. cus
 
 
 def _load(path: Path, spec: Any, columns: str | None) -> LoadedTable:
+    from seglens.io import load_table
+
     return load_table(str(path), spec, columns=columns or None)
 
 
@@ -138,6 +140,9 @@ def accuracy(
     as_json: Annotated[bool, typer.Option("--json", help="Print stable JSON.")] = False,
 ) -> None:
     """Customer Segmentation Accuracy of a segmentation against labels, with its CI."""
+    from seglens.accuracy import SegmentRule, accuracy_report_from_tables
+    from seglens.tables import ASSIGNMENTS, LABELS
+
     basis = {"lower-bound": "lower_bound", "point": "point"}.get(rule)
     if basis is None:
         raise UsageError(f"unknown rule {rule!r}", hint="use lower-bound or point")
@@ -175,6 +180,9 @@ def audit_sample(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Draw the stratified sample of customers to check, as a CSV ready for a spreadsheet."""
+    from seglens.audit import draw_audit_sample, plan_audit
+    from seglens.tables import ASSIGNMENTS
+
     seg = _load(segments, ASSIGNMENTS, columns)
     sizes = dict(seg.table.group_by("segment").len().sort("segment").rows())
     plan = plan_audit(
@@ -249,6 +257,9 @@ def audit_estimate(
     as_json: Annotated[bool, typer.Option("--json", help="Print stable JSON.")] = False,
 ) -> None:
     """Estimate population accuracy from a filled-in audit sheet (stratified, weighted)."""
+    from seglens.audit import estimate_from_sheet
+    from seglens.io import open_source
+
     raw = open_source(str(sheet))  # sniffs delimiter / encoding; .xlsx saved by Excel works too
     frame = raw.frame.collect().select(raw.columns)
     frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})

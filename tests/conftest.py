@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from threadpoolctl import threadpool_limits
@@ -46,3 +47,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("spark") is not None:
             item.add_marker(pytest.mark.xdist_group("spark"))
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One local Spark session for the whole run, shared by every area's Spark tests.
+
+    Quiet, UTC, a private temp folder, and Python workers on this interpreter (settings from
+    ``seglens.features.spark.spark_session``).
+    """
+    pytest.importorskip("pyspark")
+    from seglens.features.spark import spark_session
+
+    tmp = tmp_path_factory.mktemp("spark")
+    session = spark_session(
+        "local[2]",
+        conf={
+            "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={tmp} -XX:-UsePerfData",
+            "spark.local.dir": str(tmp),
+            "spark.sql.shuffle.partitions": "4",
+        },
+    )
+    yield session
+    session.stop()

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
@@ -59,26 +56,6 @@ def known_lines() -> pl.DataFrame:
 def lines() -> pl.DataFrame:
     """The hand-built known-answer table."""
     return known_lines()
-
-
-@pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One local Spark session for the whole run (quiet, UTC, private temp folder)."""
-    pytest.importorskip("pyspark")
-    from seglens.features.spark import spark_session
-
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    tmp = tmp_path_factory.mktemp("spark")
-    session = spark_session(
-        "local[2]",
-        conf={
-            "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={tmp} -XX:-UsePerfData",
-            "spark.local.dir": str(tmp),
-            "spark.sql.shuffle.partitions": "4",
-        },
-    )
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="session")

@@ -38,9 +38,13 @@ def planted() -> Built:
     return build_planted(("Loyal", "Occasional", "Lapsed"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (never ``playwright install``)."""
+    """Debian's Chromium driven by Playwright (never ``playwright install``).
+
+    Module scope: Playwright's sync API keeps an event loop running in the main thread while it
+    is open, which would break later tests that run their own loop.
+    """
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: CI must run the browser tests")

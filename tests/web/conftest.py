@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
@@ -183,6 +185,9 @@ def app(seeded: Seeded, users: Users) -> FastAPI:
     return create_app(seeded.store, settings=Settings(margin_pct=10.0, min_per_segment=3))
 
 
+T = TypeVar("T")
+
+
 class Client:
     """A synchronous face on ``httpx.AsyncClient(transport=ASGITransport(app))`` (in-process).
 
@@ -190,15 +195,22 @@ class Client:
     """
 
     def __init__(self, app: FastAPI) -> None:
+        # The loop runs in its own thread: another fixture (Playwright's sync API) may keep an
+        # event loop running in the main thread, where run_until_complete would then refuse.
         self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
         self._client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=ORIGIN, follow_redirects=False
         )
         self.cookies = self._client.cookies
 
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
     def request(self, method: str, url: str, **kw: object) -> httpx.Response:
         """Send one request and wait for the answer."""
-        return self._loop.run_until_complete(self._client.request(method, url, **kw))  # type: ignore[arg-type]
+        return self._run(self._client.request(method, url, **kw))  # type: ignore[arg-type]
 
     def get(self, url: str, **kw: object) -> httpx.Response:
         """GET ``url``."""
@@ -210,7 +222,9 @@ class Client:
 
     def close(self) -> None:
         """Close the client and its event loop."""
-        self._loop.run_until_complete(self._client.aclose())
+        self._run(self._client.aclose())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
         self._loop.close()
 
 

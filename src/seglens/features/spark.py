@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from typing import Any
@@ -48,6 +49,10 @@ def spark_session(
     settings = dict(LOCAL_CONF)
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers (mapInArrow scoring) must run this interpreter, which has seglens'
+        # dependencies, not whatever `python3` is first on the PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        settings["spark.pyspark.python"] = sys.executable
         tmp = tempfile.mkdtemp(prefix="seglens-spark-")
         settings["spark.driver.extraJavaOptions"] = f"-Djava.io.tmpdir={tmp} -XX:-UsePerfData"
         settings["spark.local.dir"] = tmp

@@ -80,10 +80,6 @@ def test_embedded_engines_agree_on_online_retail(online_retail: pl.DataFrame) ->
 
 @pytest.mark.slow
 @pytest.mark.spark
-@pytest.mark.skip(
-    reason="hangs in Spark's toArrow collect since money became summed in ten-thousandths "
-    "(seen twice, JVM idle); open: issue 3 Spark parity on Online Retail"
-)
 def test_spark_equals_embedded_on_online_retail(online_retail: pl.DataFrame, spark: Any) -> None:
     embedded = customer_features(online_retail, as_of=AS_OF)
     on_spark = customer_features(online_retail, as_of=AS_OF, engine="spark", spark=spark)

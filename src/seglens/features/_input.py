@@ -114,7 +114,12 @@ def native_on_engine(transactions: object, engine: str, spark: Any = None) -> An
         session = spark if spark is not None else spark_session()
         if isinstance(transactions, str | Path) and Path(transactions).suffix == ".parquet":
             return session.read.parquet(str(transactions))
-        return session.createDataFrame(_to_polars(transactions).collect().to_arrow())
+        frame = session.createDataFrame(_to_polars(transactions).collect().to_arrow())
+        # An in-memory table becomes a LocalRelation whose rows live inside the query plan; the
+        # definition refers to the lines several times, and the optimiser's plan copies then
+        # exhaust the driver's heap (the query stalls). A local checkpoint moves the rows to the
+        # executors' block store, so the plan only points at them.
+        return frame.localCheckpoint()
     raise UsageError(f"unknown engine {engine!r}", hint=f"use one of {', '.join(ENGINES)}")
 
 

@@ -147,6 +147,60 @@ def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool, full: bool)
     )
 
 
+BUY_BITS = 46
+"""Low bits of the packed (day offset, purchase) value: day purchases up to 2^46 ten-thousandths."""
+
+
+def _packable(days: pl.DataFrame) -> bool:
+    """Whether every day's purchases fit the low :data:`BUY_BITS` bits (non-negative, bounded)."""
+    low, high = days.select(pl.col("_buy").min().alias("lo"), pl.col("_buy").max().alias("hi")).row(
+        0
+    )
+    return low is None or (low >= 0 and high < (1 << BUY_BITS))
+
+
+def _customer_table_packed(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> pl.LazyFrame:
+    """Per customer from the customer-day table in one unsorted group-by (no gaps or months).
+
+    The first purchase day's spend, which ``monetary_value`` leaves out, is found without sorting:
+    each purchase day packs ``offset << BUY_BITS | purchases`` into one integer, whose minimum per
+    customer is the first day with its purchases in the low bits. Needs :func:`_packable`.
+    """
+    base = cutoff.day - (1 << DAY_BITS) + 1
+    buy_day = pl.col("_has_buy")
+    offset = pl.col("_k") % _SPAN
+    packed = pl.when(buy_day).then(offset * (1 << BUY_BITS) + pl.col("_buy").cast(pl.UInt64))
+    aggs = [
+        pl.col("_c1").min(),
+        pl.col("_c2").max(),
+        pl.col("_off_min").min(),
+        buy_day.sum().alias("_n_days"),
+        pl.when(buy_day).then(offset).max().alias("_last_off"),
+        packed.min().alias("_packed"),
+        pl.col("_buy").sum().alias("_bought"),
+    ]
+    if money:
+        day = offset.cast(pl.Int64) + base
+        last = (day > cutoff.day - 90) & (day <= cutoff.day)
+        prev = (day > cutoff.day - 180) & (day <= cutoff.day - 90)
+        extra = [c for c in days.columns if c.startswith("channel_share_")]
+        aggs += [
+            pl.col("_net").sum().alias("_total"),
+            pl.when(last).then(pl.col("_net")).otherwise(0).sum().alias("_last90"),
+            pl.when(prev).then(pl.col("_net")).otherwise(0).sum().alias("_prev90"),
+            pl.col("_returned").sum().alias("_returned"),
+            *[pl.col(c).sum() for c in extra],
+        ]
+    per_customer = days.lazy().group_by(pl.col("_k") // _SPAN).agg(aggs).rename({"_k": "_h"})
+    first_buy = (pl.col("_packed") % (1 << BUY_BITS)).cast(pl.Int64)
+    return per_customer.filter(pl.col("_n_days") > 0).with_columns(
+        _n_days=pl.col("_n_days").cast(pl.UInt32),
+        _first_day=(pl.col("_packed") // (1 << BUY_BITS)).cast(pl.Int64) + base,
+        _last_day=pl.col("_last_off").cast(pl.Int64) + base,
+        _repeat_sum=pl.col("_bought") - first_buy,
+    )
+
+
 def _ids(lines: pl.LazyFrame) -> pl.LazyFrame:
     """The customer id string of each key (from the first purchase line of each customer)."""
     buys = lines.filter(~pl.col("_ret")).select(pl.col("_k") // _SPAN, pl.col(ID))
@@ -258,8 +312,14 @@ def fast_features(
     money = feature_set != "lifetimes"
     prepared = _prepare(lines, cutoff, "is_return" in present)
     try:
-        days = _day_table(prepared, money, channels, "channel" in present).collect()
-        cust_table = _customer_table(days, cutoff, money, full).collect()
+        # the line-level pass streams (bounded memory, morsel-parallel)
+        days = _day_table(prepared, money, channels, "channel" in present).collect(
+            engine="streaming"
+        )
+        if not full and _packable(days):
+            cust_table = _customer_table_packed(days, cutoff, money).collect()
+        else:
+            cust_table = _customer_table(days, cutoff, money, full).collect()
         _check(cust_table)
     except _CollisionError:
         log.info("id hash collision or day out of range: using the portable definition")
@@ -280,5 +340,7 @@ def fast_features(
                     _distinct(prepared, "category", "_n_categories", True), on="_h", how="left"
                 )
                 cust = cust.join(_category_top(prepared), on="_h", how="left")
-    table: pl.DataFrame = _finish(cust, cutoff, feature_set, present, channels).collect()
+    table: pl.DataFrame = _finish(cust, cutoff, feature_set, present, channels).collect(
+        engine="streaming"
+    )
     return table.sort(ID)

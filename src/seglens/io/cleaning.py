@@ -15,11 +15,22 @@ from typing import Any, Final
 import polars as pl
 
 from seglens.errors import DataError
+from seglens.io.customers import CustomerIds
+from seglens.io.duplicates import duplicate_mask, start_repeated_hashes
 from seglens.io.report import Action, RuleResult
 from seglens.io.sources_base import SHEET
 from seglens.tables import TRANSACTIONS
 
-__all__ = ["LINE", "RuleContext", "apply_rules", "check_fatal", "raw_name"]
+__all__ = [
+    "LINE",
+    "Cleaned",
+    "RuleContext",
+    "apply_rules",
+    "check_fatal",
+    "codes_expr",
+    "line_numbers",
+    "raw_name",
+]
 
 LINE: Final = "__seglens_line"
 CANONICAL: Final = TRANSACTIONS.names
@@ -46,13 +57,26 @@ class RuleContext:
     drop_non_product: bool
     return_prefix: str | None
     max_bad_fraction: float
+    first_line: int
+    """Line (or row) number of position 0, for frames without a :data:`LINE` column."""
+
+
+def line_numbers(df: pl.DataFrame, idx: pl.Series, ctx: RuleContext) -> list[int]:
+    """Source line (or row) numbers of the rows at positions ``idx``.
+
+    From the :data:`LINE` column when the frame carries one (Excel: rows numbered per sheet),
+    else ``position + first_line``: every other reader numbers rows by position.
+    """
+    if LINE in df.columns:
+        return [int(v) for v in df.get_column(LINE).gather(idx)]
+    return [int(i) + ctx.first_line for i in idx]
 
 
 def _examples(
-    df: pl.DataFrame, mask: pl.Series, column: str, label: str
+    df: pl.DataFrame, mask: pl.Series, column: str, label: str, ctx: RuleContext
 ) -> tuple[dict[str, Any], ...]:
     idx = mask.arg_true().head(MAX_EXAMPLES)
-    lines = df.get_column(LINE).gather(idx).to_list()
+    lines = line_numbers(df, idx, ctx)
     values = df.get_column(column).gather(idx).to_list()
     sheets = df.get_column(SHEET).gather(idx).to_list() if SHEET in df.columns else None
     out = []
@@ -72,11 +96,6 @@ def _show(value: object) -> str | None:
     return str(value)
 
 
-def _bad_mask(df: pl.DataFrame, field: str) -> pl.Series:
-    """Rows where the field is missing or could not be parsed."""
-    return df.get_column(field).is_null()
-
-
 def check_fatal(
     df: pl.DataFrame, ctx: RuleContext, fields: Sequence[str], notes: Sequence[str] = ()
 ) -> None:
@@ -87,17 +106,18 @@ def check_fatal(
     n = df.height
     for field in fields:
         col = field if field in df.columns else f"__{field}"
-        bad = df.get_column(col).is_null()
-        count = int(bad.sum())
+        count = df.get_column(col).null_count()
         if count == 0 or (count <= ctx.max_bad_fraction * n and count < n):
             continue
+        bad = df.get_column(col).is_null()
         raw = raw_name(field) if raw_name(field) in df.columns else col
-        sheet = [SHEET] if SHEET in df.columns else []
-        ex = df.select(LINE, raw, *sheet).filter(bad).head(10)
-        values = [_show(v) for v in ex.get_column(raw)]
-        if sheet:
+        idx = bad.arg_true().head(10)
+        lines = line_numbers(df, idx, ctx)
+        values = [_show(v) for v in df.get_column(raw).gather(idx)]
+        if SHEET in df.columns:
             values = [
-                f"sheet {s}: {v!r}" for s, v in zip(ex.get_column(SHEET), values, strict=True)
+                f"sheet {s}: {v!r}"
+                for s, v in zip(df.get_column(SHEET).gather(idx), values, strict=True)
             ]
         src = ctx.source_columns.get(field, field)
         what = {
@@ -120,7 +140,7 @@ def check_fatal(
             f"({count / n:.1%}; the tolerance is {ctx.max_bad_fraction:.1%})",
             source=ctx.source,
             column=src,
-            lines=tuple(int(v) for v in ex.get_column(LINE)),
+            lines=tuple(lines),
             values=tuple(values),
             hint=hint + "".join(f"; note: {note}" for note in notes),
         )
@@ -153,7 +173,7 @@ class _Rules:
     def __init__(self, df: pl.DataFrame, ctx: RuleContext) -> None:
         self.df = df
         self.ctx = ctx
-        self.excluded = pl.repeat(False, df.height, dtype=pl.Boolean, eager=True).alias(LINE)
+        self.excluded = pl.repeat(False, df.height, dtype=pl.Boolean, eager=True)
         self.results: list[RuleResult] = []
 
     def add(
@@ -169,30 +189,97 @@ class _Rules:
         if mask is None:
             self.results.append(RuleResult(rule, "not_applied", 0, description))
             return
-        mask = mask.fill_null(False)
         rows = int(mask.sum())
         newly = 0
-        if exclude:
-            new = mask & ~self.excluded
-            newly = int(new.sum())
+        if exclude and rows:
+            newly = int((mask & ~self.excluded).sum())
             self.excluded = self.excluded | mask
         examples: tuple[dict[str, Any], ...] = ()
         if rows and column is not None:
             field = column
             col = next(c for c in (raw_name(field), field, f"__{field}") if c in self.df.columns)
-            examples = _examples(self.df, mask, col, self.ctx.source_columns.get(field, field))
+            label = self.ctx.source_columns.get(field, field)
+            examples = _examples(self.df, mask, col, label, self.ctx)
         self.results.append(RuleResult(rule, action, rows, description, newly, examples))
 
 
+@dataclass(frozen=True)
+class Cleaned:
+    """The kept rows in canonical form, what each rule did, and distinct customers before/after."""
+
+    table: pl.DataFrame
+    rules: list[RuleResult]
+    customers_read: int
+    customers_kept: int
+
+
+def _mask_exprs(
+    df: pl.DataFrame, ctx: RuleContext, formula: pl.Expr, bad_utf8: pl.Expr
+) -> dict[str, pl.Expr]:
+    """Every rule's row mask (null read as false) and the final ``is_return``, as expressions.
+
+    They are evaluated in one ``select``: Polars runs independent expressions in parallel, and
+    the masks are bitmaps, so the counting afterwards is cheap.
+    """
+    c = pl.col
+    exprs: dict[str, pl.Expr] = {
+        "timestamp": c("timestamp").is_null(),
+        "amount": c("amount").is_null(),
+        "order_id": c("order_id").is_null(),
+    }
+    if "product_id" in ctx.source_columns and ctx.non_product_codes:
+        exprs["non_product"] = codes_expr("product_id", ctx.non_product_codes)
+    price_field = "__unit_price" if "__unit_price" in df.columns else "amount"
+    exprs["zero"] = (c(price_field) == 0).fill_null(False)
+    if ctx.as_of is not None:
+        exprs["late"] = (c("timestamp") > ctx.as_of).fill_null(False)
+    flagged = pl.lit(False)
+    if ctx.return_prefix:
+        cancel = c("order_id").str.starts_with(ctx.return_prefix).fill_null(False)
+        exprs["cancel"] = cancel
+        flagged = cancel
+    if "is_return" in ctx.source_columns:
+        src = c("is_return").fill_null(False)
+        exprs["return_flag"] = src & ~flagged
+        flagged = flagged | src
+    negative = (c("amount") < 0).fill_null(False) | (c("quantity") < 0).fill_null(False)
+    exprs["negative"] = negative & ~flagged
+    is_return = flagged | negative
+    exprs["is_return"] = is_return
+    exprs["return_sign"] = is_return & (c("amount") > 0).fill_null(False)
+    exprs["id_fixed"] = c("__id_fixed").fill_null(False)
+    exprs["bad_utf8"] = bad_utf8
+    exprs["formula"] = formula
+    return exprs
+
+
 def apply_rules(
-    df: pl.DataFrame, ctx: RuleContext
-) -> tuple[pl.DataFrame, list[RuleResult], pl.Series]:
-    """Run every rule; return the kept rows (with ``is_return`` set) and the results."""
+    df: pl.DataFrame,
+    ctx: RuleContext,
+    *,
+    customers: CustomerIds,
+    formula: pl.Expr,
+    bad_utf8: pl.Expr,
+) -> Cleaned:
+    """Run every rule; return the kept rows in canonical form, the results and customer counts.
+
+    ``df`` holds the parsed columns (unmapped optional ones may be absent), the source values
+    of checked fields (``__raw_*``), the line hash ``__hash`` and ``__id_fixed``; ``customers``
+    the customer ids; ``formula`` and ``bad_utf8`` are the masks of the two warning rules.
+    """
+    hashes = df.get_column("__hash")
+    repeated = start_repeated_hashes(hashes)  # one core sorts while the masks are computed
+    exprs = _mask_exprs(df, ctx, formula, bad_utf8)
+    masks = df.lazy().select(e.alias(k) for k, e in exprs.items()).collect()
+    dup = duplicate_mask(hashes, repeated())
+
+    def mask(name: str) -> pl.Series | None:
+        return masks.get_column(name) if name in masks.columns else None
+
     r = _Rules(df, ctx)
-    cols = df.columns
     r.add(
         "unparseable_timestamp",
-        _bad_mask(df, "timestamp"),
+        mask("timestamp"),
         "excluded",
         "timestamp missing or not a date in the detected format; row excluded",
         "timestamp",
@@ -200,7 +287,7 @@ def apply_rules(
     )
     r.add(
         "unparseable_amount",
-        _bad_mask(df, "amount"),
+        mask("amount"),
         "excluded",
         "amount (or quantity × unit price) missing or not a number; row excluded",
         "amount" if raw_name("amount") in df.columns else "unit_price",
@@ -208,7 +295,7 @@ def apply_rules(
     )
     r.add(
         "missing_order_id",
-        _bad_mask(df, "order_id"),
+        mask("order_id"),
         "excluded",
         "order id missing; row excluded",
         "order_id",
@@ -216,13 +303,12 @@ def apply_rules(
     )
     r.add(
         "missing_customer_id",
-        _bad_mask(df, "customer_id"),
+        customers.missing,
         "excluded",
         "no customer id; the line cannot be attributed to a customer and is excluded",
         "customer_id",
         exclude=True,
     )
-    dup = df.get_column("__dup")
     if ctx.drop_duplicates:
         r.add(
             "duplicate_line",
@@ -242,14 +328,9 @@ def apply_rules(
             "drop_duplicates is off",
             "order_id",
         )
-    non_product = (
-        df.get_column("__non_product")
-        if "product_id" in ctx.source_columns and ctx.non_product_codes
-        else None
-    )
     r.add(
         "non_product_code",
-        non_product,
+        mask("non_product"),
         "excluded" if ctx.drop_non_product else "kept",
         "product code is a non-product code (postage, fees, discounts, adjustments: "
         f"{_list_codes(ctx.non_product_codes)})"
@@ -257,11 +338,10 @@ def apply_rules(
         "product_id",
         exclude=ctx.drop_non_product,
     )
-    price_field = "__unit_price" if "__unit_price" in cols else "amount"
-    zero = df.get_column(price_field) == 0
+    price_field = "__unit_price" if "__unit_price" in df.columns else "amount"
     r.add(
         "zero_price",
-        zero,
+        mask("zero"),
         "excluded" if ctx.drop_zero_price else "kept",
         ("unit price is zero" if price_field != "amount" else "amount is zero")
         + ("; excluded (no money changed hands)" if ctx.drop_zero_price else "; kept"),
@@ -269,10 +349,9 @@ def apply_rules(
         exclude=ctx.drop_zero_price,
     )
     if ctx.as_of is not None:
-        late = df.get_column("timestamp") > ctx.as_of
         r.add(
             "after_as_of",
-            late,
+            mask("late"),
             "excluded",
             f"timestamp after the as-of date {ctx.as_of.isoformat(sep=' ')}; excluded",
             "timestamp",
@@ -280,13 +359,9 @@ def apply_rules(
         )
     else:
         r.add("after_as_of", None, "not_applied", "no as-of date given; no timestamp cut-off")
-    order = df.get_column("order_id")
-    cancel = (
-        order.str.starts_with(ctx.return_prefix).fill_null(False) if ctx.return_prefix else None
-    )
     r.add(
         "cancellation",
-        cancel,
+        mask("cancel"),
         "flagged",
         f"order id starts with {ctx.return_prefix!r} (a cancellation); kept as a return "
         "(is_return = true)"
@@ -294,31 +369,23 @@ def apply_rules(
         else "no cancellation prefix for order ids in this layout",
         "order_id",
     )
-    flagged = (
-        cancel if cancel is not None else pl.repeat(False, df.height, dtype=pl.Boolean, eager=True)
-    )
     if "is_return" in ctx.source_columns:
-        src = df.get_column("is_return").fill_null(False)
         r.add(
             "return_flag",
-            src & ~flagged,
+            mask("return_flag"),
             "flagged",
             "the source's return column says return; kept with is_return = true",
             "is_return",
         )
-        flagged = flagged | src
-    qty = df.get_column("quantity")
-    negative = (df.get_column("amount") < 0).fill_null(False) | (qty < 0).fill_null(False)
     r.add(
         "negative_line",
-        negative & ~flagged,
+        mask("negative"),
         "flagged",
         "negative quantity or amount on a line not otherwise marked as a return; kept as a "
         "return (is_return = true)",
         "amount",
     )
-    is_return = flagged | negative
-    positive_return = is_return & (df.get_column("amount") > 0).fill_null(False)
+    positive_return = masks.get_column("return_sign")
     r.add(
         "return_sign",
         positive_return,
@@ -328,37 +395,62 @@ def apply_rules(
     )
     r.add(
         "customer_id_decimal",
-        df.get_column("__id_fixed"),
+        mask("id_fixed"),
         "fixed",
         "customer id written as a decimal number (e.g. 17850.0); read as 17850",
         "customer_id",
     )
-    if "__bad_utf8" in cols:
-        r.add(
-            "invalid_utf8",
-            df.get_column("__bad_utf8"),
-            "warned",
-            "line has bytes that are not valid UTF-8 (mixed encodings); they were replaced "
-            "with U+FFFD (checked in the columns seglens keeps)",
-            None,
-        )
+    r.add(
+        "invalid_utf8",
+        mask("bad_utf8"),
+        "warned",
+        "line has bytes that are not valid UTF-8 (mixed encodings); they were replaced "
+        "with U+FFFD (checked in the columns seglens keeps)",
+        None,
+    )
     r.add(
         "formula_like_value",
-        df.get_column("__formula"),
+        mask("formula"),
         "warned",
         "a text field starts with =, + or @ (looks like a spreadsheet formula); kept as text, "
         "take care when exporting to spreadsheets",
         None,
     )
-    amount = df.get_column("amount")
-    amount = amount.zip_with(~positive_return, -amount)
-    columns = [
-        amount
-        if c == "amount"
-        else is_return.alias("is_return")
-        if c == "is_return"
-        else df.get_column(c)
-        for c in CANONICAL
-    ]
-    kept = pl.DataFrame(columns).filter(~r.excluded)
-    return kept, r.results, ~r.excluded
+    keep = ~r.excluded
+    table = _canonical(df, masks, keep, customers)
+    read, kept = customers.counts(keep)
+    return Cleaned(
+        table=table,
+        rules=r.results,
+        customers_read=read,
+        customers_kept=kept,
+    )
+
+
+def _canonical(
+    df: pl.DataFrame, masks: pl.DataFrame, keep: pl.Series, customers: CustomerIds
+) -> pl.DataFrame:
+    """The kept rows in canonical form: returns flagged, positive return amounts negated,
+    unmapped optional columns null (made here, not carried through the load)."""
+    amount = pl.col("amount")
+    exprs: list[pl.Expr] = []
+    for col in TRANSACTIONS.columns:
+        if col.name == "customer_id":
+            continue
+        if col.name == "amount":
+            expr = pl.when(pl.col("__return_sign")).then(-amount).otherwise(amount)
+        elif col.name == "is_return":
+            expr = pl.col("__is_return")
+        elif col.name in df.columns:
+            expr = pl.col(col.name)
+        else:
+            expr = pl.lit(None, col.dtype)
+        exprs.append(expr.cast(col.dtype).alias(col.name))
+    used = [c for c in CANONICAL if c in df.columns and c not in ("customer_id", "is_return")]
+    frame = df.select(used).with_columns(
+        masks.get_column("is_return").alias("__is_return"),
+        masks.get_column("return_sign").alias("__return_sign"),
+    )
+    table = frame.filter(keep).select(exprs)
+    table = table.with_columns(customers.kept_text(keep).alias("customer_id"))
+    return table.select(CANONICAL)

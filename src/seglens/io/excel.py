@@ -193,4 +193,5 @@ def read_excel_file(path: Path, *, sheet: str | int | None) -> RawSource:
         text=False,
         details={"sheets": chosen},
         warnings=warn,
+        row_is_position=False,
     )

@@ -1,30 +1,74 @@
-"""Eager fix-ups after the main lazy projection: duplicates, and the few values the fast paths
-could not read (numbers, dates, non-whole float ids)."""
+"""Eager fix-ups after the main lazy projection: the few values the fast paths could not read
+(numbers, dates)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import polars as pl
 
 from seglens.io.cleaning import raw_name
-from seglens.io.parsing import number_fallback, parse_dates_fallback
+from seglens.io.parsing import (
+    number_fallback,
+    parse_dates_fallback,
+    retry_numbers,
+    retry_timestamps,
+)
 
-__all__ = ["fallback_dates", "fallback_float_ids", "fallback_numbers", "mark_duplicates"]
+__all__ = [
+    "NumberMode",
+    "fallback_dates",
+    "fallback_numbers",
+]
 
 
-def fallback_numbers(df: pl.DataFrame, modes: dict[str, bool], *, derived: bool) -> pl.DataFrame:
-    """Re-read, the careful way, the few text numbers the fast path missed (then re-derive)."""
+@dataclass(frozen=True)
+class NumberMode:
+    """How a text number column was read: decimal comma, and whether the fast path was unstripped
+    (then its misses are first re-read stripped, as the stripped fast path would have read them)."""
+
+    decimal_comma: bool
+    unstripped: bool
+
+
+def _misses(df: pl.DataFrame, col: str, raw: str) -> pl.Series | None:
+    """Rows whose parsed value is null although the source has a value (None when there are none).
+
+    A null source value always parses to null, so equal null counts mean no misses (O(1) check).
+    """
+    parsed, source = df.get_column(col), df.get_column(raw)
+    if parsed.null_count() == source.null_count():
+        return None
+    return parsed.is_null() & source.is_not_null()
+
+
+def fallback_numbers(
+    df: pl.DataFrame, modes: dict[str, NumberMode], *, derived: bool
+) -> pl.DataFrame:
+    """Re-read the few text numbers the fast path missed: stripped (when the fast path did not
+    strip), then the careful way (then re-derive ``amount``)."""
     columns = {"quantity": "quantity", "unit_price": "__unit_price", "amount": "amount"}
     patched: list[pl.Series] = []
-    for field, comma in modes.items():
+    for field, mode in modes.items():
         col, raw = columns[field], raw_name(field)
         if raw not in df.columns:
             continue
-        bad = df.get_column(col).is_null() & df.get_column(raw).is_not_null()
-        n = int(bad.sum())
-        if n == 0 or n > 1_000_000:
+        bad = _misses(df, col, raw)
+        if bad is None:
             continue
         idx = bad.arg_true()
-        fixed = number_fallback(df.get_column(raw).gather(idx), decimal_comma=comma)
+        if mode.unstripped:
+            again = retry_numbers(df.get_column(raw).gather(idx))
+            ok = again.is_finite().fill_null(False)
+            if ok.any():
+                series = df.get_column(col).scatter(idx.filter(ok), again.filter(ok))
+                df = df.with_columns(series.alias(col))
+                patched.append(idx.filter(ok))
+                idx = idx.filter(~ok)
+        n = idx.len()
+        if n == 0 or n > 1_000_000:
+            continue
+        fixed = number_fallback(df.get_column(raw).gather(idx), decimal_comma=mode.decimal_comma)
         ok = fixed.is_finite().fill_null(False)
         if ok.any():
             series = df.get_column(col).scatter(idx.filter(ok), fixed.filter(ok))
@@ -37,45 +81,26 @@ def fallback_numbers(df: pl.DataFrame, modes: dict[str, bool], *, derived: bool)
     return df
 
 
-def mark_duplicates(df: pl.DataFrame) -> pl.DataFrame:
-    """``__dup``: the line's hash was already seen on an earlier line.
-
-    Repeated hash values are found by sorting the hashes (cheap); only the rows carrying one of
-    them (a few percent) go through the first-occurrence check.
-    """
-    hashes = df.get_column("__hash")
-    ordered = hashes.sort()
-    repeated = ordered.filter((ordered == ordered.shift(1)).fill_null(False)).unique()
-    dup = pl.repeat(False, df.height, dtype=pl.Boolean, eager=True)
-    if repeated.len():
-        candidates = hashes.to_frame("h").select(pl.col("h").is_in(repeated.implode())).to_series()
-        idx = candidates.arg_true()
-        firsts = hashes.gather(idx).is_first_distinct()
-        dup = dup.scatter(idx, ~firsts)
-    return df.drop("__hash").with_columns(dup.alias("__dup"))
-
-
-def fallback_float_ids(df: pl.DataFrame) -> pl.DataFrame:
-    """Ids from a float column that are not whole numbers (rare) are kept as written."""
-    raw = df.get_column(raw_name("customer_id"))
-    if not raw.dtype.is_float():
+def fallback_dates(df: pl.DataFrame, warnings: list[str], unstripped: str | None) -> pl.DataFrame:
+    """Re-read the few timestamps the column's format missed: stripped with that format (when the
+    fast path parsed ``unstripped`` text), then with every known format."""
+    raw = raw_name("timestamp")
+    bad = _misses(df, "timestamp", raw)
+    if bad is None:
         return df
-    bad = (df.get_column("customer_id").is_null() & raw.is_finite()).fill_null(False)
-    if not bad.any():
-        return df
-    idx = bad.arg_true()
-    ids = df.get_column("customer_id").scatter(idx, raw.gather(idx).cast(pl.String))
-    return df.with_columns(ids.alias("customer_id"))
-
-
-def fallback_dates(df: pl.DataFrame, warnings: list[str]) -> pl.DataFrame:
-    """Re-read, with every known format, the few timestamps the column's format missed."""
-    bad = df.get_column("timestamp").is_null() & df.get_column(raw_name("timestamp")).is_not_null()
+    if unstripped is not None:
+        idx = bad.arg_true()
+        again = retry_timestamps(df.get_column(raw).gather(idx), unstripped)
+        ok = again.is_not_null()
+        if ok.any():
+            ts = df.get_column("timestamp").scatter(idx.filter(ok), again.filter(ok))
+            df = df.with_columns(ts.alias("timestamp"))
+            bad = bad.scatter(idx.filter(ok), False)
     n = int(bad.sum())
     if n == 0 or n > 100_000:
         return df
     idx = bad.arg_true()
-    fixed = parse_dates_fallback(df.get_column(raw_name("timestamp")).gather(idx))
+    fixed = parse_dates_fallback(df.get_column(raw).gather(idx))
     ok = fixed.is_not_null()
     if not ok.any():
         return df

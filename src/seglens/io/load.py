@@ -6,14 +6,16 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
 from seglens.errors import DataError
-from seglens.io.cleaning import LINE, RuleContext, apply_rules, check_fatal, codes_expr, raw_name
+from seglens.io.cleaning import LINE, RuleContext, apply_rules, check_fatal, raw_name
 from seglens.io.config import IngestOptions, read_config
-from seglens.io.fixups import fallback_dates, fallback_float_ids, fallback_numbers, mark_duplicates
+from seglens.io.customers import CustomerIds, numeric_ids, text_ids
+from seglens.io.fixups import NumberMode, fallback_dates, fallback_numbers
 from seglens.io.mapping import Layout, parse_column_mapping, resolve_mapping
 from seglens.io.parsing import (
     bool_expr,
@@ -23,6 +25,7 @@ from seglens.io.parsing import (
     id_decimal_mode,
     id_expr,
     needs_careful_numbers,
+    null_missing_tokens,
     number_expr,
     text_expr,
     timestamp_expr,
@@ -117,16 +120,36 @@ def names(exprs: list[pl.Expr]) -> set[str]:
     return {e.meta.output_name() for e in exprs}
 
 
+@dataclass
+class _Plan:
+    """What the eager steps after the main projection need to know about it."""
+
+    number_modes: dict[str, NumberMode] = field(default_factory=dict)
+    """Text number fields and how they were read."""
+    date_format: str | None = None
+    """The format of a text timestamp column parsed unstripped (its misses are re-read)."""
+    numeric_ids: bool = False
+    """The customer id column is numeric: its ids are read from the source column."""
+
+
 def _build_frame(
     raw: RawSource, mapping: dict[str, MappedColumn], opts: IngestOptions, details: dict[str, Any]
-) -> tuple[pl.LazyFrame, list[str]]:
-    """Lazy frame with canonical columns, raw text of checked fields and rule flag columns."""
+) -> tuple[pl.LazyFrame, list[str], _Plan]:
+    """Lazy frame with canonical columns, raw text of checked fields and the line hash.
+
+    Only columns something reads are carried: rule masks are computed later from the parsed
+    columns (:func:`~seglens.io.cleaning.apply_rules`), and line numbers come from row positions
+    unless the reader numbers rows otherwise.
+    """
     schema = raw.frame.collect_schema()
     warnings: list[str] = []
+    plan = _Plan()
     src = {k: m.source for k, m in mapping.items() if m.how != "derived"}
     sample_cols = sorted(set(src.values()))
     sample = raw.frame.select(sample_cols).head(SAMPLE_ROWS).collect() if sample_cols else None
-    exprs: list[pl.Expr] = [(pl.col(ROW).cast(pl.Int64) + raw.first_line).alias(LINE)]
+    exprs: list[pl.Expr] = []
+    if not raw.row_is_position:
+        exprs.append((pl.col(ROW).cast(pl.Int64) + raw.first_line).alias(LINE))
     if SHEET in schema:
         exprs.append(pl.col(SHEET))
 
@@ -139,16 +162,15 @@ def _build_frame(
             return text_expr(col, schema[col], sample.get_column(col)).alias(field)
         return text_expr(col, schema[col]).alias(field)
 
-    def ident(field: str) -> tuple[pl.Expr, str]:
-        col = src[field]
-        mode = "none"
-        if schema[col] == pl.String and sample is not None:
-            mode = id_decimal_mode(sample.get_column(col))
-        return id_expr(col, schema[col], decimals=mode).alias(field), mode
-
     cid = src["customer_id"]
-    cid_expr, mode = ident("customer_id")
-    exprs += [cid_expr, raw_text("customer_id")]
+    mode = "none"
+    if schema[cid] == pl.String and sample is not None:
+        mode = id_decimal_mode(sample.get_column(cid))
+    if schema[cid].is_integer() or schema[cid].is_float():
+        plan.numeric_ids = True
+    else:
+        exprs.append(id_expr(cid, schema[cid], decimals=mode, missing=False).alias("customer_id"))
+    exprs.append(raw_text("customer_id"))
     if schema[cid] == pl.String and mode == "suffix":
         fixed = pl.col(cid).str.strip_chars().str.ends_with(".0").fill_null(False)
     elif schema[cid] == pl.String and mode == "regex":
@@ -165,12 +187,16 @@ def _build_frame(
         fmt = detect_date_format(sample.get_column(ts), preferred=opts.date_format)
         if fmt is not None:
             details["timestamp_format"] = fmt.format
+            plan.date_format = fmt.format
             if fmt.ambiguous_with:
                 warnings.append(
                     f"dates in {ts!r} read as {fmt.format}; they could also be "
                     f"{fmt.ambiguous_with} — set date_format if that is wrong"
                 )
-    exprs += [timestamp_expr(ts, schema[ts], fmt).alias("timestamp"), raw_text("timestamp")]
+    exprs += [
+        timestamp_expr(ts, schema[ts], fmt, strip=False).alias("timestamp"),
+        raw_text("timestamp"),
+    ]
 
     def num(field: str) -> pl.Expr:
         col = src[field]
@@ -180,10 +206,9 @@ def _build_frame(
         if comma:
             details.setdefault("decimal_comma", []).append(col)
         if text:
-            number_modes[field] = comma
-        return number_expr(col, schema[col], decimal_comma=comma, careful=careful)
+            plan.number_modes[field] = NumberMode(comma, unstripped=not (comma or careful))
+        return number_expr(col, schema[col], decimal_comma=comma, careful=careful, strip=False)
 
-    number_modes: dict[str, bool] = {}
     qty = num("quantity") if "quantity" in src else None
     price = num("unit_price") if "unit_price" in src else None
     exprs.append((qty if qty is not None else pl.lit(None, pl.Float64)).alias("quantity"))
@@ -194,40 +219,21 @@ def _build_frame(
     derived = mapping["amount"].how == "derived"
     if not derived:
         exprs += [num("amount").alias("amount"), raw_text("amount")]
-    details["__number_modes"] = number_modes
-    for field in _TEXT_FIELDS:
-        if field in src:
-            exprs.append(text_at(field))
-        else:
-            exprs.append(pl.lit(None, pl.String).alias(field))
+    # unmapped optional columns are not carried: the canonical table gets them as nulls
+    exprs += [text_at(fld) for fld in _TEXT_FIELDS if fld in src]
     if "is_return" in src:
         exprs.append(bool_expr(src["is_return"], schema[src["is_return"]]).alias("is_return"))
-    else:
-        exprs.append(pl.lit(None, pl.Boolean).alias("is_return"))
     # Exact duplicate lines: a 64-bit hash of the whole line (every source column, each hashed
     # with its own seed, summed), first occurrence kept. Far faster than comparing row structs;
     # two different lines collide with probability ~ n^2 / 2^65 (< 3e-6 for 10 M lines).
     line_hash = pl.sum_horizontal(pl.col(c).hash(seed=i + 1) for i, c in enumerate(raw.columns))
     exprs.append(line_hash.alias("__hash"))
-    flags = _text_flags(
-        raw,
-        mapping,
-        lossy=raw.lossy_frame is None
-        and raw.format == "csv"
-        and raw.details.get("encoding") in {"utf-8", "utf-8-sig"},
-    )
-    # distinct customers are counted on a hash of the id (the source column when it is numeric)
-    hashed = pl.col(raw_name("customer_id")) if schema[cid].is_numeric() else pl.col("customer_id")
-    frame = raw.frame.select(exprs).with_columns(
-        *flags,
-        pl.when(pl.col("customer_id").is_not_null()).then(hashed.hash(seed=7)).alias("__cid_hash"),
-        codes_expr("product_id", opts.non_product_codes).alias("__non_product"),
-    )
+    frame = raw.frame.select(exprs)
     finite_cols = [c for c in ("quantity", "__unit_price", "amount") if c in names(exprs)]
     frame = frame.with_columns(finite(c) for c in finite_cols)
     if derived:
         frame = frame.with_columns((pl.col("quantity") * pl.col("__unit_price")).alias("amount"))
-    return frame, warnings
+    return frame, warnings, plan
 
 
 def schema_is_text(raw: RawSource, column: str) -> bool:
@@ -235,10 +241,13 @@ def schema_is_text(raw: RawSource, column: str) -> bool:
     return raw.frame.collect_schema().get(column) == pl.String
 
 
-def _text_flags(raw: RawSource, mapping: dict[str, MappedColumn], *, lossy: bool) -> list[pl.Expr]:
+def _text_flags(
+    raw: RawSource, mapping: dict[str, MappedColumn], *, lossy: bool
+) -> tuple[pl.Expr, pl.Expr]:
     """Flags for formula-looking values (=, +, @ first) and, after a lenient rescan, U+FFFD.
 
-    They run on the parsed (stripped) text columns, after the main projection.
+    They run on the parsed (stripped) text columns, as masks of the ``formula_like_value`` and
+    ``invalid_utf8`` rules.
     """
     schema = raw.frame.collect_schema()
     fields = [
@@ -247,7 +256,7 @@ def _text_flags(raw: RawSource, mapping: dict[str, MappedColumn], *, lossy: bool
         if f in mapping and schema.get(mapping[f].source) == pl.String
     ]
     if not fields:
-        return [pl.lit(False).alias("__formula"), pl.lit(False).alias("__bad_utf8")]
+        return pl.lit(False), pl.lit(False)
     formula = pl.any_horizontal(
         pl.col(f).str.starts_with("=")
         | pl.col(f).str.starts_with("+")
@@ -259,7 +268,15 @@ def _text_flags(raw: RawSource, mapping: dict[str, MappedColumn], *, lossy: bool
         if lossy
         else pl.lit(False)
     )
-    return [formula.fill_null(False).alias("__formula"), bad.fill_null(False).alias("__bad_utf8")]
+    return formula.fill_null(False), bad.fill_null(False)
+
+
+def _customer_ids(df: pl.DataFrame, plan: _Plan) -> CustomerIds:
+    """The customer ids: numeric ones from the source column (:func:`numeric_ids`), text ones
+    as parsed lazily, with the missing tokens (``nan``, ``NULL``, ...) nulled here."""
+    if plan.numeric_ids:
+        return numeric_ids(df.get_column(raw_name("customer_id")))
+    return text_ids(null_missing_tokens(df.get_column("customer_id")))
 
 
 def load_transactions(
@@ -405,7 +422,7 @@ def _load_transactions(
     details: dict[str, Any] = dict(raw.details)
     built = dict(details)
     try:
-        frame, warnings = _build_frame(raw, mapping, opts, built)
+        frame, warnings, plan = _build_frame(raw, mapping, opts, built)
         df = frame.collect()
     except pl.exceptions.ComputeError as err:
         if raw.lossy_frame is None or "utf-8" not in str(err).lower():
@@ -414,7 +431,7 @@ def _load_transactions(
         raw.frame = raw.lossy_frame()
         raw.lossy_frame = None
         built = dict(details)
-        frame, warnings = _build_frame(raw, mapping, opts, built)
+        frame, warnings, plan = _build_frame(raw, mapping, opts, built)
         df = collect_source(raw, frame)
     except (pl.exceptions.PolarsError, OSError) as err:
         raise source_error(raw, err) from None
@@ -425,12 +442,10 @@ def _load_transactions(
             source=raw.name,
             hint="export the data again with its rows",
         )
-    df = mark_duplicates(df)
-    df = fallback_dates(df, warnings)
-    df = fallback_float_ids(df)
-    df = fallback_numbers(
-        df, details.pop("__number_modes"), derived=mapping["amount"].how == "derived"
-    )
+    derived = mapping["amount"].how == "derived"
+    customers = _customer_ids(df, plan)
+    df = fallback_dates(df, warnings, plan.date_format)
+    df = fallback_numbers(df, plan.number_modes, derived=derived)
     orders = df.get_column(raw_name("order_id")).head(SAMPLE_ROWS)
     prefix = _return_prefix(opts, layout, orders)
     ctx = RuleContext(
@@ -444,20 +459,26 @@ def _load_transactions(
         drop_non_product=opts.drop_non_product,
         return_prefix=prefix,
         max_bad_fraction=opts.max_bad_fraction,
+        first_line=raw.first_line,
     )
-    if df.get_column("customer_id").null_count() == df.height:
+    if customers.missing.all():
         raise DataError(
             "no row has a customer id",
             source=raw.name,
             column=mapping["customer_id"].source,
             hint="map the customer column with --columns customer_id=<column>",
         )
-    derived = mapping["amount"].how == "derived"
     fatal_fields = ("timestamp", "quantity", "unit_price") if derived else ("timestamp", "amount")
     check_fatal(df, ctx, (*fatal_fields, "order_id"), notes=raw.warnings)
-    kept, rules, keep = apply_rules(df, ctx)
-    cid_hash = df.get_column("__cid_hash")
-    canonical = kept.select(pl.col(c.name).cast(c.dtype) for c in TRANSACTIONS.columns)
+    formula, bad_utf8 = _text_flags(
+        raw,
+        mapping,
+        lossy=raw.lossy_frame is None
+        and raw.format == "csv"
+        and raw.details.get("encoding") in {"utf-8", "utf-8-sig"},
+    )
+    cleaned = apply_rules(df, ctx, customers=customers, formula=formula, bad_utf8=bad_utf8)
+    canonical = cleaned.table
     if opts.as_of is not None:
         details["as_of"] = opts.as_of.isoformat(sep=" ")
     if prefix:
@@ -468,13 +489,13 @@ def _load_transactions(
         format=raw.format,
         rows_read=df.height,
         rows_kept=canonical.height,
-        customers_read=cid_hash.drop_nulls().n_unique(),
-        customers_kept=cid_hash.filter(keep).drop_nulls().n_unique(),
+        customers_read=cleaned.customers_read,
+        customers_kept=cleaned.customers_kept,
         columns_read=src_columns,
         mapping=mapped_list,
         layout=layout.title if layout else None,
         details=details,
-        rules=rules,
+        rules=cleaned.rules,
         warnings=raw.warnings + warnings,
     )
     if report.rows_kept == 0:

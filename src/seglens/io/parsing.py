@@ -23,9 +23,12 @@ __all__ = [
     "id_decimal_mode",
     "id_expr",
     "needs_careful_numbers",
+    "null_missing_tokens",
     "number_expr",
     "number_fallback",
     "parse_dates_fallback",
+    "retry_numbers",
+    "retry_timestamps",
     "text_expr",
     "timestamp_expr",
 ]
@@ -151,8 +154,17 @@ def detect_date_format(sample: pl.Series, *, preferred: str | None = None) -> Da
     return DateFormat(tops[0], best, other)
 
 
-def timestamp_expr(col: str, dtype: pl.DataType, fmt: DateFormat | None) -> pl.Expr:
-    """Canonical naive ``Datetime('us')`` from a text, date, datetime or integer column."""
+def timestamp_expr(
+    col: str, dtype: pl.DataType, fmt: DateFormat | None, *, strip: bool = True
+) -> pl.Expr:
+    """Canonical naive ``Datetime('us')`` from a text, date, datetime or integer column.
+
+    With ``strip=False`` text is parsed as written (no whitespace strip: a full pass saved).
+    A value the parser accepts unstripped has the same meaning stripped (only leading blanks
+    are ever accepted), so the result equals the stripped parse except for values with
+    surrounding blanks that fail; the caller re-reads those with :func:`retry_timestamps`.
+    Formats ending in ``Z`` always take the stripped path (the ``Z`` is removed after the strip).
+    """
     c = pl.col(col)
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is not None:
@@ -169,7 +181,15 @@ def timestamp_expr(col: str, dtype: pl.DataType, fmt: DateFormat | None) -> pl.E
         return text.str.strptime(_DT, "%Y%m%d", strict=False)
     if fmt is None:
         return pl.lit(None, dtype=_DT)
+    if not strip and not fmt.format.endswith("Z"):
+        return _strptime(c.cast(pl.String), fmt.format)
     return _strptime(_prepare_text(c.cast(pl.String), fmt.format), fmt.format)
+
+
+def retry_timestamps(values: pl.Series, fmt: str) -> pl.Series:
+    """Parse text values with ``fmt`` after stripping them (the few the unstripped pass missed)."""
+    frame = values.cast(pl.String).to_frame("v")
+    return frame.select(_strptime(_prepare_text(pl.col("v"), fmt), fmt)).to_series()
 
 
 def parse_dates_fallback(values: pl.Series) -> pl.Series:
@@ -212,7 +232,12 @@ def _clean_number(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
 
 
 def number_expr(
-    col: str, dtype: pl.DataType, *, decimal_comma: bool = False, careful: bool = False
+    col: str,
+    dtype: pl.DataType,
+    *,
+    decimal_comma: bool = False,
+    careful: bool = False,
+    strip: bool = True,
 ) -> pl.Expr:
     """``Float64`` from a numeric or text column (lazy, whole column).
 
@@ -220,7 +245,9 @@ def number_expr(
     through the careful path (currency symbols or codes, spaces, thousands separators,
     accounting negatives ``(12.50)``; with ``decimal_comma`` ``.`` and ``,`` swap roles). Values
     the fast path misses are re-read by :func:`number_fallback`; non-finite values are made null
-    by :func:`finite`.
+    by :func:`finite`. With ``strip=False`` the fast path casts the text as written: the cast
+    accepts no surrounding blanks, so the values it reads are exactly those it would read
+    stripped, and the caller re-reads the misses stripped (:func:`retry_numbers`).
 
     >>> frame = pl.DataFrame({"a": ["1,234.50", "(12.00)", "$ 7", "x"]})
     >>> frame.select(number_expr("a", pl.String, careful=True)).to_series().to_list()
@@ -229,10 +256,15 @@ def number_expr(
     c = pl.col(col)
     if dtype == pl.Boolean or dtype.is_numeric():
         return c.cast(pl.Float64)
-    text = c.cast(pl.String).str.strip_chars()
     if careful or decimal_comma:
-        return _clean_number(text, decimal_comma)
-    return text.cast(pl.Float64, strict=False)
+        return _clean_number(c.cast(pl.String).str.strip_chars(), decimal_comma)
+    text = c.cast(pl.String)
+    return (text.str.strip_chars() if strip else text).cast(pl.Float64, strict=False)
+
+
+def retry_numbers(values: pl.Series) -> pl.Series:
+    """The plain fast path on stripped text (for the few values the unstripped cast missed)."""
+    return values.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
 
 
 def number_fallback(values: pl.Series, *, decimal_comma: bool = False) -> pl.Series:
@@ -279,12 +311,16 @@ def id_decimal_mode(sample: pl.Series) -> str:
     return "regex"
 
 
-def id_expr(col: str, dtype: pl.DataType, *, decimals: str = "regex") -> pl.Expr:
+def id_expr(
+    col: str, dtype: pl.DataType, *, decimals: str = "regex", missing: bool = True
+) -> pl.Expr:
     """Identifier text exactly as written: stripped, ``17850.0`` -> ``17850``, blanks -> null.
 
     ``decimals`` (see :func:`id_decimal_mode`) chooses how text ids written as decimals are
     read: ``"suffix"`` strips a trailing ``.0``, ``"regex"`` any ``.000`` after digits,
-    ``"none"`` leaves them.
+    ``"none"`` leaves them. With ``missing=False`` text ids that are missing tokens are left as
+    they are: the caller nulls them with :func:`null_missing_tokens` (cheaper than a
+    ``when/then`` over every row when, as usual, there are none).
 
     >>> frame = pl.DataFrame({"c": ["007", " 17850.0", "nan", "A-1"]})
     >>> frame.select(id_expr("c", pl.String)).to_series().to_list()
@@ -301,7 +337,17 @@ def id_expr(col: str, dtype: pl.DataType, *, decimals: str = "regex") -> pl.Expr
         text = text.str.strip_suffix(".0")
     elif decimals == "regex":
         text = text.str.replace(r"^(-?\d+)\.0+$", "${1}")
+    if not missing:
+        return text
     return pl.when(text.is_in(MISSING_TOKENS)).then(None).otherwise(text)
+
+
+def null_missing_tokens(values: pl.Series) -> pl.Series:
+    """``values`` with the :data:`MISSING_TOKENS` made null (same as :func:`id_expr` does)."""
+    hit = values.is_in(MISSING_TOKENS).fill_null(False)
+    if not hit.any():
+        return values
+    return values.scatter(hit.arg_true(), None)
 
 
 def text_expr(col: str, dtype: pl.DataType, sample: pl.Series | None = None) -> pl.Expr:

@@ -36,6 +36,10 @@ class RawSource:
     locate_bad_structure: Callable[[], DataError] | None = None
     lossy_frame: Callable[[], pl.LazyFrame] | None = None
     """For text read as strict UTF-8: the same scan replacing invalid bytes with U+FFFD."""
+    row_is_position: bool = True
+    """Whether :data:`ROW` is the row's position in the frame (every reader but Excel, whose
+    rows are numbered per sheet): the loader then derives line numbers from positions instead
+    of carrying a line column through the whole load."""
 
     @property
     def columns(self) -> list[str]:

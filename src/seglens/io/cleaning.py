@@ -8,28 +8,31 @@ earlier rule had not already removed, so those add up to ``rows_read - rows_kept
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import polars as pl
 
 from seglens.errors import DataError
 from seglens.io.customers import CustomerIds
-from seglens.io.duplicates import duplicate_mask, start_repeated_hashes
+from seglens.io.duplicates import duplicate_mask
 from seglens.io.report import Action, RuleResult
 from seglens.io.sources_base import SHEET
 from seglens.tables import TRANSACTIONS
 
 __all__ = [
     "LINE",
+    "MASK",
     "Cleaned",
     "RuleContext",
     "apply_rules",
     "check_fatal",
     "codes_expr",
     "line_numbers",
+    "mask_exprs",
     "raw_name",
+    "refresh_masks",
 ]
 
 LINE: Final = "__seglens_line"
@@ -167,40 +170,78 @@ def _list_codes(codes: Sequence[str]) -> str:
     return ", ".join(codes[:12]) + (", …" if len(codes) > 12 else "")
 
 
+LATER: Final = "later"
+"""Stands for a mask given to :meth:`_Rules.finish` (the duplicates, found on another thread)."""
+
+
+@dataclass
+class _Pending:
+    rule: str
+    mask: pl.Series | None
+    action: Action
+    description: str
+    column: str | None
+    exclude: bool
+    rows: int = 0
+    examples: tuple[dict[str, Any], ...] = ()
+
+
 class _Rules:
-    """Accumulates rule results and the running exclusion mask."""
+    """Collects the rules in order; counts and examples are taken as each rule is added, the
+    exclusions (which depend on every earlier rule) when :meth:`finish` is given the last mask.
+    """
 
     def __init__(self, df: pl.DataFrame, ctx: RuleContext) -> None:
         self.df = df
         self.ctx = ctx
-        self.excluded = pl.repeat(False, df.height, dtype=pl.Boolean, eager=True)
-        self.results: list[RuleResult] = []
+        self.pending: list[_Pending] = []
 
     def add(
         self,
         rule: str,
-        mask: pl.Series | None,
+        mask: pl.Series | Literal["later"] | None,
         action: Action,
         description: str,
         column: str | None = None,
         *,
         exclude: bool = False,
     ) -> None:
-        if mask is None:
-            self.results.append(RuleResult(rule, "not_applied", 0, description))
-            return
-        rows = int(mask.sum())
-        newly = 0
-        if exclude and rows:
-            newly = int((mask & ~self.excluded).sum())
-            self.excluded = self.excluded | mask
-        examples: tuple[dict[str, Any], ...] = ()
-        if rows and column is not None:
-            field = column
+        entry = _Pending(rule, None, action, description, column, exclude)
+        self.pending.append(entry)
+        if isinstance(mask, pl.Series):
+            self._count(entry, mask)
+        elif mask is None:
+            entry.action = "not_applied"
+
+    def _count(self, entry: _Pending, mask: pl.Series) -> None:
+        entry.mask = mask
+        entry.rows = int(mask.sum())
+        if entry.rows and entry.column is not None:
+            field = entry.column
             col = next(c for c in (raw_name(field), field, f"__{field}") if c in self.df.columns)
             label = self.ctx.source_columns.get(field, field)
-            examples = _examples(self.df, mask, col, label, self.ctx)
-        self.results.append(RuleResult(rule, action, rows, description, newly, examples))
+            entry.examples = _examples(self.df, mask, col, label, self.ctx)
+
+    def finish(self, later: pl.Series) -> tuple[list[RuleResult], pl.Series]:
+        """The results, in order, and the rows kept; ``later`` is the mask of the ``LATER`` rule."""
+        excluded = pl.repeat(False, self.df.height, dtype=pl.Boolean, eager=True)
+        results: list[RuleResult] = []
+        for entry in self.pending:
+            if entry.mask is None and entry.action != "not_applied":
+                self._count(entry, later)
+            if entry.mask is None:
+                results.append(RuleResult(entry.rule, "not_applied", 0, entry.description))
+                continue
+            newly = 0
+            if entry.exclude and entry.rows:
+                newly = int((entry.mask & ~excluded).sum())
+                excluded = excluded | entry.mask
+            results.append(
+                RuleResult(
+                    entry.rule, entry.action, entry.rows, entry.description, newly, entry.examples
+                )
+            )
+        return results, ~excluded
 
 
 @dataclass(frozen=True)
@@ -213,23 +254,36 @@ class Cleaned:
     customers_kept: int
 
 
-def _mask_exprs(
-    df: pl.DataFrame, ctx: RuleContext, formula: pl.Expr, bad_utf8: pl.Expr
-) -> dict[str, pl.Expr]:
-    """Every rule's row mask (null read as false) and the final ``is_return``, as expressions.
+MASK: Final = "__m_"
+"""Prefix of the rule-mask columns computed in the main projection (:func:`mask_exprs`)."""
 
-    They are evaluated in one ``select``: Polars runs independent expressions in parallel, and
-    the masks are bitmaps, so the counting afterwards is cheap.
+
+def mask_exprs(
+    ctx: RuleContext,
+    columns: Collection[str],
+    *,
+    customer_missing: pl.Expr,
+    formula: pl.Expr,
+    bad_utf8: pl.Expr,
+) -> list[pl.Expr]:
+    """Every rule's row mask (null read as false) and the final ``is_return``, as expressions
+    over the parsed columns named in ``columns``.
+
+    They are added to the main projection: they are row-wise, so the streaming engine computes
+    them on each batch of rows while it is in cache, instead of a second pass over the columns.
+    Values patched afterwards (the few the fast parsers missed) get their masks recomputed
+    with :func:`refresh_masks`.
     """
     c = pl.col
     exprs: dict[str, pl.Expr] = {
         "timestamp": c("timestamp").is_null(),
         "amount": c("amount").is_null(),
         "order_id": c("order_id").is_null(),
+        "customer_id": customer_missing,
     }
     if "product_id" in ctx.source_columns and ctx.non_product_codes:
         exprs["non_product"] = codes_expr("product_id", ctx.non_product_codes)
-    price_field = "__unit_price" if "__unit_price" in df.columns else "amount"
+    price_field = "__unit_price" if "__unit_price" in columns else "amount"
     exprs["zero"] = (c(price_field) == 0).fill_null(False)
     if ctx.as_of is not None:
         exprs["late"] = (c("timestamp") > ctx.as_of).fill_null(False)
@@ -250,7 +304,18 @@ def _mask_exprs(
     exprs["id_fixed"] = c("__id_fixed").fill_null(False)
     exprs["bad_utf8"] = bad_utf8
     exprs["formula"] = formula
-    return exprs
+    return [e.alias(MASK + k) for k, e in exprs.items()]
+
+
+def refresh_masks(df: pl.DataFrame, exprs: Sequence[pl.Expr], rows: pl.Series) -> pl.DataFrame:
+    """Recompute the masks of ``rows`` (positions whose values were patched after the main
+    projection). Every mask is a function of its own row only, so this is exact."""
+    if rows.len() == 0:
+        return df
+    fresh = df.gather(rows).select(exprs)
+    return df.with_columns(
+        df.get_column(name).scatter(rows, fresh.get_column(name)) for name in fresh.columns
+    )
 
 
 def apply_rules(
@@ -258,23 +323,18 @@ def apply_rules(
     ctx: RuleContext,
     *,
     customers: CustomerIds,
-    formula: pl.Expr,
-    bad_utf8: pl.Expr,
+    repeated: Callable[[], pl.Series],
 ) -> Cleaned:
     """Run every rule; return the kept rows in canonical form, the results and customer counts.
 
     ``df`` holds the parsed columns (unmapped optional ones may be absent), the source values
-    of checked fields (``__raw_*``), the line hash ``__hash`` and ``__id_fixed``; ``customers``
-    the customer ids; ``formula`` and ``bad_utf8`` are the masks of the two warning rules.
+    of checked fields (``__raw_*``), the line hash ``__hash`` and the rule masks
+    (:func:`mask_exprs`); ``customers`` the customer ids; ``repeated`` waits for the repeated
+    line hashes (:func:`~seglens.io.duplicates.start_repeated_hashes`).
     """
-    hashes = df.get_column("__hash")
-    repeated = start_repeated_hashes(hashes)  # one core sorts while the masks are computed
-    exprs = _mask_exprs(df, ctx, formula, bad_utf8)
-    masks = df.lazy().select(e.alias(k) for k, e in exprs.items()).collect()
-    dup = duplicate_mask(hashes, repeated())
 
     def mask(name: str) -> pl.Series | None:
-        return masks.get_column(name) if name in masks.columns else None
+        return df.get_column(MASK + name) if MASK + name in df.columns else None
 
     r = _Rules(df, ctx)
     r.add(
@@ -312,7 +372,7 @@ def apply_rules(
     if ctx.drop_duplicates:
         r.add(
             "duplicate_line",
-            dup,
+            LATER,
             "excluded",
             "exact copy of an earlier line (every source column equal); the first copy is "
             "kept, the repeats excluded",
@@ -322,7 +382,7 @@ def apply_rules(
     else:
         r.add(
             "duplicate_line",
-            dup,
+            LATER,
             "kept",
             "exact copy of an earlier line (every source column equal); kept because "
             "drop_duplicates is off",
@@ -385,7 +445,7 @@ def apply_rules(
         "return (is_return = true)",
         "amount",
     )
-    positive_return = masks.get_column("return_sign")
+    positive_return = df.get_column(MASK + "return_sign")
     r.add(
         "return_sign",
         positive_return,
@@ -416,20 +476,20 @@ def apply_rules(
         "take care when exporting to spreadsheets",
         None,
     )
-    keep = ~r.excluded
-    table = _canonical(df, masks, keep, customers)
-    read, kept = customers.counts(keep)
+    # everything above only counts and takes examples: it ran while the line hashes were sorted
+    read = customers.count_read()
+    results, keep = r.finish(duplicate_mask(df.get_column("__hash"), repeated()))
+    table = _canonical(df, keep, customers)
+    kept = customers.count_kept(keep, table.get_column("customer_id"))
     return Cleaned(
         table=table,
-        rules=r.results,
+        rules=results,
         customers_read=read,
         customers_kept=kept,
     )
 
 
-def _canonical(
-    df: pl.DataFrame, masks: pl.DataFrame, keep: pl.Series, customers: CustomerIds
-) -> pl.DataFrame:
+def _canonical(df: pl.DataFrame, keep: pl.Series, customers: CustomerIds) -> pl.DataFrame:
     """The kept rows in canonical form: returns flagged, positive return amounts negated,
     unmapped optional columns null (made here, not carried through the load)."""
     amount = pl.col("amount")
@@ -438,19 +498,16 @@ def _canonical(
         if col.name == "customer_id":
             continue
         if col.name == "amount":
-            expr = pl.when(pl.col("__return_sign")).then(-amount).otherwise(amount)
+            expr = pl.when(pl.col(MASK + "return_sign")).then(-amount).otherwise(amount)
         elif col.name == "is_return":
-            expr = pl.col("__is_return")
+            expr = pl.col(MASK + "is_return")
         elif col.name in df.columns:
             expr = pl.col(col.name)
         else:
             expr = pl.lit(None, col.dtype)
         exprs.append(expr.cast(col.dtype).alias(col.name))
     used = [c for c in CANONICAL if c in df.columns and c not in ("customer_id", "is_return")]
-    frame = df.select(used).with_columns(
-        masks.get_column("is_return").alias("__is_return"),
-        masks.get_column("return_sign").alias("__return_sign"),
-    )
+    frame = df.select(*used, MASK + "is_return", MASK + "return_sign")
     table = frame.filter(keep).select(exprs)
     table = table.with_columns(customers.kept_text(keep).alias("customer_id"))
     return table.select(CANONICAL)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["CustomerIds", "numeric_ids", "text_ids"]
+__all__ = ["CustomerIds", "numeric_ids", "numeric_missing", "text_ids", "whole_numbers"]
 
 
 @dataclass(frozen=True)
@@ -53,40 +53,45 @@ class CustomerIds:
                 text = text.scatter(position.filter(held), self.patch_text.filter(held))
         return text
 
-    def counts(self, keep: pl.Series) -> tuple[int, int]:
-        """Distinct customers in all rows and in the kept rows (nulls not counted).
+    def count_read(self) -> int:
+        """Distinct customers in all rows (missing ids not counted).
 
-        Ids in a short range are counted by marking their offsets in a bitmap (no hashing);
-        otherwise both counts run in one query, so Polars computes them in parallel.
+        Ids in a short range are counted by marking their offsets in a bitmap (no hashing).
+        Text ids are counted over all rows, less the distinct missing values (null and missing
+        tokens such as ``nan``, which never count as ids): no copy of the column is needed.
         """
         if self.lo is not None and self.hi is not None:
-            span, lo = self.hi - self.lo + 1, self.lo
+            return self._marked(self.key)
+        key = self.key
+        tokens = key.filter(self.missing & key.is_not_null())
+        return key.n_unique() - int(key.null_count() > 0) - tokens.n_unique()
 
-            def distinct(ids: pl.Series) -> int:
-                seen = pl.repeat(False, span, dtype=pl.Boolean, eager=True)
-                return int(seen.scatter(ids.drop_nulls() - lo, True).sum())
+    def count_kept(self, keep: pl.Series, kept_text: pl.Series) -> int:
+        """Distinct customers in the kept rows (``kept_text``: their ids as text)."""
+        if self.lo is not None and self.hi is not None:
+            return self._marked(self.key.filter(keep))
+        if self.text is not None:
+            return kept_text.drop_nulls().n_unique()
+        return self.key.filter(keep).drop_nulls().n_unique()
 
-            return distinct(self.key), distinct(self.key.filter(keep))
-        k = pl.col("key")
-        counted = (
-            pl.DataFrame([self.key.alias("key"), keep.alias("keep")])
-            .lazy()
-            .select(
-                k.drop_nulls().n_unique().alias("read"),
-                k.filter(pl.col("keep")).drop_nulls().n_unique().alias("kept"),
-            )
-            .collect()
-        )
-        return int(counted.item(0, "read")), int(counted.item(0, "kept"))
-
-
-def text_ids(ids: pl.Series) -> CustomerIds:
-    """Customer ids that are text already (parsed, missing tokens null)."""
-    return CustomerIds(missing=ids.is_null(), key=ids, text=ids)
+    def _marked(self, ids: pl.Series) -> int:
+        assert self.lo is not None and self.hi is not None
+        seen = pl.repeat(False, self.hi - self.lo + 1, dtype=pl.Boolean, eager=True)
+        return int(seen.scatter(ids.drop_nulls() - self.lo, True).sum())
 
 
-def numeric_ids(values: pl.Series) -> CustomerIds:
-    """Customer ids from an integer or float source column.
+def text_ids(ids: pl.Series, missing: pl.Series) -> CustomerIds:
+    """Text customer ids as parsed; ``missing``: null or a missing token (``nan``, ``NULL``...).
+
+    Missing ids are not nulled in the column: rows without an id are always excluded, so the
+    canonical table never shows them.
+    """
+    return CustomerIds(missing=missing, key=ids, text=ids)
+
+
+def numeric_ids(ints: pl.Series, values: pl.Series, missing: pl.Series) -> CustomerIds:
+    """Customer ids from an integer or float source column ``values``; ``ints`` are the whole
+    numbers among them (null otherwise), ``missing`` the rows with no usable id.
 
     The text of an id is the whole number as written (``17850.0`` -> ``"17850"``); a finite float
     that is not a whole number is kept as written (``"17850.5"``); NaN and infinities are
@@ -97,22 +102,12 @@ def numeric_ids(values: pl.Series) -> CustomerIds:
     the formatted range (``ids - min``): the same text as casting each id, at a fraction of the
     cost.
     """
-    if values.dtype == pl.UInt64:  # may not fit Int64: cast each id
-        return text_ids(values.cast(pl.String))
-    if values.dtype.is_float():
-        v = pl.col("v")
-        whole = pl.when(v == v.floor()).then(v.cast(pl.Int64, strict=False))
-        ints = values.to_frame("v").select(whole).to_series()
-        odd = (ints.is_null() & values.is_finite()).fill_null(False)
-    else:
-        ints = values.cast(pl.Int64)
-        odd = None
     patch_rows = patch_text = None
-    missing = ints.is_null()
-    if odd is not None and odd.any():
-        patch_rows = odd.arg_true()
-        patch_text = values.gather(patch_rows).cast(pl.String)
-        missing = missing & ~odd
+    if values.dtype.is_float():
+        odd = (ints.is_null() & ~missing).fill_null(False)
+        if odd.any():
+            patch_rows = odd.arg_true()
+            patch_text = values.gather(patch_rows).cast(pl.String)
     lo, hi = ints.min(), ints.max()
     span = min(max(ints.len(), 1024), 2**31)
     dense = isinstance(lo, int) and isinstance(hi, int) and hi - lo < span
@@ -124,3 +119,21 @@ def numeric_ids(values: pl.Series) -> CustomerIds:
         patch_rows=patch_rows,
         patch_text=patch_text,
     )
+
+
+def whole_numbers(column: str, dtype: pl.DataType) -> pl.Expr:
+    """The whole-number ids of a numeric column as ``Int64`` (null if not a whole number that
+    fits)."""
+    c = pl.col(column)
+    if dtype.is_float():
+        return pl.when(c == c.floor()).then(c.cast(pl.Int64, strict=False))
+    return c.cast(pl.Int64)
+
+
+def numeric_missing(ints: str, column: str, dtype: pl.DataType) -> pl.Expr:
+    """Rows with no usable numeric id: no whole number, and (floats) not a finite number either
+    (a finite non-whole float id is kept as written)."""
+    missing = pl.col(ints).is_null()
+    if dtype.is_float():
+        missing = missing & ~pl.col(column).is_finite().fill_null(False)
+    return missing

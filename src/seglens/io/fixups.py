@@ -22,6 +22,9 @@ __all__ = [
 ]
 
 
+_NO_ROWS = pl.Series("rows", [], dtype=pl.UInt32)
+
+
 @dataclass(frozen=True)
 class NumberMode:
     """How a text number column was read: decimal comma, and whether the fast path was unstripped
@@ -44,9 +47,9 @@ def _misses(df: pl.DataFrame, col: str, raw: str) -> pl.Series | None:
 
 def fallback_numbers(
     df: pl.DataFrame, modes: dict[str, NumberMode], *, derived: bool
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, pl.Series]:
     """Re-read the few text numbers the fast path missed: stripped (when the fast path did not
-    strip), then the careful way (then re-derive ``amount``)."""
+    strip), then the careful way (then re-derive ``amount``). Also returns the patched rows."""
     columns = {"quantity": "quantity", "unit_price": "__unit_price", "amount": "amount"}
     patched: list[pl.Series] = []
     for field, mode in modes.items():
@@ -74,20 +77,26 @@ def fallback_numbers(
             series = df.get_column(col).scatter(idx.filter(ok), fixed.filter(ok))
             df = df.with_columns(series.alias(col))
             patched.append(idx.filter(ok))
+    rows = pl.concat(patched).unique() if patched else _NO_ROWS
     if derived and patched:
-        idx = pl.concat(patched).unique()
-        product = df.get_column("quantity").gather(idx) * df.get_column("__unit_price").gather(idx)
-        df = df.with_columns(df.get_column("amount").scatter(idx, product).alias("amount"))
-    return df
+        product = df.get_column("quantity").gather(rows) * df.get_column("__unit_price").gather(
+            rows
+        )
+        df = df.with_columns(df.get_column("amount").scatter(rows, product).alias("amount"))
+    return df, rows
 
 
-def fallback_dates(df: pl.DataFrame, warnings: list[str], unstripped: str | None) -> pl.DataFrame:
+def fallback_dates(
+    df: pl.DataFrame, warnings: list[str], unstripped: str | None
+) -> tuple[pl.DataFrame, pl.Series]:
     """Re-read the few timestamps the column's format missed: stripped with that format (when the
-    fast path parsed ``unstripped`` text), then with every known format."""
+    fast path parsed ``unstripped`` text), then with every known format. Also returns the
+    patched rows."""
     raw = raw_name("timestamp")
     bad = _misses(df, "timestamp", raw)
     if bad is None:
-        return df
+        return df, _NO_ROWS
+    patched: list[pl.Series] = []
     if unstripped is not None:
         idx = bad.arg_true()
         again = retry_timestamps(df.get_column(raw).gather(idx), unstripped)
@@ -96,17 +105,17 @@ def fallback_dates(df: pl.DataFrame, warnings: list[str], unstripped: str | None
             ts = df.get_column("timestamp").scatter(idx.filter(ok), again.filter(ok))
             df = df.with_columns(ts.alias("timestamp"))
             bad = bad.scatter(idx.filter(ok), False)
+            patched.append(idx.filter(ok))
     n = int(bad.sum())
-    if n == 0 or n > 100_000:
-        return df
     idx = bad.arg_true()
-    fixed = parse_dates_fallback(df.get_column(raw).gather(idx))
-    ok = fixed.is_not_null()
-    if not ok.any():
-        return df
-    ts = df.get_column("timestamp").scatter(idx.filter(ok), fixed.filter(ok))
-    warnings.append(
-        f"{int(ok.sum()):,} timestamp(s) were not in the column's main format and were read "
-        "with another known format"
-    )
-    return df.with_columns(ts.alias("timestamp"))
+    fixed = parse_dates_fallback(df.get_column(raw).gather(idx)) if 0 < n <= 100_000 else None
+    if fixed is not None and fixed.is_not_null().any():
+        ok = fixed.is_not_null()
+        ts = df.get_column("timestamp").scatter(idx.filter(ok), fixed.filter(ok))
+        warnings.append(
+            f"{int(ok.sum()):,} timestamp(s) were not in the column's main format and were read "
+            "with another known format"
+        )
+        df = df.with_columns(ts.alias("timestamp"))
+        patched.append(idx.filter(ok))
+    return df, pl.concat(patched) if patched else _NO_ROWS

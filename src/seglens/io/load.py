@@ -12,12 +12,29 @@ from typing import Any
 import polars as pl
 
 from seglens.errors import DataError
-from seglens.io.cleaning import LINE, RuleContext, apply_rules, check_fatal, raw_name
+from seglens.io.cleaning import (
+    LINE,
+    MASK,
+    RuleContext,
+    apply_rules,
+    check_fatal,
+    mask_exprs,
+    raw_name,
+    refresh_masks,
+)
 from seglens.io.config import IngestOptions, read_config
-from seglens.io.customers import CustomerIds, numeric_ids, text_ids
+from seglens.io.customers import (
+    CustomerIds,
+    numeric_ids,
+    numeric_missing,
+    text_ids,
+    whole_numbers,
+)
+from seglens.io.duplicates import start_repeated_hashes
 from seglens.io.fixups import NumberMode, fallback_dates, fallback_numbers
 from seglens.io.mapping import Layout, parse_column_mapping, resolve_mapping
 from seglens.io.parsing import (
+    MISSING_TOKENS,
     bool_expr,
     detect_date_format,
     detect_decimal_comma,
@@ -25,7 +42,6 @@ from seglens.io.parsing import (
     id_decimal_mode,
     id_expr,
     needs_careful_numbers,
-    null_missing_tokens,
     number_expr,
     text_expr,
     timestamp_expr,
@@ -130,16 +146,24 @@ class _Plan:
     """The format of a text timestamp column parsed unstripped (its misses are re-read)."""
     numeric_ids: bool = False
     """The customer id column is numeric: its ids are read from the source column."""
+    ctx: RuleContext | None = None
+    """The rules' context (the cancellation prefix is detected on the sample)."""
+    masks: list[pl.Expr] = field(default_factory=list)
+    """The rule-mask expressions added to the projection (re-run on patched rows)."""
 
 
 def _build_frame(
-    raw: RawSource, mapping: dict[str, MappedColumn], opts: IngestOptions, details: dict[str, Any]
+    raw: RawSource,
+    mapping: dict[str, MappedColumn],
+    opts: IngestOptions,
+    details: dict[str, Any],
+    layout: Layout | None,
 ) -> tuple[pl.LazyFrame, list[str], _Plan]:
-    """Lazy frame with canonical columns, raw text of checked fields and the line hash.
+    """Lazy frame with canonical columns, raw values of checked fields, the line hash and every
+    rule's mask (:func:`~seglens.io.cleaning.mask_exprs`).
 
-    Only columns something reads are carried: rule masks are computed later from the parsed
-    columns (:func:`~seglens.io.cleaning.apply_rules`), and line numbers come from row positions
-    unless the reader numbers rows otherwise.
+    Only columns something reads are carried: unmapped optional columns are made null at the
+    end, and line numbers come from row positions unless the reader numbers rows otherwise.
     """
     schema = raw.frame.collect_schema()
     warnings: list[str] = []
@@ -166,10 +190,14 @@ def _build_frame(
     mode = "none"
     if schema[cid] == pl.String and sample is not None:
         mode = id_decimal_mode(sample.get_column(cid))
-    if schema[cid].is_integer() or schema[cid].is_float():
+    if schema[cid].is_float() or (schema[cid].is_integer() and schema[cid] != pl.UInt64):
         plan.numeric_ids = True
+        exprs.append(whole_numbers(cid, schema[cid]).alias("__cid_int"))
+        customer_missing = numeric_missing("__cid_int", raw_name("customer_id"), schema[cid])
     else:
         exprs.append(id_expr(cid, schema[cid], decimals=mode, missing=False).alias("customer_id"))
+        ids = pl.col("customer_id")
+        customer_missing = (ids.is_null() | ids.is_in(MISSING_TOKENS)).fill_null(False)
     exprs.append(raw_text("customer_id"))
     if schema[cid] == pl.String and mode == "suffix":
         fixed = pl.col(cid).str.strip_chars().str.ends_with(".0").fill_null(False)
@@ -233,7 +261,42 @@ def _build_frame(
     frame = frame.with_columns(finite(c) for c in finite_cols)
     if derived:
         frame = frame.with_columns((pl.col("quantity") * pl.col("__unit_price")).alias("amount"))
-    return frame, warnings, plan
+    orders = sample.get_column(src["order_id"]) if sample is not None else None
+    plan.ctx = _context(raw, mapping, opts, _return_prefix(opts, layout, orders))
+    formula, bad_utf8 = _text_flags(
+        raw,
+        mapping,
+        lossy=raw.lossy_frame is None
+        and raw.format == "csv"
+        and raw.details.get("encoding") in {"utf-8", "utf-8-sig"},
+    )
+    plan.masks = mask_exprs(
+        plan.ctx,
+        frame.collect_schema().names(),
+        customer_missing=customer_missing,
+        formula=formula,
+        bad_utf8=bad_utf8,
+    )
+    return frame.with_columns(plan.masks), warnings, plan
+
+
+def _context(
+    raw: RawSource, mapping: dict[str, MappedColumn], opts: IngestOptions, prefix: str | None
+) -> RuleContext:
+    """What the cleaning rules need besides the frame."""
+    return RuleContext(
+        source=raw.name,
+        line_word="line" if raw.first_line == 2 else "row",
+        source_columns={k: m.source for k, m in mapping.items()},
+        as_of=opts.as_of,
+        non_product_codes=opts.non_product_codes,
+        drop_duplicates=opts.drop_duplicates,
+        drop_zero_price=opts.drop_zero_price,
+        drop_non_product=opts.drop_non_product,
+        return_prefix=prefix,
+        max_bad_fraction=opts.max_bad_fraction,
+        first_line=raw.first_line,
+    )
 
 
 def schema_is_text(raw: RawSource, column: str) -> bool:
@@ -272,11 +335,12 @@ def _text_flags(
 
 
 def _customer_ids(df: pl.DataFrame, plan: _Plan) -> CustomerIds:
-    """The customer ids: numeric ones from the source column (:func:`numeric_ids`), text ones
-    as parsed lazily, with the missing tokens (``nan``, ``NULL``, ...) nulled here."""
+    """The customer ids: whole numbers of a numeric column, or the parsed text."""
+    missing = df.get_column(MASK + "customer_id")
     if plan.numeric_ids:
-        return numeric_ids(df.get_column(raw_name("customer_id")))
-    return text_ids(null_missing_tokens(df.get_column("customer_id")))
+        ints = df.get_column("__cid_int")
+        return numeric_ids(ints, df.get_column(raw_name("customer_id")), missing)
+    return text_ids(df.get_column("customer_id"), missing)
 
 
 def load_transactions(
@@ -422,7 +486,7 @@ def _load_transactions(
     details: dict[str, Any] = dict(raw.details)
     built = dict(details)
     try:
-        frame, warnings, plan = _build_frame(raw, mapping, opts, built)
+        frame, warnings, plan = _build_frame(raw, mapping, opts, built, layout)
         df = frame.collect()
     except pl.exceptions.ComputeError as err:
         if raw.lossy_frame is None or "utf-8" not in str(err).lower():
@@ -431,7 +495,7 @@ def _load_transactions(
         raw.frame = raw.lossy_frame()
         raw.lossy_frame = None
         built = dict(details)
-        frame, warnings, plan = _build_frame(raw, mapping, opts, built)
+        frame, warnings, plan = _build_frame(raw, mapping, opts, built, layout)
         df = collect_source(raw, frame)
     except (pl.exceptions.PolarsError, OSError) as err:
         raise source_error(raw, err) from None
@@ -442,25 +506,15 @@ def _load_transactions(
             source=raw.name,
             hint="export the data again with its rows",
         )
+    # one core sorts the line hashes while this thread patches values and checks the rules
+    repeated = start_repeated_hashes(df.get_column("__hash"))
     derived = mapping["amount"].how == "derived"
     customers = _customer_ids(df, plan)
-    df = fallback_dates(df, warnings, plan.date_format)
-    df = fallback_numbers(df, plan.number_modes, derived=derived)
-    orders = df.get_column(raw_name("order_id")).head(SAMPLE_ROWS)
-    prefix = _return_prefix(opts, layout, orders)
-    ctx = RuleContext(
-        source=raw.name,
-        line_word="line" if raw.first_line == 2 else "row",
-        source_columns={k: m.source for k, m in mapping.items()},
-        as_of=opts.as_of,
-        non_product_codes=opts.non_product_codes,
-        drop_duplicates=opts.drop_duplicates,
-        drop_zero_price=opts.drop_zero_price,
-        drop_non_product=opts.drop_non_product,
-        return_prefix=prefix,
-        max_bad_fraction=opts.max_bad_fraction,
-        first_line=raw.first_line,
-    )
+    df, dated = fallback_dates(df, warnings, plan.date_format)
+    df, numbered = fallback_numbers(df, plan.number_modes, derived=derived)
+    df = refresh_masks(df, plan.masks, pl.concat([dated, numbered]).unique(maintain_order=True))
+    ctx = plan.ctx
+    assert ctx is not None
     if customers.missing.all():
         raise DataError(
             "no row has a customer id",
@@ -470,19 +524,12 @@ def _load_transactions(
         )
     fatal_fields = ("timestamp", "quantity", "unit_price") if derived else ("timestamp", "amount")
     check_fatal(df, ctx, (*fatal_fields, "order_id"), notes=raw.warnings)
-    formula, bad_utf8 = _text_flags(
-        raw,
-        mapping,
-        lossy=raw.lossy_frame is None
-        and raw.format == "csv"
-        and raw.details.get("encoding") in {"utf-8", "utf-8-sig"},
-    )
-    cleaned = apply_rules(df, ctx, customers=customers, formula=formula, bad_utf8=bad_utf8)
+    cleaned = apply_rules(df, ctx, customers=customers, repeated=repeated)
     canonical = cleaned.table
     if opts.as_of is not None:
         details["as_of"] = opts.as_of.isoformat(sep=" ")
-    if prefix:
-        details["return_prefix"] = prefix
+    if ctx.return_prefix:
+        details["return_prefix"] = ctx.return_prefix
     report = CleaningReport(
         source=raw.name,
         table="transactions",

@@ -222,6 +222,14 @@ class _Rules:
             label = self.ctx.source_columns.get(field, field)
             entry.examples = _examples(self.df, mask, col, label, self.ctx)
 
+    def excluded_by_others(self) -> pl.Series:
+        """Rows excluded by a rule other than the ``LATER`` one."""
+        excluded = pl.repeat(False, self.df.height, dtype=pl.Boolean, eager=True)
+        for entry in self.pending:
+            if entry.exclude and entry.mask is not None and entry.rows:
+                excluded = excluded | entry.mask
+        return excluded
+
     def finish(self, later: pl.Series) -> tuple[list[RuleResult], pl.Series]:
         """The results, in order, and the rows kept; ``later`` is the mask of the ``LATER`` rule."""
         excluded = pl.repeat(False, self.df.height, dtype=pl.Boolean, eager=True)
@@ -476,11 +484,13 @@ def apply_rules(
         "take care when exporting to spreadsheets",
         None,
     )
-    # everything above only counts and takes examples: it ran while the line hashes were sorted
-    read = customers.count_read()
+    # Everything so far only counts and takes examples, while the line hashes are sorted; so do
+    # the customer counts. Kept customers are counted on the rows no other rule excludes: a
+    # line excluded only as a duplicate has an identical first copy, with the same customer,
+    # which every rule treats alike and which is kept.
+    read, kept = customers.counts(~r.excluded_by_others())
     results, keep = r.finish(duplicate_mask(df.get_column("__hash"), repeated()))
     table = _canonical(df, keep, customers)
-    kept = customers.count_kept(keep, table.get_column("customer_id"))
     return Cleaned(
         table=table,
         rules=results,

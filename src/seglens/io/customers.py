@@ -53,26 +53,24 @@ class CustomerIds:
                 text = text.scatter(position.filter(held), self.patch_text.filter(held))
         return text
 
-    def count_read(self) -> int:
-        """Distinct customers in all rows (missing ids not counted).
+    def counts(self, keep: pl.Series) -> tuple[int, int]:
+        """Distinct customers in all rows (missing ids not counted) and in the rows ``keep``.
 
-        Ids in a short range are counted by marking their offsets in a bitmap (no hashing).
-        Text ids are counted over all rows, less the distinct missing values (null and missing
-        tokens such as ``nan``, which never count as ids): no copy of the column is needed.
+        Ids in a short range are counted by marking their offsets in a bitmap (no hashing);
+        others in one group-by over the ids, which gives both counts.
         """
         if self.lo is not None and self.hi is not None:
-            return self._marked(self.key)
-        key = self.key
-        tokens = key.filter(self.missing & key.is_not_null())
-        return key.n_unique() - int(key.null_count() > 0) - tokens.n_unique()
-
-    def count_kept(self, keep: pl.Series, kept_text: pl.Series) -> int:
-        """Distinct customers in the kept rows (``kept_text``: their ids as text)."""
-        if self.lo is not None and self.hi is not None:
-            return self._marked(self.key.filter(keep))
-        if self.text is not None:
-            return kept_text.drop_nulls().n_unique()
-        return self.key.filter(keep).drop_nulls().n_unique()
+            return self._marked(self.key), self._marked(self.key.filter(keep))
+        groups = (
+            pl.DataFrame([self.key.alias("id"), keep.alias("keep"), self.missing.alias("missing")])
+            .lazy()
+            .group_by("id")
+            .agg(pl.col("keep").any(), pl.col("missing").all())
+            .filter(~pl.col("missing"))
+            .select(pl.len().alias("read"), pl.col("keep").sum().alias("kept"))
+            .collect()
+        )
+        return int(groups.item(0, "read")), int(groups.item(0, "kept"))
 
     def _marked(self, ids: pl.Series) -> int:
         assert self.lo is not None and self.hi is not None

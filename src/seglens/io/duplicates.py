@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import polars as pl
 
 __all__ = ["duplicate_mask", "repeated_hashes", "start_repeated_hashes"]
@@ -14,12 +15,14 @@ def repeated_hashes(hashes: pl.Series) -> pl.Series:
     """The line-hash values that occur more than once (sorted, then compared with the previous).
 
     Sorting 64-bit hashes is the cheap part of duplicate detection (``is_first_distinct`` over
-    every row is several times slower). The sort runs on one thread: Polars' parallel sort is
-    barely faster in wall time and takes both cores, so one thread leaves the other core to the
-    rule masks computed meanwhile (:func:`start_repeated_hashes`).
+    every row is several times slower). NumPy sorts 64-bit integers with SIMD on one thread,
+    faster than Polars' sort on one thread and about as fast as it on two, which leaves the
+    other core to the loader meanwhile (:func:`start_repeated_hashes`).
     """
-    ordered = hashes.to_frame("h").sort("h", multithreaded=False).to_series()
-    return ordered.filter((ordered == ordered.shift(1)).fill_null(False)).unique()
+    ordered = hashes.fill_null(0).to_numpy(writable=True)
+    ordered.sort()
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    return pl.Series("h", repeated, dtype=pl.UInt64)
 
 
 def start_repeated_hashes(hashes: pl.Series) -> Callable[[], pl.Series]:

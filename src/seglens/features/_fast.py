@@ -153,9 +153,8 @@ BUY_BITS = 46
 
 def _packable(days: pl.DataFrame) -> bool:
     """Whether every day's purchases fit the low :data:`BUY_BITS` bits (non-negative, bounded)."""
-    low, high = days.select(pl.col("_buy").min().alias("lo"), pl.col("_buy").max().alias("hi")).row(
-        0
-    )
+    bounds = days.select(low=pl.col("_buy").min(), high=pl.col("_buy").max())
+    low, high = bounds.row(0)
     return low is None or (low >= 0 and high < (1 << BUY_BITS))
 
 

@@ -62,6 +62,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 100_000
+_STRIPPED_ID = "__seglens_cid_stripped"
 _TEXT_FIELDS = ("product_id", "category", "channel")
 
 
@@ -172,6 +173,7 @@ def _build_frame(
     sample_cols = sorted(set(src.values()))
     sample = raw.frame.select(sample_cols).head(SAMPLE_ROWS).collect() if sample_cols else None
     exprs: list[pl.Expr] = []
+    source = raw.frame
     if not raw.row_is_position:
         exprs.append((pl.col(ROW).cast(pl.Int64) + raw.first_line).alias(LINE))
     if SHEET in schema:
@@ -194,13 +196,20 @@ def _build_frame(
         plan.numeric_ids = True
         exprs.append(whole_numbers(cid, schema[cid]).alias("__cid_int"))
         customer_missing = numeric_missing("__cid_int", raw_name("customer_id"), schema[cid])
+    elif schema[cid] == pl.String:
+        # one strip, shared by the id and its decimal-suffix flag
+        source = source.with_columns(pl.col(cid).str.strip_chars().alias(_STRIPPED_ID))
+        ids_expr = id_expr(_STRIPPED_ID, pl.String(), decimals=mode, missing=False, stripped=True)
+        exprs.append(ids_expr.alias("customer_id"))
+        ids = pl.col("customer_id")
+        customer_missing = (ids.is_null() | ids.is_in(MISSING_TOKENS)).fill_null(False)
     else:
         exprs.append(id_expr(cid, schema[cid], decimals=mode, missing=False).alias("customer_id"))
         ids = pl.col("customer_id")
         customer_missing = (ids.is_null() | ids.is_in(MISSING_TOKENS)).fill_null(False)
     exprs.append(raw_text("customer_id"))
     if schema[cid] == pl.String and mode == "suffix":
-        fixed = pl.col(cid).str.strip_chars().str.ends_with(".0").fill_null(False)
+        fixed = pl.col(_STRIPPED_ID).str.ends_with(".0").fill_null(False)
     elif schema[cid] == pl.String and mode == "regex":
         fixed = pl.col(cid).str.contains(r"^\s*-?\d+\.0+\s*$").fill_null(False)
     elif schema[cid].is_float():
@@ -256,7 +265,7 @@ def _build_frame(
     # two different lines collide with probability ~ n^2 / 2^65 (< 3e-6 for 10 M lines).
     line_hash = pl.sum_horizontal(pl.col(c).hash(seed=i + 1) for i, c in enumerate(raw.columns))
     exprs.append(line_hash.alias("__hash"))
-    frame = raw.frame.select(exprs)
+    frame = source.select(exprs)
     finite_cols = [c for c in ("quantity", "__unit_price", "amount") if c in names(exprs)]
     frame = frame.with_columns(finite(c) for c in finite_cols)
     if derived:

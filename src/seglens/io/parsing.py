@@ -23,7 +23,6 @@ __all__ = [
     "id_decimal_mode",
     "id_expr",
     "needs_careful_numbers",
-    "null_missing_tokens",
     "number_expr",
     "number_fallback",
     "parse_dates_fallback",
@@ -312,15 +311,20 @@ def id_decimal_mode(sample: pl.Series) -> str:
 
 
 def id_expr(
-    col: str, dtype: pl.DataType, *, decimals: str = "regex", missing: bool = True
+    col: str,
+    dtype: pl.DataType,
+    *,
+    decimals: str = "regex",
+    missing: bool = True,
+    stripped: bool = False,
 ) -> pl.Expr:
     """Identifier text exactly as written: stripped, ``17850.0`` -> ``17850``, blanks -> null.
 
     ``decimals`` (see :func:`id_decimal_mode`) chooses how text ids written as decimals are
     read: ``"suffix"`` strips a trailing ``.0``, ``"regex"`` any ``.000`` after digits,
     ``"none"`` leaves them. With ``missing=False`` text ids that are missing tokens are left as
-    they are: the caller nulls them with :func:`null_missing_tokens` (cheaper than a
-    ``when/then`` over every row when, as usual, there are none).
+    they are (the caller treats them as missing). With ``stripped=True`` the text column is
+    already stripped (the caller shares one strip between several expressions).
 
     >>> frame = pl.DataFrame({"c": ["007", " 17850.0", "nan", "A-1"]})
     >>> frame.select(id_expr("c", pl.String)).to_series().to_list()
@@ -332,7 +336,9 @@ def id_expr(
     if dtype.is_float():
         # integral floats only; the loader patches the rare non-integral id afterwards
         return pl.when(c == c.floor()).then(c.cast(pl.Int64, strict=False).cast(pl.String))
-    text = c.cast(pl.String).str.strip_chars()
+    text = c.cast(pl.String)
+    if not stripped:
+        text = text.str.strip_chars()
     if decimals == "suffix":
         text = text.str.strip_suffix(".0")
     elif decimals == "regex":
@@ -340,14 +346,6 @@ def id_expr(
     if not missing:
         return text
     return pl.when(text.is_in(MISSING_TOKENS)).then(None).otherwise(text)
-
-
-def null_missing_tokens(values: pl.Series) -> pl.Series:
-    """``values`` with the :data:`MISSING_TOKENS` made null (same as :func:`id_expr` does)."""
-    hit = values.is_in(MISSING_TOKENS).fill_null(False)
-    if not hit.any():
-        return values
-    return values.scatter(hit.arg_true(), None)
 
 
 def text_expr(col: str, dtype: pl.DataType, sample: pl.Series | None = None) -> pl.Expr:

@@ -516,8 +516,16 @@ def _canonical(df: pl.DataFrame, keep: pl.Series, customers: CustomerIds) -> pl.
         else:
             expr = pl.lit(None, col.dtype)
         exprs.append(expr.cast(col.dtype).alias(col.name))
-    used = [c for c in CANONICAL if c in df.columns and c not in ("customer_id", "is_return")]
-    frame = df.select(*used, MASK + "is_return", MASK + "return_sign")
-    table = frame.filter(keep).select(exprs)
-    table = table.with_columns(customers.kept_text(keep).alias("customer_id"))
-    return table.select(CANONICAL)
+    exprs.append(customers.text_expr().cast(pl.String).alias("customer_id"))
+    used = {c for c in CANONICAL if c in df.columns and c not in ("customer_id", "is_return")}
+    used |= {customers.column, MASK + "is_return", MASK + "return_sign"}
+    table = (
+        df.select(sorted(used))
+        .with_columns(keep.alias("__keep"))
+        .lazy()
+        .filter(pl.col("__keep"))
+        .select(exprs)
+        .collect()
+    )
+    ids = customers.patch(table.get_column("customer_id"), keep)
+    return table.with_columns(ids).select(CANONICAL)

@@ -23,6 +23,8 @@ class CustomerIds:
     Build it with :func:`text_ids` or :func:`numeric_ids`.
     """
 
+    column: str
+    """The frame column holding ``key`` (and ``text``)."""
     missing: pl.Series
     """Rows without a customer id (the ``missing_customer_id`` rule)."""
     key: pl.Series
@@ -36,22 +38,28 @@ class CustomerIds:
     """Numeric ids: rows whose id is not a whole number, kept as written (``patch_text``)."""
     patch_text: pl.Series | None = None
 
-    def kept_text(self, keep: pl.Series) -> pl.Series:
-        """The text ids of the rows where ``keep`` is true, in row order."""
+    def text_expr(self) -> pl.Expr:
+        """The text ids as an expression over the load's frame, for the kept rows' table.
+
+        Numeric ids in a short range are looked up in the formatted range, by offset.
+        """
+        c = pl.col(self.column)
         if self.text is not None:
-            return self.text.filter(keep)
-        kept = self.key.filter(keep)
+            return c
         if self.lo is not None and self.hi is not None:
             lookup = pl.int_range(self.lo, self.hi + 1, eager=True).cast(pl.String)
-            text = lookup.gather((kept - self.lo).cast(pl.UInt32))
-        else:
-            text = kept.cast(pl.String)
-        if self.patch_rows is not None and self.patch_text is not None:
-            held = keep.gather(self.patch_rows)
-            if held.any():
-                position = keep.cast(pl.UInt32).cum_sum().gather(self.patch_rows) - 1
-                text = text.scatter(position.filter(held), self.patch_text.filter(held))
-        return text
+            return pl.lit(lookup).gather((c - self.lo).cast(pl.UInt32))
+        return c.cast(pl.String)
+
+    def patch(self, kept_ids: pl.Series, keep: pl.Series) -> pl.Series:
+        """``kept_ids`` (:meth:`text_expr` on the kept rows) with the non-whole float ids set."""
+        if self.patch_rows is None or self.patch_text is None:
+            return kept_ids
+        held = keep.gather(self.patch_rows)
+        if not held.any():
+            return kept_ids
+        position = keep.cast(pl.UInt32).cum_sum().gather(self.patch_rows) - 1
+        return kept_ids.scatter(position.filter(held), self.patch_text.filter(held))
 
     def counts(self, keep: pl.Series) -> tuple[int, int]:
         """Distinct customers in all rows (missing ids not counted) and in the rows ``keep``.
@@ -84,7 +92,7 @@ def text_ids(ids: pl.Series, missing: pl.Series) -> CustomerIds:
     Missing ids are not nulled in the column: rows without an id are always excluded, so the
     canonical table never shows them.
     """
-    return CustomerIds(missing=missing, key=ids, text=ids)
+    return CustomerIds(column=ids.name, missing=missing, key=ids, text=ids)
 
 
 def numeric_ids(ints: pl.Series, values: pl.Series, missing: pl.Series) -> CustomerIds:
@@ -110,6 +118,7 @@ def numeric_ids(ints: pl.Series, values: pl.Series, missing: pl.Series) -> Custo
     span = min(max(ints.len(), 1024), 2**31)
     dense = isinstance(lo, int) and isinstance(hi, int) and hi - lo < span
     return CustomerIds(
+        column=ints.name,
         missing=missing,
         key=ints,
         lo=lo if dense and isinstance(lo, int) else None,

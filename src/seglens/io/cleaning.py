@@ -273,9 +273,9 @@ def mask_exprs(
     customer_missing: pl.Expr,
     formula: pl.Expr,
     bad_utf8: pl.Expr,
-) -> list[pl.Expr]:
+) -> list[list[pl.Expr]]:
     """Every rule's row mask (null read as false) and the final ``is_return``, as expressions
-    over the parsed columns named in ``columns``.
+    over the parsed columns named in ``columns``, in two stages (the second reads the first).
 
     They are added to the main projection: they are row-wise, so the streaming engine computes
     them on each batch of rows while it is in cache, instead of a second pass over the columns.
@@ -283,47 +283,54 @@ def mask_exprs(
     with :func:`refresh_masks`.
     """
     c = pl.col
-    exprs: dict[str, pl.Expr] = {
+    first: dict[str, pl.Expr] = {
         "timestamp": c("timestamp").is_null(),
         "amount": c("amount").is_null(),
         "order_id": c("order_id").is_null(),
         "customer_id": customer_missing,
     }
     if "product_id" in ctx.source_columns and ctx.non_product_codes:
-        exprs["non_product"] = codes_expr("product_id", ctx.non_product_codes)
+        first["non_product"] = codes_expr("product_id", ctx.non_product_codes)
     price_field = "__unit_price" if "__unit_price" in columns else "amount"
-    exprs["zero"] = (c(price_field) == 0).fill_null(False)
+    first["zero"] = (c(price_field) == 0).fill_null(False)
     if ctx.as_of is not None:
-        exprs["late"] = (c("timestamp") > ctx.as_of).fill_null(False)
-    flagged = pl.lit(False)
+        first["late"] = (c("timestamp") > ctx.as_of).fill_null(False)
     if ctx.return_prefix:
-        cancel = c("order_id").str.starts_with(ctx.return_prefix).fill_null(False)
-        exprs["cancel"] = cancel
-        flagged = cancel
-    if "is_return" in ctx.source_columns:
-        src = c("is_return").fill_null(False)
-        exprs["return_flag"] = src & ~flagged
-        flagged = flagged | src
-    negative = (c("amount") < 0).fill_null(False) | (c("quantity") < 0).fill_null(False)
-    exprs["negative"] = negative & ~flagged
-    is_return = flagged | negative
-    exprs["is_return"] = is_return
-    exprs["return_sign"] = is_return & (c("amount") > 0).fill_null(False)
-    exprs["id_fixed"] = c("__id_fixed").fill_null(False)
-    exprs["bad_utf8"] = bad_utf8
-    exprs["formula"] = formula
-    return [e.alias(MASK + k) for k, e in exprs.items()]
+        first["cancel"] = c("order_id").str.starts_with(ctx.return_prefix).fill_null(False)
+    mapped_return = "is_return" in ctx.source_columns
+    first["source_return"] = c("is_return").fill_null(False) if mapped_return else pl.lit(False)
+    first["below_zero"] = (c("amount") < 0).fill_null(False) | (c("quantity") < 0).fill_null(False)
+    first["positive"] = (c("amount") > 0).fill_null(False)
+    first["id_fixed"] = c("__id_fixed").fill_null(False)
+    first["bad_utf8"] = bad_utf8
+    first["formula"] = formula
+    # second stage: cancellations and the source's flag are returns; other negative lines too
+    src, below = c(MASK + "source_return"), c(MASK + "below_zero")
+    flagged = (c(MASK + "cancel") | src) if ctx.return_prefix else src
+    second: dict[str, pl.Expr] = {
+        "return_flag": (src & ~c(MASK + "cancel")) if ctx.return_prefix else src,
+        "negative": below & ~flagged,
+        "is_return": flagged | below,
+        "return_sign": (flagged | below) & c(MASK + "positive"),
+    }
+    return [
+        [e.alias(MASK + k) for k, e in first.items()],
+        [e.alias(MASK + k) for k, e in second.items()],
+    ]
 
 
-def refresh_masks(df: pl.DataFrame, exprs: Sequence[pl.Expr], rows: pl.Series) -> pl.DataFrame:
+def refresh_masks(
+    df: pl.DataFrame, stages: Sequence[Sequence[pl.Expr]], rows: pl.Series
+) -> pl.DataFrame:
     """Recompute the masks of ``rows`` (positions whose values were patched after the main
     projection). Every mask is a function of its own row only, so this is exact."""
     if rows.len() == 0:
         return df
-    fresh = df.gather(rows).select(exprs)
-    return df.with_columns(
-        df.get_column(name).scatter(rows, fresh.get_column(name)) for name in fresh.columns
-    )
+    fresh = df.gather(rows)
+    for stage in stages:
+        fresh = fresh.with_columns(stage)
+    names = [e.meta.output_name() for stage in stages for e in stage]
+    return df.with_columns(df.get_column(n).scatter(rows, fresh.get_column(n)) for n in names)
 
 
 def apply_rules(

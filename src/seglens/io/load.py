@@ -149,7 +149,7 @@ class _Plan:
     """The customer id column is numeric: its ids are read from the source column."""
     ctx: RuleContext | None = None
     """The rules' context (the cancellation prefix is detected on the sample)."""
-    masks: list[pl.Expr] = field(default_factory=list)
+    masks: list[list[pl.Expr]] = field(default_factory=list)
     """The rule-mask expressions added to the projection (re-run on patched rows)."""
 
 
@@ -286,7 +286,9 @@ def _build_frame(
         formula=formula,
         bad_utf8=bad_utf8,
     )
-    return frame.with_columns(plan.masks), warnings, plan
+    for stage in plan.masks:
+        frame = frame.with_columns(stage)
+    return frame, warnings, plan
 
 
 def _context(

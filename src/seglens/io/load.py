@@ -251,7 +251,9 @@ def _build_frame(
     exprs.append((qty if qty is not None else pl.lit(None, pl.Float64)).alias("quantity"))
     if price is not None:
         exprs += [price.alias("__unit_price"), raw_text("unit_price")]
-    if qty is not None:
+    # the source quantity is shown only for unreadable quantities (and re-read when text); an
+    # integer column reads exactly, null where null, so its parsed column serves
+    if qty is not None and not schema[src["quantity"]].is_integer():
         exprs.append(raw_text("quantity"))
     derived = mapping["amount"].how == "derived"
     if not derived:

@@ -147,8 +147,6 @@ class _Plan:
     """The format of a text timestamp column parsed unstripped (its misses are re-read)."""
     numeric_ids: bool = False
     """The customer id column is numeric: its ids are read from the source column."""
-    ctx: RuleContext | None = None
-    """The rules' context (the cancellation prefix is detected on the sample)."""
     masks: list[list[pl.Expr]] = field(default_factory=list)
     """The rule-mask expressions added to the projection (re-run on patched rows)."""
 
@@ -159,9 +157,10 @@ def _build_frame(
     opts: IngestOptions,
     details: dict[str, Any],
     layout: Layout | None,
-) -> tuple[pl.LazyFrame, list[str], _Plan]:
+) -> tuple[pl.LazyFrame, list[str], _Plan, RuleContext]:
     """Lazy frame with canonical columns, raw values of checked fields, the line hash and every
-    rule's mask (:func:`~seglens.io.cleaning.mask_exprs`).
+    rule's mask (:func:`~seglens.io.cleaning.mask_exprs`); also the rules' context (its
+    cancellation prefix is detected on the sample, the same first rows as always).
 
     Only columns something reads are carried: unmapped optional columns are made null at the
     end, and line numbers come from row positions unless the reader numbers rows otherwise.
@@ -273,7 +272,7 @@ def _build_frame(
     if derived:
         frame = frame.with_columns((pl.col("quantity") * pl.col("__unit_price")).alias("amount"))
     orders = sample.get_column(src["order_id"]) if sample is not None else None
-    plan.ctx = _context(raw, mapping, opts, _return_prefix(opts, layout, orders))
+    ctx = _context(raw, mapping, opts, _return_prefix(opts, layout, orders))
     formula, bad_utf8 = _text_flags(
         raw,
         mapping,
@@ -282,7 +281,7 @@ def _build_frame(
         and raw.details.get("encoding") in {"utf-8", "utf-8-sig"},
     )
     plan.masks = mask_exprs(
-        plan.ctx,
+        ctx,
         frame.collect_schema().names(),
         customer_missing=customer_missing,
         formula=formula,
@@ -290,7 +289,7 @@ def _build_frame(
     )
     for stage in plan.masks:
         frame = frame.with_columns(stage)
-    return frame, warnings, plan
+    return frame, warnings, plan, ctx
 
 
 def _context(
@@ -499,7 +498,7 @@ def _load_transactions(
     details: dict[str, Any] = dict(raw.details)
     built = dict(details)
     try:
-        frame, warnings, plan = _build_frame(raw, mapping, opts, built, layout)
+        frame, warnings, plan, ctx = _build_frame(raw, mapping, opts, built, layout)
         df = frame.collect()
     except pl.exceptions.ComputeError as err:
         if raw.lossy_frame is None or "utf-8" not in str(err).lower():
@@ -508,7 +507,7 @@ def _load_transactions(
         raw.frame = raw.lossy_frame()
         raw.lossy_frame = None
         built = dict(details)
-        frame, warnings, plan = _build_frame(raw, mapping, opts, built, layout)
+        frame, warnings, plan, ctx = _build_frame(raw, mapping, opts, built, layout)
         df = collect_source(raw, frame)
     except (pl.exceptions.PolarsError, OSError) as err:
         raise source_error(raw, err) from None
@@ -526,8 +525,6 @@ def _load_transactions(
     df, dated = fallback_dates(df, warnings, plan.date_format)
     df, numbered = fallback_numbers(df, plan.number_modes, derived=derived)
     df = refresh_masks(df, plan.masks, pl.concat([dated, numbered]).unique(maintain_order=True))
-    ctx = plan.ctx
-    assert ctx is not None
     if customers.missing.all():
         raise DataError(
             "no row has a customer id",

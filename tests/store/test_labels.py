@@ -167,6 +167,22 @@ def test_cli_import_csv_and_xlsx_with_column_mapping(db_url: str, tmp_path: Path
     assert set(hist["labeled_by"].to_list()) == {"ana", "ben"}
 
 
+def test_cli_reports_problem_rows_by_their_line_in_the_file(db_url: str, tmp_path: Path) -> None:
+    # line 3 has no customer id (the loader drops it), line 4 names a segment no run uses:
+    # the report must say line 4, not the 3rd kept row
+    run = pl.DataFrame({"customer_id": ["1", "2", "3"], "segment": ["Loyal", "New", "Loyal"]})
+    with open_store(db_url) as store:
+        record_run(
+            store, run, segmenter="rfm", parameters={}, as_of=datetime(2011, 6, 30), data_hash="x"
+        )
+    (tmp_path / "fb.csv").write_text("customer_id,segment\n1,Loyal\n,New\n2,Loyl\n3,Loyal\n")
+    out = runner.invoke(app, ["labels", "import", str(tmp_path / "fb.csv"), "--db", db_url])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "unknown segment 'Loyl': 1 rows skipped (rows 4)" in text
+    assert "2 labels added" in text
+
+
 def test_cli_reports_a_missing_column_without_traceback(db_url: str, tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text("who,what\n1,A\n")
     out = runner.invoke(app, ["labels", "import", str(tmp_path / "bad.csv"), "--db", db_url])

@@ -106,6 +106,7 @@ def labels_import(
             loaded.table,
             source=str(file),
             file_hash=digest,
+            lines=loaded.lines,
             report=loaded.report,
             known_segments=known,
             allow_unknown_segments=allow_unknown_segments,
@@ -299,7 +300,7 @@ def track(
     labels_in = None
     if labels is not None:
         lf = read_labels_file(labels, columns=label_columns)
-        labels_in = LabelsInput(lf.table, str(labels), file_sha256(labels), lf.report)
+        labels_in = LabelsInput(lf.table, str(labels), file_sha256(labels), lf.report, lf.lines)
     with open_store(db) as store:
         report = loaded.report.to_dict()
         record_import(

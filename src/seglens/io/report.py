@@ -155,9 +155,14 @@ class LoadedTable:
         Canonical column -> source column (or derivation such as ``Quantity * UnitPrice``).
     source
         A printable name of the source (path, URL without password, or ``<polars DataFrame>``).
+    lines
+        The source line (or sheet row) number of each kept row, in table order, so that later
+        checks can point at the row as it is in the file; None where the loader does not keep
+        them.
     """
 
     table: pl.DataFrame
     report: CleaningReport
     mapping: dict[str, str]
     source: str
+    lines: pl.Series | None = None

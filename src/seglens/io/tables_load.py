@@ -236,7 +236,9 @@ def _load_table(
         rules=rules,
         warnings=list(raw.warnings),
     )
-    return LoadedTable(table=out, report=report, mapping=src, source=raw.name)
+    return LoadedTable(
+        table=out, report=report, mapping=src, source=raw.name, lines=kept.get_column(LINE)
+    )
 
 
 def _examples(

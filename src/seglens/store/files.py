@@ -21,11 +21,16 @@ __all__ = ["LabelsFile", "read_labels_file"]
 
 @dataclass
 class LabelsFile:
-    """A labels file read into canonical columns, with its cleaning report."""
+    """A labels file read into canonical columns, with its cleaning report.
+
+    ``lines`` holds the file's line (or sheet row) number of each row of ``table``: rows the
+    loader excluded leave gaps, so problems found later are reported where they are in the file.
+    """
 
     table: pl.DataFrame
     report: dict[str, Any]
     mapping: dict[str, str]
+    lines: list[int] | None = None
 
 
 def read_labels_file(path: Path, *, columns: str | None = None) -> LabelsFile:
@@ -36,4 +41,7 @@ def read_labels_file(path: Path, *, columns: str | None = None) -> LabelsFile:
     if not path.is_file():
         raise DataError("the labels file does not exist", source=str(path))
     loaded = load_table(path, LABELS, columns=columns or None)
-    return LabelsFile(table=loaded.table, report=loaded.report.to_dict(), mapping=loaded.mapping)
+    lines = loaded.lines.to_list() if loaded.lines is not None else None
+    return LabelsFile(
+        table=loaded.table, report=loaded.report.to_dict(), mapping=loaded.mapping, lines=lines
+    )

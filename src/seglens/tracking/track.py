@@ -55,6 +55,8 @@ class LabelsInput:
     source: str
     file_hash: str
     report: dict[str, Any] = field(default_factory=dict)
+    lines: list[int] | None = None
+    """The file's line number of each row of ``table`` (None: numbered from line 2)."""
 
 
 @dataclass
@@ -201,6 +203,7 @@ def track(
             labels.table,
             source=labels.source,
             file_hash=labels.file_hash,
+            lines=labels.lines,
             report=labels.report,
         )
     truth = current_labels(store, policy).join(assigned, on="customer_id", suffix="_run")

@@ -39,8 +39,10 @@ COLUMNS = "customer_id=CustID,order_id=Invoice,timestamp=Date,amount=Total"
         ([17850.0, 13047.0, -0.0, 0.0, 17850.0], ["17850", "13047", "0", "0", "17850"], 3),
         # a range far wider than the column: cast one by one
         ([1.0, 1e15, 7.0], ["1", "1000000000000000", "7"], 3),
-        # not whole: kept as written, not counted as a customer (as the loader always did)
-        ([5.0, 5.5, 6.0], ["5", "5.5", "6"], 2),
+        # not whole: kept as written and counted as the customer it is
+        ([5.0, 5.5, 6.0, 5.5], ["5", "5.5", "6", "5.5"], 3),
+        # the same in a wide range (counted by group-by rather than by offset)
+        ([1.0, 1e15, 7.5, 7.25], ["1", "1000000000000000", "7.5", "7.25"], 4),
     ],
 )
 def test_numeric_customer_ids(ids: list[float], expected: list[str], customers: int) -> None:

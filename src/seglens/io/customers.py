@@ -67,6 +67,15 @@ class CustomerIds:
         Ids in a short range are counted by marking their offsets in a bitmap (no hashing);
         others in one group-by over the ids, which gives both counts.
         """
+        read, kept = self._whole_counts(keep)
+        if self.patch_rows is not None and self.patch_text is not None:
+            # non-whole ids ("17850.5") are distinct from every whole id's text: add them
+            held = keep.gather(self.patch_rows)
+            read += self.patch_text.n_unique()
+            kept += self.patch_text.filter(held).n_unique()
+        return read, kept
+
+    def _whole_counts(self, keep: pl.Series) -> tuple[int, int]:
         if self.lo is not None and self.hi is not None:
             return self._marked(self.key), self._marked(self.key.filter(keep))
         groups = (
@@ -74,7 +83,7 @@ class CustomerIds:
             .lazy()
             .group_by("id")
             .agg(pl.col("keep").any(), pl.col("missing").all())
-            .filter(~pl.col("missing"))
+            .filter(~pl.col("missing") & pl.col("id").is_not_null())
             .select(pl.len().alias("read"), pl.col("keep").sum().alias("kept"))
             .collect()
         )
@@ -101,8 +110,8 @@ def numeric_ids(ints: pl.Series, values: pl.Series, missing: pl.Series) -> Custo
 
     The text of an id is the whole number as written (``17850.0`` -> ``"17850"``); a finite float
     that is not a whole number is kept as written (``"17850.5"``); NaN and infinities are
-    missing. Distinct customers are counted on the whole numbers, so -- as the loader always
-    did -- a non-whole id is kept in the table but not counted.
+    missing. Distinct customers are counted on the whole numbers plus the distinct non-whole
+    ids.
 
     When the ids span a range no longer than the column, the kept rows' text is looked up in
     the formatted range (``ids - min``): the same text as casting each id, at a fraction of the

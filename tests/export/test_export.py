@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 import uuid
 from pathlib import Path
 
@@ -23,10 +22,10 @@ from seglens.export.crm import (
     read_export,
     unescape_formula,
 )
+from tests.postgres import PG_URL
 
 AS_OF = dt.date(2024, 5, 31)
 KEY = b"k" * 32
-PG_URL = os.environ.get("SEGLENS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 SEG = pl.DataFrame(
     {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -11,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 import seglens.cli.report_cmd  # noqa: F401  (registers `seglens report`)
@@ -23,8 +19,7 @@ from seglens.report.diagnose import risks
 from seglens.store import Store, kpi_table, open_store, run_assignments, store_labels
 from seglens.synthetic import make_population
 from seglens.tracking import track
-
-PG_URL = os.environ.get("SEGLENS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from tests.postgres import fresh_schema, pg_schema_url
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -162,32 +157,16 @@ def test_cli_user_errors(tracked_db: Path, tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_collect_from_a_postgresql_store() -> None:
     """The same review from the real PostgreSQL server (a fresh schema, dropped afterwards)."""
-    schema = f"seglens_report_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as err:
-        admin.dispose()
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL at {PG_URL} is required in CI: {err}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        with open_store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}") as store:
-            _fill(store)
-            snap = collect_from_store(store, period="2011Q3")
-            stored = (
-                kpi_table(store, "accuracy")
-                .filter(pl.col("period") == "2011Q3")
-                .sort("created_at", "id")
-                .row(-1, named=True)
-            )
-        assert snap.accuracy.value_pct == stored["value"] and snap.accuracy.n == stored["n"]
-        assert [h.period for h in snap.history] == ["2011Q2"]
-        assert snap.store_url is not None and snap.store_url.startswith("postgresql")
-        assert snap.migration is not None and snap.confusion is not None
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema("seglens_report") as schema, open_store(pg_schema_url(schema)) as store:
+        _fill(store)
+        snap = collect_from_store(store, period="2011Q3")
+        stored = (
+            kpi_table(store, "accuracy")
+            .filter(pl.col("period") == "2011Q3")
+            .sort("created_at", "id")
+            .row(-1, named=True)
+        )
+    assert snap.accuracy.value_pct == stored["value"] and snap.accuracy.n == stored["n"]
+    assert [h.period for h in snap.history] == ["2011Q2"]
+    assert snap.store_url is not None and snap.store_url.startswith("postgresql")
+    assert snap.migration is not None and snap.confusion is not None

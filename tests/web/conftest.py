@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
-import uuid
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -17,8 +15,6 @@ import numpy as np
 import polars as pl
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from seglens.accuracy import customer_accuracy
 from seglens.segmenters import RFMSegmenter
@@ -35,8 +31,8 @@ from seglens.store import (
 )
 from seglens.web import Settings, create_app, create_token, create_user
 from seglens.web.users import set_password_hashing
+from tests.postgres import fresh_schema, pg_schema_url
 
-PG_URL = os.environ.get("SEGLENS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ROLES = ("viewer", "reviewer", "analyst", "admin")
 PASSWORD = "a long test password"
 ORIGIN = "http://testserver"
@@ -265,19 +261,5 @@ def clients(app: FastAPI) -> Iterator[dict[str, Client]]:
 @pytest.fixture
 def pg_store_url() -> Iterator[str]:
     """A fresh PostgreSQL schema (dropped afterwards), as a store URL."""
-    schema = f"seglens_web_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as err:
-        admin.dispose()
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL at {PG_URL} is required in CI: {err}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema("seglens_web") as schema:
+        yield pg_schema_url(schema)

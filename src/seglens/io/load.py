@@ -311,11 +311,6 @@ def _context(
     )
 
 
-def schema_is_text(raw: RawSource, column: str) -> bool:
-    """Whether a source column is text."""
-    return raw.frame.collect_schema().get(column) == pl.String
-
-
 def _text_flags(
     raw: RawSource, mapping: dict[str, MappedColumn], *, lossy: bool
 ) -> tuple[pl.Expr, pl.Expr]:

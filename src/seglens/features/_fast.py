@@ -90,6 +90,20 @@ def _check(table: pl.DataFrame) -> None:
         raise _CollisionError
 
 
+def _money_sums(day: pl.Expr, cutoff: Cutoff, columns: list[str]) -> list[pl.Expr]:
+    """Per-customer sums of the customer-day money columns (net, 90-day windows, returns,
+    channel purchases); ``day`` is the day number of each customer-day row."""
+    last = (day > cutoff.day - 90) & (day <= cutoff.day)
+    prev = (day > cutoff.day - 180) & (day <= cutoff.day - 90)
+    return [
+        pl.col("_net").sum().alias("_total"),
+        pl.when(last).then(pl.col("_net")).otherwise(0).sum().alias("_last90"),
+        pl.when(prev).then(pl.col("_net")).otherwise(0).sum().alias("_prev90"),
+        pl.col("_returned").sum().alias("_returned"),
+        *[pl.col(c).sum() for c in columns if c.startswith("channel_share_")],
+    ]
+
+
 def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool, full: bool) -> pl.LazyFrame:
     """Per customer from the customer-day table: RFM, gaps, months, windows."""
     base = cutoff.day - (1 << DAY_BITS) + 1
@@ -126,18 +140,10 @@ def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool, full: bool)
     rfm = buy_days.group_by("_h").agg(aggs)
     if not money:
         return rfm
-    day = pl.col("_day")
-    last = (day > cutoff.day - 90) & (day <= cutoff.day)
-    prev = (day > cutoff.day - 180) & (day <= cutoff.day - 90)
-    extra = [c for c in days.columns if c.startswith("channel_share_")]
     sums = lf.group_by("_h").agg(
         *[c.name.suffix("_all") for c in checks],
-        pl.col("_net").sum().alias("_total"),
-        pl.when(last).then(pl.col("_net")).otherwise(0).sum().alias("_last90"),
-        pl.when(prev).then(pl.col("_net")).otherwise(0).sum().alias("_prev90"),
         pl.col("_buy").sum().alias("_bought"),
-        pl.col("_returned").sum().alias("_returned"),
-        *[pl.col(c).sum() for c in extra],
+        *_money_sums(pl.col("_day"), cutoff, days.columns),
     )
     both = rfm.join(sums, on="_h", how="left")
     return both.with_columns(
@@ -179,17 +185,7 @@ def _customer_table_packed(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> p
         pl.col("_buy").sum().alias("_bought"),
     ]
     if money:
-        day = offset.cast(pl.Int64) + base
-        last = (day > cutoff.day - 90) & (day <= cutoff.day)
-        prev = (day > cutoff.day - 180) & (day <= cutoff.day - 90)
-        extra = [c for c in days.columns if c.startswith("channel_share_")]
-        aggs += [
-            pl.col("_net").sum().alias("_total"),
-            pl.when(last).then(pl.col("_net")).otherwise(0).sum().alias("_last90"),
-            pl.when(prev).then(pl.col("_net")).otherwise(0).sum().alias("_prev90"),
-            pl.col("_returned").sum().alias("_returned"),
-            *[pl.col(c).sum() for c in extra],
-        ]
+        aggs += _money_sums(offset.cast(pl.Int64) + base, cutoff, days.columns)
     per_customer = days.lazy().group_by(pl.col("_k") // _SPAN).agg(aggs).rename({"_k": "_h"})
     first_buy = (pl.col("_packed") % (1 << BUY_BITS)).cast(pl.Int64)
     return per_customer.filter(pl.col("_n_days") > 0).with_columns(

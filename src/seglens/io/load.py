@@ -469,14 +469,10 @@ def unreadable(source: object, err: Exception) -> DataError:
     )
 
 
-def _load_transactions(
-    source: Source,
-    explicit: dict[str, str],
-    cfg_columns: dict[str, str],
-    opts: IngestOptions,
-    max_bytes: int | None,
-) -> LoadedTable:
-    raw = open_source(
+def open_configured(source: Source, opts: IngestOptions, max_bytes: int | None) -> RawSource:
+    """Open ``source`` with the reading options of ``opts`` (sheet, table/query, delimiter,
+    encoding); shared by the transactions loader and :func:`~seglens.io.load_table`."""
+    return open_source(
         source,
         sheet=opts.sheet,
         table=opts.table,
@@ -485,6 +481,16 @@ def _load_transactions(
         encoding=opts.encoding,
         max_bytes=max_bytes,
     )
+
+
+def _load_transactions(
+    source: Source,
+    explicit: dict[str, str],
+    cfg_columns: dict[str, str],
+    opts: IngestOptions,
+    max_bytes: int | None,
+) -> LoadedTable:
+    raw = open_configured(source, opts, max_bytes)
     src_columns = raw.columns
     mapped_list, layout = resolve_mapping(
         src_columns, TRANSACTIONS, explicit=explicit, config=cfg_columns, source=raw.name

@@ -11,11 +11,17 @@ import polars as pl
 from seglens.errors import DataError
 from seglens.io.cleaning import LINE
 from seglens.io.config import IngestOptions
-from seglens.io.load import collect_source, load_transactions, resolve_options, unreadable
+from seglens.io.load import (
+    collect_source,
+    load_transactions,
+    open_configured,
+    resolve_options,
+    unreadable,
+)
 from seglens.io.mapping import resolve_mapping
 from seglens.io.parsing import MISSING_TOKENS, detect_date_format, id_expr, timestamp_expr
 from seglens.io.report import CleaningReport, LoadedTable, RuleResult
-from seglens.io.sources import DEFAULT_MAX_BYTES, Source, open_source
+from seglens.io.sources import DEFAULT_MAX_BYTES, Source
 from seglens.io.sources_base import ROW, RawSource
 from seglens.tables import CUSTOMERS, TRANSACTIONS, TableSpec
 
@@ -112,15 +118,7 @@ def _load_table(
     opts: IngestOptions,
     max_bytes: int | None,
 ) -> LoadedTable:
-    raw: RawSource = open_source(
-        source,
-        sheet=opts.sheet,
-        table=opts.table,
-        query=opts.query,
-        delimiter=opts.delimiter,
-        encoding=opts.encoding,
-        max_bytes=max_bytes,
-    )
+    raw: RawSource = open_configured(source, opts, max_bytes)
     src_columns = raw.columns
     mapped, _ = resolve_mapping(
         src_columns, spec, explicit=explicit, config=cfg_columns, source=raw.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import polars as pl
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from seglens.features import customer_features
+from seglens.features._fast import _sort_by_id
 
 START = dt.datetime(2022, 1, 1)
 
@@ -72,7 +74,7 @@ def test_fast_path_equals_definition(frame: pl.DataFrame, as_of: dt.date, featur
     same(duck.table, slow.table)
 
 
-def test_out_of_range_days_fall_back_to_the_definition() -> None:
+def test_out_of_range_days_fall_back_to_the_definition(caplog: pytest.LogCaptureFixture) -> None:
     # more than 358 years before as_of does not fit the fast key: the definition answers
     frame = pl.DataFrame(
         {
@@ -86,7 +88,9 @@ def test_out_of_range_days_fall_back_to_the_definition() -> None:
             "amount": [1.0, 2.0, 3.0],
         }
     )
-    fast = customer_features(frame, as_of="2020-12-31").table
+    with caplog.at_level(logging.INFO, logger="seglens.features._fast"):
+        fast = customer_features(frame, as_of="2020-12-31").table
+    assert "using the portable definition" in caplog.text
     slow = customer_features(frame, as_of="2020-12-31", fast=False).table
     same(fast, slow)
     assert fast.row(1, named=True)["recency"] == (dt.date(2020, 1, 1) - dt.date(1600, 1, 1)).days
@@ -98,3 +102,22 @@ def test_fast_path_equals_definition_on_online_retail(online_retail: pl.DataFram
         fast = customer_features(online_retail, as_of=as_of).table
         slow = customer_features(online_retail, as_of=as_of, fast=False).table
         same(fast, slow)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ids=st.lists(
+        st.one_of(
+            st.text(max_size=12),
+            st.text(alphabet="ab\x00", max_size=10),  # ties on the 8-byte prefix, NUL bytes
+            st.from_regex(r"C[0-9]{7,9}", fullmatch=True),
+        ),
+        unique=True,
+    )
+)
+def test_sort_by_id_equals_a_text_sort(ids: list[str]) -> None:
+    # the integer-prefix sort must order ids exactly as a text (byte-wise) sort does
+    table = pl.DataFrame(
+        {"customer_id": ids, "n": range(len(ids))}, schema_overrides={"customer_id": pl.String}
+    )
+    assert _sort_by_id(table).equals(table.sort("customer_id"))

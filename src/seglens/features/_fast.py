@@ -118,26 +118,42 @@ def _money_sums(day: pl.Expr, cutoff: Cutoff, columns: list[str]) -> list[pl.Exp
     ]
 
 
-def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool, full: bool) -> pl.LazyFrame:
-    """Per customer from the customer-day table: RFM, gaps, months, windows."""
+def _gaps_and_months(days: pl.DataFrame, cutoff: Cutoff) -> pl.LazyFrame:
+    """Per customer: the spread of the gaps between purchase days and the active months.
+
+    Only the key column is sorted (an integer sort): the key orders each customer's days, so
+    gaps and month changes are shifts, not window functions.
+    """
+    base = cutoff.day - (1 << DAY_BITS) + 1
+    keys = days.lazy().filter(pl.col("_has_buy")).select(pl.col("_k").sort())
+    h = pl.col("_k") // _SPAN
+    day = (pl.col("_k") % _SPAN).cast(pl.Int64) + base
+    date = day.sub(EPOCH_ORDINAL).cast(pl.Date)
+    month = date.dt.year().cast(pl.Int64) * 12 + date.dt.month().cast(pl.Int64)
+    same = (h == h.shift(1)).fill_null(False)
+    new_month = ~same | (month != month.shift(1)).fill_null(True)
+    return (
+        keys.select(
+            h.alias("_h"),
+            pl.when(same).then(day.diff()).alias("_gap"),
+            (new_month & (month >= cutoff.month - 11)).cast(pl.Int64).alias("_new_month"),
+        )
+        .group_by("_h")
+        .agg(
+            pl.col("_gap").std(ddof=1).alias("_gap_std"),
+            pl.col("_new_month").sum().alias("_months"),
+        )
+    )
+
+
+def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> pl.LazyFrame:
+    """Per customer from the customer-day table, for any purchase sums (a sorted group-by)."""
     base = cutoff.day - (1 << DAY_BITS) + 1
     lf = days.lazy().with_columns(
         _h=pl.col("_k") // _SPAN, _day=(pl.col("_k") % _SPAN).cast(pl.Int64) + base
     )
     same = pl.col("_h") == pl.col("_h").shift(1)
     buy_days = lf.filter(pl.col("_has_buy")).sort("_k").with_columns(_same=same.fill_null(False))
-    if full:
-        date = pl.col("_day").sub(EPOCH_ORDINAL).cast(pl.Date)
-        month = date.dt.year().cast(pl.Int64) * 12 + date.dt.month().cast(pl.Int64)
-        buy_days = buy_days.with_columns(
-            _gap=pl.when(pl.col("_same")).then(pl.col("_day").diff()), _month=month
-        )
-        new_month = ~pl.col("_same") | (pl.col("_month") != pl.col("_month").shift(1)).fill_null(
-            True
-        )
-        buy_days = buy_days.with_columns(
-            _new_month=(new_month & (pl.col("_month") >= cutoff.month - 11)).cast(pl.Int64)
-        )
     checks = [pl.col("_c1").min(), pl.col("_c2").max()]
     aggs = [
         *checks,
@@ -147,11 +163,6 @@ def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool, full: bool)
         pl.col("_day").last().alias("_last_day"),
         pl.when(pl.col("_same")).then(pl.col("_buy")).otherwise(0).sum().alias("_repeat_sum"),
     ]
-    if full:
-        aggs += [
-            pl.col("_gap").std(ddof=1).alias("_gap_std"),
-            pl.col("_new_month").sum().alias("_months"),
-        ]
     rfm = buy_days.group_by("_h").agg(aggs)
     if not money:
         return rfm
@@ -179,7 +190,7 @@ def _packable(days: pl.DataFrame) -> bool:
 
 
 def _customer_table_packed(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> pl.LazyFrame:
-    """Per customer from the customer-day table in one unsorted group-by (no gaps or months).
+    """Per customer from the customer-day table in one unsorted group-by.
 
     The first purchase day's spend, which ``monetary_value`` leaves out, is found without sorting:
     each purchase day packs ``offset << BUY_BITS | purchases`` into one integer, whose minimum per
@@ -210,32 +221,65 @@ def _customer_table_packed(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> p
     )
 
 
-def _distinct_counts(lines: pl.LazyFrame, counts: list[tuple[str, str, bool]]) -> pl.LazyFrame:
-    """Distinct non-null values per customer, for each ``(column, alias, purchases)`` in one pass.
-
-    Values are compared by a 64-bit hash (exact up to 2^-64 per pair). A value outside the rows a
-    count looks at (a return for a purchase count, a null) becomes null, and the null, counted
-    once by ``n_unique`` when present, is taken off again.
-    """
-    aggs: list[pl.Expr] = []
-    for column, alias, purchases in counts:
-        wanted = (~pl.col("_ret") if purchases else pl.col("_ret")) & pl.col(column).is_not_null()
-        value = pl.when(wanted).then(pl.col(column).hash(seed=3))
-        has_null = (value.null_count() > 0).cast(pl.UInt32)
-        aggs.append((value.n_unique().cast(pl.UInt32) - has_null).alias(alias))
-    return lines.group_by(pl.col("_k") // _SPAN).agg(aggs).rename({"_k": "_h"})
+_CUSTOMER = (pl.col("_k") // _SPAN).alias("_h")
 
 
-def _category_top(lines: pl.LazyFrame) -> pl.LazyFrame:
-    cat = pl.col("category").fill_null("\x00seglens-null").hash(seed=5)
-    return (
-        lines.filter(~pl.col("_ret"))
-        .group_by(pl.col("_k") // _SPAN, cat.alias("_cat"))
-        .agg(pl.col("_units").sum().alias("_cat_total"))
-        .group_by("_k")
-        .agg(pl.col("_cat_total").max().alias("_top_cat"))
-        .rename({"_k": "_h"})
+def _distinct_per_customer(lines: pl.LazyFrame, column: str, **flags: pl.Expr) -> pl.LazyFrame:
+    """One row per (customer, non-null ``column`` value) of ``lines``, with ``flags`` (boolean
+    aggregations) per pair. Values are compared by a 64-bit hash: two values of one customer
+    could only meet at a chance of 2^-64 per pair."""
+    value = pl.col(column).hash(seed=3).alias("_value")
+    pairs = lines.filter(pl.col(column).is_not_null()).group_by(_CUSTOMER, value)
+    return pairs.agg(**flags) if flags else pairs.agg()
+
+
+def _order_counts(lines: pl.LazyFrame, returns: bool) -> pl.LazyFrame:
+    """Distinct purchase orders per customer (and, with ``returns``, distinct return orders):
+    one group-by on (customer, order) pairs, then a count per customer."""
+    ret = pl.col("_ret")
+    if not returns:
+        pairs = _distinct_per_customer(lines.filter(~ret), "order_id")
+        return pairs.group_by("_h").agg(pl.len().alias("_n_orders"))
+    pairs = _distinct_per_customer(lines, "order_id", _buy=(~ret).any(), _back=ret.any())
+    return pairs.group_by("_h").agg(
+        pl.col("_buy").sum().alias("_n_orders"), pl.col("_back").sum().alias("_n_returned")
     )
+
+
+def _product_counts(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Distinct products bought per customer."""
+    pairs = _distinct_per_customer(lines.filter(~pl.col("_ret")), "product_id")
+    return pairs.group_by("_h").agg(pl.len().alias("_n_products"))
+
+
+def _category_stats(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Per customer, from one group-by on (customer, category) over purchases: the distinct
+    non-null categories and the purchases of the top category (a missing category counts as
+    one category of its own there, as in the definition)."""
+    cat = pl.col("category").fill_null("\x00seglens-null").hash(seed=5).alias("_cat")
+    per_category = (
+        lines.filter(~pl.col("_ret"))
+        .group_by(_CUSTOMER, cat)
+        .agg(
+            pl.col("_units").sum().alias("_cat_total"),
+            pl.col("category").is_not_null().any().alias("_named"),
+        )
+    )
+    return per_category.group_by("_h").agg(
+        pl.col("_cat_total").max().alias("_top_cat"),
+        pl.col("_named").sum().alias("_n_categories"),
+    )
+
+
+def _counts(lines: pl.LazyFrame, full: bool, present: set[str]) -> list[pl.DataFrame]:
+    """The distinct counts (and top category) per customer that the feature set needs."""
+    queries = [_order_counts(lines, returns=full)]
+    if full and "product_id" in present:
+        queries.append(_product_counts(lines))
+    if full and "category" in present:
+        queries.append(_category_stats(lines))
+    # one group-by each: a pair group-by is much faster than n_unique() inside a group-by
+    return [q.collect(engine="streaming") for q in queries]
 
 
 def _finish(
@@ -348,30 +392,24 @@ def fast_features(
             engine="streaming"
         )
         _check_days(days)
-        if not full and _packable(days):
+        if _packable(days):
             per_customer = _customer_table_packed(days, cutoff, money)
         else:
-            per_customer = _customer_table(days, cutoff, money, full)
-        del days
+            per_customer = _customer_table(days, cutoff, money)
+        if full:
+            per_customer = per_customer.join(_gaps_and_months(days, cutoff), on="_h", how="left")
         cust_table = per_customer.collect(engine="streaming")
+        del days
         _check(cust_table)
     except _CollisionError:
         log.info("id hash collision or day out of range: using the portable definition")
         return _portable(lines, cutoff, feature_set, channels)
     cust = _with_ids(cust_table, prepared).lazy()
     if feature_set != "lifetimes":
-        counts = [("order_id", "_n_orders", True)]
-        if full:
-            counts.append(("order_id", "_n_returned", False))
-            if "product_id" in present:
-                counts.append(("product_id", "_n_products", True))
-            if "category" in present:
-                counts.append(("category", "_n_categories", True))
-        # one streaming pass for every distinct count (much faster than a unique() per column)
-        distinct = _distinct_counts(prepared, counts).collect(engine="streaming")
-        cust = cust.join(distinct.lazy(), on="_h", how="left")
-        if full and "category" in present:
-            cust = cust.join(_category_top(prepared), on="_h", how="left")
+        for counts in _counts(prepared, full, present):
+            # a customer absent from a count has none of those values
+            filled = [pl.col(c).fill_null(0) for c in counts.columns if c.startswith("_n_")]
+            cust = cust.join(counts.lazy(), on="_h", how="left").with_columns(filled)
     table: pl.DataFrame = _finish(cust, cutoff, feature_set, present, channels).collect(
         engine="streaming"
     )

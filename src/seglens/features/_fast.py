@@ -353,11 +353,10 @@ def _portable(
     return out.sort(ID)
 
 
-def _with_ids(cust: pl.DataFrame, prepared: pl.LazyFrame) -> pl.DataFrame:
+def _with_ids(cust: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
     """Add each customer's id text, taken from the line whose number ``_row`` the group-bys
     kept (one gather per customer instead of mapping every line's hash back to its id)."""
-    ids = prepared.select(ID).collect(engine="streaming").to_series().rechunk()
-    return cust.with_columns(ids.gather(cust.get_column("_row")).alias(ID))
+    return cust.with_columns(ids.rechunk().gather(cust.get_column("_row")).alias(ID))
 
 
 def _sort_by_id(table: pl.DataFrame) -> pl.DataFrame:
@@ -388,8 +387,10 @@ def fast_features(
     day_lines = prepared if money else prepared.filter(~pl.col("_ret"))
     try:
         # both group-bys run on the streaming engine (morsel-parallel, bounded memory)
-        days = _day_table(day_lines, money, channels, "channel" in present).collect(
-            engine="streaming"
+        # the id column comes from the same scan (collect_all reads the lines once for both)
+        days, ids = pl.collect_all(
+            [_day_table(day_lines, money, channels, "channel" in present), prepared.select(ID)],
+            engine="streaming",
         )
         _check_days(days)
         if _packable(days):
@@ -404,7 +405,7 @@ def fast_features(
     except _CollisionError:
         log.info("id hash collision or day out of range: using the portable definition")
         return _portable(lines, cutoff, feature_set, channels)
-    cust = _with_ids(cust_table, prepared).lazy()
+    cust = _with_ids(cust_table, ids.to_series()).lazy()
     if feature_set != "lifetimes":
         for counts in _counts(prepared, full, present):
             # a customer absent from a count has none of those values

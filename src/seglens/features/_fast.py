@@ -353,10 +353,12 @@ def _portable(
     return out.sort(ID)
 
 
-def _with_ids(cust: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+def _with_ids(cust: pl.DataFrame, prepared: pl.LazyFrame) -> pl.DataFrame:
     """Add each customer's id text, taken from the line whose number ``_row`` the group-bys
-    kept (one gather per customer instead of mapping every line's hash back to its id)."""
-    return cust.with_columns(ids.rechunk().gather(cust.get_column("_row")).alias(ID))
+    kept: one streaming pass keeps just those lines (one id per customer in memory)."""
+    rows = cust.get_column("_row")
+    ids = prepared.select("_row", ID).filter(pl.col("_row").is_in(rows.implode()))
+    return cust.join(ids.collect(engine="streaming"), on="_row", how="left")
 
 
 def _sort_by_id(table: pl.DataFrame) -> pl.DataFrame:
@@ -387,10 +389,8 @@ def fast_features(
     day_lines = prepared if money else prepared.filter(~pl.col("_ret"))
     try:
         # both group-bys run on the streaming engine (morsel-parallel, bounded memory)
-        # the id column comes from the same scan (collect_all reads the lines once for both)
-        days, ids = pl.collect_all(
-            [_day_table(day_lines, money, channels, "channel" in present), prepared.select(ID)],
-            engine="streaming",
+        days = _day_table(day_lines, money, channels, "channel" in present).collect(
+            engine="streaming"
         )
         _check_days(days)
         if _packable(days):
@@ -405,7 +405,7 @@ def fast_features(
     except _CollisionError:
         log.info("id hash collision or day out of range: using the portable definition")
         return _portable(lines, cutoff, feature_set, channels)
-    cust = _with_ids(cust_table, ids.to_series()).lazy()
+    cust = _with_ids(cust_table, prepared).lazy()
     if feature_set != "lifetimes":
         for counts in _counts(prepared, full, present):
             # a customer absent from a count has none of those values

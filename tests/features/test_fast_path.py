@@ -121,3 +121,26 @@ def test_sort_by_id_equals_a_text_sort(ids: list[str]) -> None:
         {"customer_id": ids, "n": range(len(ids))}, schema_overrides={"customer_id": pl.String}
     )
     assert _sort_by_id(table).equals(table.sort("customer_id"))
+
+
+@pytest.mark.parametrize("feature_set", ["rfm", "all"])
+def test_customers_without_a_counted_value_get_zero_counts(feature_set: str) -> None:
+    # "a" has purchases but no order id, no category: absent from those count group-bys
+    day = dt.datetime(2024, 1, 1)
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b", "c"],
+            "order_id": [None, None, "o1", None, "o2"],
+            "timestamp": [day + dt.timedelta(days=i) for i in range(5)],
+            "amount": [10.0, -3.0, 5.0, 7.0, -2.0],
+            "product_id": ["p", None, "p", "q", None],
+            "category": [None, None, "x", "y", "x"],
+        }
+    )
+    fast = customer_features(frame, as_of="2024-01-31", feature_set=feature_set).table  # type: ignore[arg-type]
+    slow = customer_features(frame, as_of="2024-01-31", feature_set=feature_set, fast=False).table  # type: ignore[arg-type]
+    same(fast, slow)
+    a = fast.row(0, named=True)
+    assert a["n_orders"] == 0
+    if feature_set == "all":
+        assert (a["n_categories"], a["n_products"]) == (0, 1)

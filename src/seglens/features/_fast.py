@@ -41,6 +41,13 @@ DAY_BITS = 17
 _SPAN = 1 << DAY_BITS
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal() - 1
 ID = "customer_id"
+_CUSTOMER = pl.col("_k") // _SPAN
+"""The customer part (id hash prefix) of a customer-day key."""
+
+
+def _key_base(cutoff: Cutoff) -> int:
+    """Day number of key offset 0: offsets count from :data:`DAY_BITS` days before the cut-off."""
+    return cutoff.day - (1 << DAY_BITS) + 1
 
 
 class _CollisionError(Exception):
@@ -51,7 +58,7 @@ def _prepare(lines: pl.LazyFrame, cutoff: Cutoff, has_flag: bool) -> pl.LazyFram
     ret = pl.col("is_return").fill_null(pl.col("amount") < 0) if has_flag else pl.col("amount") < 0
     day = pl.col("timestamp").dt.date().cast(pl.Int32) + EPOCH_ORDINAL
     # keys are relative to the cut-off day so they fit in DAY_BITS for any 358-year window
-    offset = day - (cutoff.day - (1 << DAY_BITS) + 1)
+    offset = day - _key_base(cutoff)
     h = pl.col(ID).hash(seed=0)
     return (
         lines.filter(pl.col("timestamp") < cutoff.end)
@@ -124,9 +131,9 @@ def _gaps_and_months(days: pl.DataFrame, cutoff: Cutoff) -> pl.LazyFrame:
     Only the key column is sorted (an integer sort): the key orders each customer's days, so
     gaps and month changes are shifts, not window functions.
     """
-    base = cutoff.day - (1 << DAY_BITS) + 1
+    base = _key_base(cutoff)
     keys = days.lazy().filter(pl.col("_has_buy")).select(pl.col("_k").sort())
-    h = pl.col("_k") // _SPAN
+    h = _CUSTOMER
     day = (pl.col("_k") % _SPAN).cast(pl.Int64) + base
     date = day.sub(EPOCH_ORDINAL).cast(pl.Date)
     month = date.dt.year().cast(pl.Int64) * 12 + date.dt.month().cast(pl.Int64)
@@ -148,10 +155,8 @@ def _gaps_and_months(days: pl.DataFrame, cutoff: Cutoff) -> pl.LazyFrame:
 
 def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> pl.LazyFrame:
     """Per customer from the customer-day table, for any purchase sums (a sorted group-by)."""
-    base = cutoff.day - (1 << DAY_BITS) + 1
-    lf = days.lazy().with_columns(
-        _h=pl.col("_k") // _SPAN, _day=(pl.col("_k") % _SPAN).cast(pl.Int64) + base
-    )
+    base = _key_base(cutoff)
+    lf = days.lazy().with_columns(_h=_CUSTOMER, _day=(pl.col("_k") % _SPAN).cast(pl.Int64) + base)
     same = pl.col("_h") == pl.col("_h").shift(1)
     buy_days = lf.filter(pl.col("_has_buy")).sort("_k").with_columns(_same=same.fill_null(False))
     checks = [pl.col("_c1").min(), pl.col("_c2").max()]
@@ -196,7 +201,7 @@ def _customer_table_packed(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> p
     each purchase day packs ``offset << BUY_BITS | purchases`` into one integer, whose minimum per
     customer is the first day with its purchases in the low bits. Needs :func:`_packable`.
     """
-    base = cutoff.day - (1 << DAY_BITS) + 1
+    base = _key_base(cutoff)
     buy_day = pl.col("_has_buy")
     offset = pl.col("_k") % _SPAN
     packed = pl.when(buy_day).then(offset * (1 << BUY_BITS) + pl.col("_buy").cast(pl.UInt64))
@@ -211,7 +216,7 @@ def _customer_table_packed(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> p
     ]
     if money:
         aggs += _money_sums(offset.cast(pl.Int64) + base, cutoff, days.columns)
-    per_customer = days.lazy().group_by(pl.col("_k") // _SPAN).agg(aggs).rename({"_k": "_h"})
+    per_customer = days.lazy().group_by(_CUSTOMER.alias("_h")).agg(aggs)
     first_buy = (pl.col("_packed") % (1 << BUY_BITS)).cast(pl.Int64)
     return per_customer.filter(pl.col("_n_days") > 0).with_columns(
         _n_days=pl.col("_n_days").cast(pl.UInt32),
@@ -221,15 +226,12 @@ def _customer_table_packed(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> p
     )
 
 
-_CUSTOMER = (pl.col("_k") // _SPAN).alias("_h")
-
-
 def _distinct_per_customer(lines: pl.LazyFrame, column: str, **flags: pl.Expr) -> pl.LazyFrame:
     """One row per (customer, non-null ``column`` value) of ``lines``, with ``flags`` (boolean
     aggregations) per pair. Values are compared by a 64-bit hash: two values of one customer
     could only meet at a chance of 2^-64 per pair."""
     value = pl.col(column).hash(seed=3).alias("_value")
-    pairs = lines.filter(pl.col(column).is_not_null()).group_by(_CUSTOMER, value)
+    pairs = lines.filter(pl.col(column).is_not_null()).group_by(_CUSTOMER.alias("_h"), value)
     return pairs.agg(**flags) if flags else pairs.agg()
 
 
@@ -259,7 +261,7 @@ def _category_stats(lines: pl.LazyFrame) -> pl.LazyFrame:
     cat = pl.col("category").fill_null("\x00seglens-null").hash(seed=5).alias("_cat")
     per_category = (
         lines.filter(~pl.col("_ret"))
-        .group_by(_CUSTOMER, cat)
+        .group_by(_CUSTOMER.alias("_h"), cat)
         .agg(
             pl.col("_units").sum().alias("_cat_total"),
             pl.col("category").is_not_null().any().alias("_named"),

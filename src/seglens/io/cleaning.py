@@ -517,8 +517,8 @@ def _canonical(df: pl.DataFrame, keep: pl.Series, customers: CustomerIds) -> pl.
     exprs: list[pl.Expr] = []
     for col in TRANSACTIONS.columns:
         if col.name == "customer_id":
-            continue
-        if col.name == "amount":
+            expr = customers.text_expr()
+        elif col.name == "amount":
             expr = pl.when(pl.col(MASK + "return_sign")).then(-amount).otherwise(amount)
         elif col.name == "is_return":
             expr = pl.col(MASK + "is_return")
@@ -527,7 +527,6 @@ def _canonical(df: pl.DataFrame, keep: pl.Series, customers: CustomerIds) -> pl.
         else:
             expr = pl.lit(None, col.dtype)
         exprs.append(expr.cast(col.dtype).alias(col.name))
-    exprs.append(customers.text_expr().cast(pl.String).alias("customer_id"))
     used = {c for c in CANONICAL if c in df.columns and c not in ("customer_id", "is_return")}
     used |= {customers.column, MASK + "is_return", MASK + "return_sign"}
     table = (
@@ -539,4 +538,5 @@ def _canonical(df: pl.DataFrame, keep: pl.Series, customers: CustomerIds) -> pl.
         .collect()
     )
     ids = customers.patch(table.get_column("customer_id"), keep)
-    return table.with_columns(ids).select(CANONICAL)
+    # replacing a column realigns (copies) every column's chunks: only when ids were patched
+    return table if ids is None else table.with_columns(ids)

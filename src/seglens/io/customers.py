@@ -51,48 +51,40 @@ class CustomerIds:
             return pl.lit(lookup).gather((c - self.lo).cast(pl.UInt32))
         return c.cast(pl.String)
 
-    def patch(self, kept_ids: pl.Series, keep: pl.Series) -> pl.Series:
-        """``kept_ids`` (:meth:`text_expr` on the kept rows) with the non-whole float ids set."""
+    def patch(self, kept_ids: pl.Series, keep: pl.Series) -> pl.Series | None:
+        """``kept_ids`` (:meth:`text_expr` on the kept rows) with the non-whole float ids set;
+        None when no kept row has one (the ids are right as they are)."""
         if self.patch_rows is None or self.patch_text is None:
-            return kept_ids
+            return None
         held = keep.gather(self.patch_rows)
         if not held.any():
-            return kept_ids
+            return None
         position = keep.cast(pl.UInt32).cum_sum().gather(self.patch_rows) - 1
         return kept_ids.scatter(position.filter(held), self.patch_text.filter(held))
 
     def counts(self, keep: pl.Series) -> tuple[int, int]:
         """Distinct customers in all rows (missing ids not counted) and in the rows ``keep``.
 
-        Ids in a short range are counted by marking their offsets in a bitmap (no hashing);
-        others in one group-by over the ids, which gives both counts.
+        Both are distinct counts over the key in one query (hash-based, multi-threaded), which
+        beats a group-by and, at 10 M rows, even marking dense ids in a bitmap.
         """
-        read, kept = self._whole_counts(keep)
+        key, present = pl.col("id"), pl.col("id").is_not_null() & ~pl.col("missing")
+        counted = (
+            pl.DataFrame([self.key.alias("id"), keep.alias("keep"), self.missing.alias("missing")])
+            .lazy()
+            .select(
+                key.filter(present).n_unique().alias("read"),
+                key.filter(present & pl.col("keep")).n_unique().alias("kept"),
+            )
+            .collect()
+        )
+        read, kept = int(counted.item(0, "read")), int(counted.item(0, "kept"))
         if self.patch_rows is not None and self.patch_text is not None:
             # non-whole ids ("17850.5") are distinct from every whole id's text: add them
             held = keep.gather(self.patch_rows)
             read += self.patch_text.n_unique()
             kept += self.patch_text.filter(held).n_unique()
         return read, kept
-
-    def _whole_counts(self, keep: pl.Series) -> tuple[int, int]:
-        if self.lo is not None and self.hi is not None:
-            return self._marked(self.key), self._marked(self.key.filter(keep))
-        groups = (
-            pl.DataFrame([self.key.alias("id"), keep.alias("keep"), self.missing.alias("missing")])
-            .lazy()
-            .group_by("id")
-            .agg(pl.col("keep").any(), pl.col("missing").all())
-            .filter(~pl.col("missing") & pl.col("id").is_not_null())
-            .select(pl.len().alias("read"), pl.col("keep").sum().alias("kept"))
-            .collect()
-        )
-        return int(groups.item(0, "read")), int(groups.item(0, "kept"))
-
-    def _marked(self, ids: pl.Series) -> int:
-        assert self.lo is not None and self.hi is not None
-        seen = pl.repeat(False, self.hi - self.lo + 1, dtype=pl.Boolean, eager=True)
-        return int(seen.scatter(ids.drop_nulls() - self.lo, True).sum())
 
 
 def text_ids(ids: pl.Series, missing: pl.Series) -> CustomerIds:

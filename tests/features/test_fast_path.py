@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from seglens.features import customer_features
+from seglens.features import _fast, customer_features
 from seglens.features._fast import _sort_by_id
 
 START = dt.datetime(2022, 1, 1)
@@ -94,6 +94,32 @@ def test_out_of_range_days_fall_back_to_the_definition(caplog: pytest.LogCapture
     slow = customer_features(frame, as_of="2020-12-31", fast=False).table
     same(fast, slow)
     assert fast.row(1, named=True)["recency"] == (dt.date(2020, 1, 1) - dt.date(1600, 1, 1)).days
+
+
+def test_ids_sharing_a_key_prefix_fall_back_to_the_definition(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # two ids whose key prefix collides are one key group: the second id hash tells them apart
+    # and the definition answers (every id is made to collide; fails if the check is removed)
+    monkeypatch.setattr(_fast, "_ID_HASH", pl.lit(12345, dtype=pl.UInt64))
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "a", "c"],
+            "order_id": ["1", "2", "3", "4"],
+            "timestamp": [
+                dt.datetime(2020, 1, 1),
+                dt.datetime(2020, 1, 1),
+                dt.datetime(2020, 3, 1),
+                dt.datetime(2020, 5, 1),
+            ],
+            "amount": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    with caplog.at_level(logging.INFO, logger="seglens.features._fast"):
+        fast = customer_features(frame, as_of="2020-12-31").table
+    assert "using the portable definition" in caplog.text
+    assert fast.get_column("customer_id").to_list() == ["a", "b", "c"]
+    same(fast, customer_features(frame, as_of="2020-12-31", fast=False).table)
 
 
 @pytest.mark.slow

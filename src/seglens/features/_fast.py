@@ -45,6 +45,16 @@ _CUSTOMER = pl.col("_k") // _SPAN
 """The customer part (id hash prefix) of a customer-day key."""
 
 
+_ID_HASH = pl.col(ID).hash(seed=0)
+"""The id hash whose high bits are a key's customer part."""
+_CHECK = (pl.col(ID).hash(seed=7) // (1 << 32)).cast(pl.UInt32)
+"""A second, 32-bit hash of the id: its min and max per key group differ if the group holds two
+ids (missed only if those ids also share these 32 bits: for 2 M customers, a chance of about
+1e-2 that any two ids share a key prefix times 2^-32 that they share this hash too). 32 bits
+rather than 64 keep the customer-day table 8 bytes a row smaller: 0.3 GB less peak memory at
+50 M lines."""
+
+
 def _key_base(cutoff: Cutoff) -> int:
     """Day number of key offset 0: offsets count from :data:`DAY_BITS` days before the cut-off."""
     return cutoff.day - (1 << DAY_BITS) + 1
@@ -59,7 +69,7 @@ def _prepare(lines: pl.LazyFrame, cutoff: Cutoff, has_flag: bool) -> pl.LazyFram
     day = pl.col("timestamp").dt.date().cast(pl.Int32) + EPOCH_ORDINAL
     # keys are relative to the cut-off day so they fit in DAY_BITS for any 358-year window
     offset = day - _key_base(cutoff)
-    h = pl.col(ID).hash(seed=0)
+    h = _ID_HASH
     return (
         lines.filter(pl.col("timestamp") < cutoff.end)
         .with_row_index("_row")
@@ -78,8 +88,8 @@ def _day_table(
     amount, ret = pl.col("_units"), pl.col("_ret")
     bought = pl.when(~ret).then(amount).otherwise(0)
     aggs = [
-        pl.col(ID).hash(seed=7).min().alias("_c1"),
-        pl.col(ID).hash(seed=7).max().alias("_c2"),
+        _CHECK.min().alias("_c1"),
+        _CHECK.max().alias("_c2"),
         pl.col("_row").min(),
         (~ret).any().alias("_has_buy"),
         bought.sum().alias("_buy"),

@@ -15,7 +15,7 @@ What makes it fast (the work, not the library):
   through an order-preserving integer prefix of the id where the ids allow (:func:`_sort_by_id`).
 
 Hash collisions are detected, not assumed away: every key group also carries the min and max of a
-second, independent hash of the id; if they differ anywhere (or a day lies before the key's
+second, independent 32-bit hash of the id; if they differ anywhere (or a day lies before the key's
 358-year window), the query falls back to the portable definition. The tests assert both give
 the same table.
 """

@@ -200,10 +200,9 @@ def _build_frame(
         source = source.with_columns(pl.col(cid).str.strip_chars().alias(_STRIPPED_ID))
         ids_expr = id_expr(_STRIPPED_ID, pl.String(), decimals=mode, missing=False, stripped=True)
         exprs.append(ids_expr.alias("customer_id"))
-        ids = pl.col("customer_id")
-        customer_missing = (ids.is_null() | ids.is_in(MISSING_TOKENS)).fill_null(False)
     else:
         exprs.append(id_expr(cid, schema[cid], decimals=mode, missing=False).alias("customer_id"))
+    if not plan.numeric_ids:
         ids = pl.col("customer_id")
         customer_missing = (ids.is_null() | ids.is_in(MISSING_TOKENS)).fill_null(False)
     exprs.append(raw_text("customer_id"))

@@ -45,6 +45,15 @@ def _misses(df: pl.DataFrame, col: str, raw: str) -> pl.Series | None:
     return parsed.is_null() & source.is_not_null()
 
 
+def _patch(
+    df: pl.DataFrame, col: str, idx: pl.Series, values: pl.Series, ok: pl.Series
+) -> tuple[pl.DataFrame, pl.Series]:
+    """Set ``col`` at the positions ``idx`` where ``ok`` to ``values``; also the rows set."""
+    rows = idx.filter(ok)
+    series = df.get_column(col).scatter(rows, values.filter(ok))
+    return df.with_columns(series.alias(col)), rows
+
+
 def fallback_numbers(
     df: pl.DataFrame, modes: dict[str, NumberMode], *, derived: bool
 ) -> tuple[pl.DataFrame, pl.Series]:
@@ -64,9 +73,8 @@ def fallback_numbers(
             again = retry_numbers(df.get_column(raw).gather(idx))
             ok = again.is_finite().fill_null(False)
             if ok.any():
-                series = df.get_column(col).scatter(idx.filter(ok), again.filter(ok))
-                df = df.with_columns(series.alias(col))
-                patched.append(idx.filter(ok))
+                df, rows = _patch(df, col, idx, again, ok)
+                patched.append(rows)
                 idx = idx.filter(~ok)
         n = idx.len()
         if n == 0 or n > 1_000_000:
@@ -74,9 +82,8 @@ def fallback_numbers(
         fixed = number_fallback(df.get_column(raw).gather(idx), decimal_comma=mode.decimal_comma)
         ok = fixed.is_finite().fill_null(False)
         if ok.any():
-            series = df.get_column(col).scatter(idx.filter(ok), fixed.filter(ok))
-            df = df.with_columns(series.alias(col))
-            patched.append(idx.filter(ok))
+            df, rows = _patch(df, col, idx, fixed, ok)
+            patched.append(rows)
     rows = pl.concat(patched).unique() if patched else _NO_ROWS
     if derived and patched:
         product = df.get_column("quantity").gather(rows) * df.get_column("__unit_price").gather(
@@ -102,20 +109,18 @@ def fallback_dates(
         again = retry_timestamps(df.get_column(raw).gather(idx), unstripped)
         ok = again.is_not_null()
         if ok.any():
-            ts = df.get_column("timestamp").scatter(idx.filter(ok), again.filter(ok))
-            df = df.with_columns(ts.alias("timestamp"))
-            bad = bad.scatter(idx.filter(ok), False)
-            patched.append(idx.filter(ok))
+            df, rows = _patch(df, "timestamp", idx, again, ok)
+            bad = bad.scatter(rows, False)
+            patched.append(rows)
     n = int(bad.sum())
     idx = bad.arg_true()
     fixed = parse_dates_fallback(df.get_column(raw).gather(idx)) if 0 < n <= 100_000 else None
     if fixed is not None and fixed.is_not_null().any():
         ok = fixed.is_not_null()
-        ts = df.get_column("timestamp").scatter(idx.filter(ok), fixed.filter(ok))
+        df, rows = _patch(df, "timestamp", idx, fixed, ok)
         warnings.append(
-            f"{int(ok.sum()):,} timestamp(s) were not in the column's main format and were read "
+            f"{rows.len():,} timestamp(s) were not in the column's main format and were read "
             "with another known format"
         )
-        df = df.with_columns(ts.alias("timestamp"))
-        patched.append(idx.filter(ok))
+        patched.append(rows)
     return df, pl.concat(patched) if patched else _NO_ROWS

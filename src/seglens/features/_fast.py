@@ -43,6 +43,8 @@ EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal() - 1
 ID = "customer_id"
 _CUSTOMER = pl.col("_k") // _SPAN
 """The customer part (id hash prefix) of a customer-day key."""
+_OFFSET = pl.col("_k") % _SPAN
+"""The day part of a customer-day key: days since :func:`_key_base`."""
 
 
 _ID_HASH = pl.col(ID).hash(seed=0)
@@ -60,6 +62,11 @@ def _key_base(cutoff: Cutoff) -> int:
     return cutoff.day - (1 << DAY_BITS) + 1
 
 
+def _key_day(cutoff: Cutoff) -> pl.Expr:
+    """The day number of a customer-day key."""
+    return _OFFSET.cast(pl.Int64) + _key_base(cutoff)
+
+
 class _CollisionError(Exception):
     """Two ids share a hash prefix: use the portable definition instead."""
 
@@ -69,14 +76,13 @@ def _prepare(lines: pl.LazyFrame, cutoff: Cutoff, has_flag: bool) -> pl.LazyFram
     day = pl.col("timestamp").dt.date().cast(pl.Int32) + EPOCH_ORDINAL
     # keys are relative to the cut-off day so they fit in DAY_BITS for any 358-year window
     offset = day - _key_base(cutoff)
-    h = _ID_HASH
     return (
         lines.filter(pl.col("timestamp") < cutoff.end)
         .with_row_index("_row")
         .with_columns(
             _ret=ret,
             _units=(pl.col("amount") * SCALE + 0.5).floor().cast(pl.Int64),
-            _k=(h // _SPAN) * _SPAN + offset.clip(0).cast(pl.UInt64),
+            _k=(_ID_HASH // _SPAN) * _SPAN + offset.clip(0).cast(pl.UInt64),
         )
     )
 
@@ -117,7 +123,7 @@ def _check(table: pl.DataFrame) -> None:
 def _check_days(days: pl.DataFrame) -> None:
     """Raise :class:`_CollisionError` if a day may lie before the key's window: such days were
     clipped to offset 0 (a day exactly 2^17 - 1 days before the cut-off also lands there)."""
-    if days.select((pl.col("_k") % _SPAN == 0).any()).item():
+    if days.select((_OFFSET == 0).any()).item():
         raise _CollisionError
 
 
@@ -141,10 +147,9 @@ def _gaps_and_months(days: pl.DataFrame, cutoff: Cutoff) -> pl.LazyFrame:
     Only the key column is sorted (an integer sort): the key orders each customer's days, so
     gaps and month changes are shifts, not window functions.
     """
-    base = _key_base(cutoff)
     keys = days.lazy().filter(pl.col("_has_buy")).select(pl.col("_k").sort())
     h = _CUSTOMER
-    day = (pl.col("_k") % _SPAN).cast(pl.Int64) + base
+    day = _key_day(cutoff)
     date = day.sub(EPOCH_ORDINAL).cast(pl.Date)
     month = date.dt.year().cast(pl.Int64) * 12 + date.dt.month().cast(pl.Int64)
     same = (h == h.shift(1)).fill_null(False)
@@ -165,8 +170,7 @@ def _gaps_and_months(days: pl.DataFrame, cutoff: Cutoff) -> pl.LazyFrame:
 
 def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> pl.LazyFrame:
     """Per customer from the customer-day table, for any purchase sums (a sorted group-by)."""
-    base = _key_base(cutoff)
-    lf = days.lazy().with_columns(_h=_CUSTOMER, _day=(pl.col("_k") % _SPAN).cast(pl.Int64) + base)
+    lf = days.lazy().with_columns(_h=_CUSTOMER, _day=_key_day(cutoff))
     same = pl.col("_h") == pl.col("_h").shift(1)
     buy_days = lf.filter(pl.col("_has_buy")).sort("_k").with_columns(_same=same.fill_null(False))
     checks = [pl.col("_c1").min(), pl.col("_c2").max()]
@@ -213,19 +217,18 @@ def _customer_table_packed(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> p
     """
     base = _key_base(cutoff)
     buy_day = pl.col("_has_buy")
-    offset = pl.col("_k") % _SPAN
-    packed = pl.when(buy_day).then(offset * (1 << BUY_BITS) + pl.col("_buy").cast(pl.UInt64))
+    packed = pl.when(buy_day).then(_OFFSET * (1 << BUY_BITS) + pl.col("_buy").cast(pl.UInt64))
     aggs = [
         pl.col("_c1").min(),
         pl.col("_c2").max(),
         pl.col("_row").min(),
         buy_day.sum().alias("_n_days"),
-        pl.when(buy_day).then(offset).max().alias("_last_off"),
+        pl.when(buy_day).then(_OFFSET).max().alias("_last_off"),
         packed.min().alias("_packed"),
         pl.col("_buy").sum().alias("_bought"),
     ]
     if money:
-        aggs += _money_sums(offset.cast(pl.Int64) + base, cutoff, days.columns)
+        aggs += _money_sums(_key_day(cutoff), cutoff, days.columns)
     per_customer = days.lazy().group_by(_CUSTOMER.alias("_h")).agg(aggs)
     first_buy = (pl.col("_packed") % (1 << BUY_BITS)).cast(pl.Int64)
     return per_customer.filter(pl.col("_n_days") > 0).with_columns(

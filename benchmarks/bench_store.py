@@ -38,7 +38,7 @@ import polars as pl
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from seglens.store import current_labels, forget_customer, open_store, store_labels
+from seglens.store import current_labels, forget_customer, open_store, schema_url, store_labels
 from seglens.store.models import Label
 
 PG_URL = os.environ.get("SEGLENS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -103,7 +103,7 @@ class Databases:
             conn.execute(text(f'CREATE SCHEMA "{name}"'))
         eng.dispose()
         self.schemas.append(name)
-        return f"{PG_URL}?options=-csearch_path%3D{name}"
+        return schema_url(PG_URL, name)
 
     def drop_all(self) -> None:
         if not self.schemas:

@@ -27,7 +27,14 @@ import httpx
 import polars as pl
 from sqlalchemy import create_engine, text
 
-from seglens.store import Store, label_history, list_audit, open_store, record_run
+from seglens.store import (
+    Store,
+    label_history,
+    list_audit,
+    open_store,
+    record_run,
+    schema_url,
+)
 from seglens.web import create_token, create_user
 from seglens.web.users import set_password_hashing
 
@@ -161,7 +168,7 @@ def _pg_schema() -> tuple[str, str] | None:
         return None
     finally:
         admin.dispose()
-    return schema, f"{PG_URL}?options=-csearch_path%3D{schema}"
+    return schema, schema_url(PG_URL, schema)
 
 
 def _drop_schema(schema: str) -> None:

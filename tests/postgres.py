@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from seglens.store import schema_url
+
 PG_URL = os.environ.get("SEGLENS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def pg_schema_url(schema: str) -> str:
     """A URL whose connections work inside ``schema`` (search_path set at connect)."""
-    sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    return schema_url(PG_URL, schema)
 
 
 @contextmanager

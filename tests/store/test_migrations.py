@@ -10,10 +10,18 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from seglens.errors import SeglensError
-from seglens.store import current_revision, head_revision, kpi_table, open_store, upgrade
+from seglens.errors import SeglensError, UsageError
+from seglens.store import (
+    current_revision,
+    head_revision,
+    kpi_table,
+    open_store,
+    schema_url,
+    upgrade,
+)
 from seglens.store.engine import make_engine
 from seglens.store.models import Base
+from tests.postgres import PG_URL, fresh_schema
 
 
 def test_empty_database_upgrades_to_head_and_matches_the_models(db_url: str) -> None:
@@ -145,3 +153,32 @@ def test_seglens_db_environment_variable_overrides_the_default(
     monkeypatch.setenv("SEGLENS_DB", str(tmp_path / "elsewhere.db"))
     with open_store() as store:
         assert store.sqlite_path == tmp_path / "elsewhere.db"
+
+
+@pytest.mark.postgres
+def test_a_schema_url_keeps_the_stores_tables_in_that_schema_and_the_urls_options() -> None:
+    with fresh_schema("seglens_schema_url") as schema:
+        url = schema_url(f"{PG_URL}?options=-cstatement_timeout%3D4321", schema)
+        with open_store(url) as store, store.read() as s:
+            got = s.execute(text("SELECT current_schema(), current_setting('statement_timeout')"))
+            assert got.one() == (schema, "4321ms")
+            tables = s.execute(
+                text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s"),
+                {"s": schema},
+            ).scalar()
+            assert tables and tables > 5
+
+
+@pytest.mark.parametrize(
+    ("url", "schema", "message"),
+    [
+        ("postgresql+psycopg://u@h/db", "crm; DROP TABLE x", "not a plain identifier"),
+        ("postgresql+psycopg://u@h/db", "1st", "not a plain identifier"),
+        ("sqlite:///x.db", "crm", "applies to PostgreSQL"),
+    ],
+)
+def test_schema_url_refuses_unquotable_names_and_other_databases(
+    url: str, schema: str, message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        schema_url(url, schema)

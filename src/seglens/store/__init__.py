@@ -7,7 +7,7 @@ upgraded on first use. See ``docs/store.md``.
 from __future__ import annotations
 
 from seglens.store.core import Store, file_sha256, open_store, pseudonym
-from seglens.store.engine import default_db_path, resolve_db_url
+from seglens.store.engine import default_db_path, resolve_db_url, schema_url
 from seglens.store.forget import ForgetResult, forget_customer
 from seglens.store.labels import (
     POLICIES,
@@ -64,6 +64,7 @@ __all__ = [
     "record_run",
     "resolve_db_url",
     "run_assignments",
+    "schema_url",
     "store_labels",
     "table_counts",
     "upgrade",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy.pool import NullPool
 
 from seglens.errors import UsageError
 
-__all__ = ["BUSY_TIMEOUT_MS", "default_db_path", "make_engine", "resolve_db_url"]
+__all__ = ["BUSY_TIMEOUT_MS", "default_db_path", "make_engine", "resolve_db_url", "schema_url"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,43 @@ def resolve_db_url(db: str | None = None) -> str:
         # psycopg 3 is the driver we ship; SQLAlchemy's bare scheme means psycopg2.
         raw = "postgresql+psycopg://" + raw.split("://", 1)[1]
     return raw
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def schema_url(url: str, schema: str) -> str:
+    """A PostgreSQL URL whose connections work inside ``schema``: one database can then hold
+    several stores (one per team, or a throw-away one per test run).
+
+    The schema goes into libpq's ``options`` (``-csearch_path=SCHEMA``), added to any options
+    the URL already has; the schema must exist. Its name must be a plain identifier (letters,
+    digits, underscores), so it needs no quoting.
+
+    Examples
+    --------
+    >>> schema_url("postgresql+psycopg://u@127.0.0.1/db", "crm")
+    'postgresql+psycopg://u@127.0.0.1/db?options=-csearch_path%3Dcrm'
+    >>> schema_url("postgresql+psycopg://u@h/db?connect_timeout=5", "crm")
+    'postgresql+psycopg://u@h/db?connect_timeout=5&options=-csearch_path%3Dcrm'
+    """
+    if not _IDENTIFIER.fullmatch(schema):
+        raise UsageError(
+            f"schema name {schema!r} is not a plain identifier",
+            hint="use letters, digits and underscores, not starting with a digit",
+        )
+    parsed = make_url(resolve_db_url(url))
+    if parsed.get_backend_name() != "postgresql":
+        raise UsageError(
+            f"a schema applies to PostgreSQL URLs, not {parsed.get_backend_name()}",
+            hint="give a postgresql+psycopg://... URL",
+        )
+    options = parsed.query.get("options")
+    if isinstance(options, tuple):
+        options = " ".join(options)
+    path = f"-csearch_path={schema}"
+    joined = f"{options} {path}" if options else path
+    return parsed.update_query_dict({"options": joined}).render_as_string(hide_password=False)
 
 
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -90,18 +90,16 @@ def _prepare(lines: pl.LazyFrame, cutoff: Cutoff, has_flag: bool) -> pl.LazyFram
 def _day_table(
     lines: pl.LazyFrame, money: bool, channels: list[ChannelColumn], has_channel: bool
 ) -> pl.LazyFrame:
-    """Per customer-day sums over all lines (one integer-key group-by)."""
+    """Per customer-day sums (one integer-key group-by). Without ``money`` the lines are
+    purchases only, so every day is a purchase day and the table has no ``_has_buy`` column."""
     amount, ret = pl.col("_units"), pl.col("_ret")
-    bought = pl.when(~ret).then(amount).otherwise(0)
-    aggs = [
-        _CHECK.min().alias("_c1"),
-        _CHECK.max().alias("_c2"),
-        pl.col("_row").min(),
-        (~ret).any().alias("_has_buy"),
-        bought.sum().alias("_buy"),
-    ]
-    if money:
+    aggs = [_CHECK.min().alias("_c1"), _CHECK.max().alias("_c2"), pl.col("_row").min()]
+    if not money:
+        aggs.append(amount.sum().alias("_buy"))
+    else:
         aggs += [
+            (~ret).any().alias("_has_buy"),
+            pl.when(~ret).then(amount).otherwise(0).sum().alias("_buy"),
             amount.sum().alias("_net"),
             pl.when(ret).then(-amount).otherwise(0).sum().alias("_returned"),
         ]
@@ -112,6 +110,11 @@ def _day_table(
                 for c in channels
             ]
     return lines.group_by("_k").agg(aggs)
+
+
+def _buy_days(days: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+    """The purchase days of a customer-day table (all of them where it has no ``_has_buy``)."""
+    return days.filter(pl.col("_has_buy")) if "_has_buy" in columns else days
 
 
 def _check(table: pl.DataFrame) -> None:
@@ -147,7 +150,7 @@ def _gaps_and_months(days: pl.DataFrame, cutoff: Cutoff) -> pl.LazyFrame:
     Only the key column is sorted (an integer sort): the key orders each customer's days, so
     gaps and month changes are shifts, not window functions.
     """
-    keys = days.lazy().filter(pl.col("_has_buy")).select(pl.col("_k").sort())
+    keys = _buy_days(days.lazy(), days.columns).select(pl.col("_k").sort())
     h = _CUSTOMER
     day = _key_day(cutoff)
     date = day.sub(EPOCH_ORDINAL).cast(pl.Date)
@@ -172,7 +175,7 @@ def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> pl.LazyF
     """Per customer from the customer-day table, for any purchase sums (a sorted group-by)."""
     lf = days.lazy().with_columns(_h=_CUSTOMER, _day=_key_day(cutoff))
     same = pl.col("_h") == pl.col("_h").shift(1)
-    buy_days = lf.filter(pl.col("_has_buy")).sort("_k").with_columns(_same=same.fill_null(False))
+    buy_days = _buy_days(lf, days.columns).sort("_k").with_columns(_same=same.fill_null(False))
     checks = [pl.col("_c1").min(), pl.col("_c2").max()]
     aggs = [
         *checks,
@@ -216,14 +219,19 @@ def _customer_table_packed(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> p
     customer is the first day with its purchases in the low bits. Needs :func:`_packable`.
     """
     base = _key_base(cutoff)
-    buy_day = pl.col("_has_buy")
-    packed = pl.when(buy_day).then(_OFFSET * (1 << BUY_BITS) + pl.col("_buy").cast(pl.UInt64))
+    packed = _OFFSET * (1 << BUY_BITS) + pl.col("_buy").cast(pl.UInt64)
+    if "_has_buy" in days.columns:
+        buy_day = pl.col("_has_buy")
+        n_days, last_off = buy_day.sum(), pl.when(buy_day).then(_OFFSET).max()
+        packed = pl.when(buy_day).then(packed)
+    else:  # every day is a purchase day: plain aggregations, no masks
+        n_days, last_off = pl.len(), _OFFSET.max()
     aggs = [
         pl.col("_c1").min(),
         pl.col("_c2").max(),
         pl.col("_row").min(),
-        buy_day.sum().alias("_n_days"),
-        pl.when(buy_day).then(_OFFSET).max().alias("_last_off"),
+        n_days.alias("_n_days"),
+        last_off.alias("_last_off"),
         packed.min().alias("_packed"),
         pl.col("_buy").sum().alias("_bought"),
     ]

@@ -10,6 +10,11 @@ computes a per-customer table; its wall time (read + compute, imports excluded) 
 memory (``VmHWM`` of that process) are recorded. Medians over ``--repeat`` runs; ratios are
 against seglens' lifetimes-compatible RFM measured in the same run. Peers run with a time cap
 (``--peer-timeout``) and are reported as "> cap" when they do not finish.
+
+The two ``floor_*`` tasks do the least an exact lifetimes computation does (per customer-day key
+the day's purchases, then per id hash the purchase days, last day, first day with its purchases
+and total) and stop there: no id text, no collision check, no sort. They show how much of
+seglens' time is that irreducible work and how much is the rest.
 """
 
 from __future__ import annotations
@@ -68,6 +73,41 @@ TASKS: dict[str, tuple[str, str]] = {
         "def run(folder):\n"
         f"    return customer_features(folder, as_of={AS_OF!r}, feature_set='lifetimes',"
         " engine='duckdb').table\n",
+    ),
+    "floor_polars": (
+        "floor: lifetimes sums per id hash, no id text or check (Polars)",
+        "import datetime as dt\n"
+        "import polars as pl\n"
+        "S = 1 << 17\n"
+        "def run(folder):\n"
+        f"    end = dt.datetime.fromisoformat({AS_OF!r}) + dt.timedelta(days=1)\n"
+        "    lf = pl.scan_parquet(folder + '/*.parquet')\n"
+        "    lf = lf.filter(~pl.col('is_return') & (pl.col('timestamp') < end))\n"
+        "    day = pl.col('timestamp').dt.date().cast(pl.Int32).cast(pl.UInt64)\n"
+        "    key = (pl.col('customer_id').hash() // S) * S + day\n"
+        "    cents = (pl.col('amount') * 100).round().cast(pl.Int64)\n"
+        "    days = lf.group_by(key.alias('k')).agg(cents.sum().alias('b'))\n"
+        "    day_of = pl.col('k') % S\n"
+        "    first = day_of * (1 << 46) + pl.col('b').cast(pl.UInt64)\n"
+        "    per_id = days.group_by((pl.col('k') // S).alias('h')).agg(\n"
+        "        pl.len(), day_of.max().alias('last'), first.min().alias('first'),\n"
+        "        pl.col('b').sum(),\n"
+        "    )\n"
+        "    return per_id.collect(engine='streaming')\n",
+    ),
+    "floor_duckdb": (
+        "floor: lifetimes sums per id hash, no id text or check (DuckDB)",
+        "import duckdb\n"
+        "def run(folder):\n"
+        "    return duckdb.sql(f'''\n"
+        "        WITH d AS (\n"
+        "            SELECT hash(customer_id) AS h, epoch_us(timestamp) // 86400000000 AS day,\n"
+        "                sum(amount) AS b\n"
+        "            FROM read_parquet('{folder}/*.parquet')\n"
+        f"            WHERE NOT is_return AND timestamp < TIMESTAMP '{AS_OF}' + INTERVAL 1 DAY\n"
+        "            GROUP BY 1, 2)\n"
+        "        SELECT h, count(*) AS n, max(day) AS last, arg_min(b, day) AS first, sum(b) AS b\n"
+        "        FROM d GROUP BY h''').fetchnumpy()['h']\n",
     ),
     "pandas_groupby": (
         "plain pandas groupby (same lifetimes columns)",

@@ -122,6 +122,39 @@ def test_ids_sharing_a_key_prefix_fall_back_to_the_definition(
     same(fast, customer_features(frame, as_of="2020-12-31", fast=False).table)
 
 
+@pytest.mark.parametrize("feature_set", ["lifetimes", "rfm", "all"])
+def test_days_whose_purchases_do_not_pack_take_the_sorted_customer_step(
+    monkeypatch: pytest.MonkeyPatch, feature_set: str
+) -> None:
+    # a negative line flagged as no return is a purchase: its day's purchases are negative and
+    # cannot be packed beside the day offset, so the sorted customer step answers
+    sorted_steps: list[bool] = []
+    sorted_step = _fast._customer_table
+
+    def spy(*args: object, **kwargs: object) -> pl.LazyFrame:
+        sorted_steps.append(True)
+        return sorted_step(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_fast, "_customer_table", spy)
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b"],
+            "order_id": ["1", "2", "3", "4", "5"],
+            "timestamp": [dt.datetime(2020, m, 1) for m in (1, 2, 4, 1, 3)],
+            "amount": [5.0, -8.0, 4.0, 2.0, -1.0],
+            "is_return": [False, False, False, False, True],
+            "product_id": ["p", "q", "p", "p", "p"],
+            "channel": ["web", "web", "store", "web", "web"],
+        }
+    )
+    fast = customer_features(frame, as_of="2020-12-31", feature_set=feature_set)  # type: ignore[arg-type]
+    slow = customer_features(frame, as_of="2020-12-31", feature_set=feature_set, fast=False)  # type: ignore[arg-type]
+    assert sorted_steps == [True]
+    same(fast.table, slow.table)
+    # a: purchase days 1 Jan, 1 Feb (-8), 1 Apr; the repeat days' mean spend is (-8 + 4) / 2
+    assert fast.table.row(0, named=True)["monetary_value"] == pytest.approx(-2.0)
+
+
 @pytest.mark.slow
 def test_fast_path_equals_definition_on_online_retail(online_retail: pl.DataFrame) -> None:
     for as_of in ("2011-06-30", "2011-12-09"):

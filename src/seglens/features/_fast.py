@@ -123,13 +123,6 @@ def _check(table: pl.DataFrame) -> None:
         raise _CollisionError
 
 
-def _check_days(days: pl.DataFrame) -> None:
-    """Raise :class:`_CollisionError` if a day may lie before the key's window: such days were
-    clipped to offset 0 (a day exactly 2^17 - 1 days before the cut-off also lands there)."""
-    if days.select((_OFFSET == 0).any()).item():
-        raise _CollisionError
-
-
 def _money_sums(day: pl.Expr, cutoff: Cutoff, columns: list[str]) -> list[pl.Expr]:
     """Per-customer sums of the customer-day money columns (net, 90-day windows, returns,
     channel purchases); ``day`` is the day number of each customer-day row."""
@@ -204,10 +197,21 @@ BUY_BITS = 46
 """Low bits of the packed (day offset, purchase) value: day purchases up to 2^46 ten-thousandths."""
 
 
-def _packable(days: pl.DataFrame) -> bool:
-    """Whether every day's purchases fit the low :data:`BUY_BITS` bits (non-negative, bounded)."""
-    bounds = days.select(low=pl.col("_buy").min(), high=pl.col("_buy").max())
-    low, high = bounds.row(0)
+def _check_days(days: pl.DataFrame) -> bool:
+    """Check the customer-day table in one pass; return whether the packed customer step fits.
+
+    Raises :class:`_CollisionError` if a day may lie before the key's window: such days were
+    clipped to offset 0 (a day exactly 2^17 - 1 days before the cut-off also lands there).
+    Returns whether every day's purchases fit the low :data:`BUY_BITS` bits (non-negative,
+    bounded). A streaming query: an eager select over the table's many chunks took 3-8 times
+    as long (0.05-0.3 s at 50 M lines).
+    """
+    bounds = days.lazy().select(
+        clipped=(_OFFSET == 0).any(), low=pl.col("_buy").min(), high=pl.col("_buy").max()
+    )
+    clipped, low, high = bounds.collect(engine="streaming").row(0)
+    if clipped:
+        raise _CollisionError
     return low is None or (low >= 0 and high < (1 << BUY_BITS))
 
 
@@ -216,7 +220,7 @@ def _customer_table_packed(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> p
 
     The first purchase day's spend, which ``monetary_value`` leaves out, is found without sorting:
     each purchase day packs ``offset << BUY_BITS | purchases`` into one integer, whose minimum per
-    customer is the first day with its purchases in the low bits. Needs :func:`_packable`.
+    customer is the first day with its purchases in the low bits. Needs :func:`_check_days`.
     """
     base = _key_base(cutoff)
     packed = _OFFSET * (1 << BUY_BITS) + pl.col("_buy").cast(pl.UInt64)
@@ -415,8 +419,7 @@ def fast_features(
         days = _day_table(day_lines, money, channels, "channel" in present).collect(
             engine="streaming"
         )
-        _check_days(days)
-        if _packable(days):
+        if _check_days(days):
             per_customer = _customer_table_packed(days, cutoff, money)
         else:
             per_customer = _customer_table(days, cutoff, money)

@@ -112,9 +112,9 @@ def _day_table(
     return lines.group_by("_k").agg(aggs)
 
 
-def _buy_days(days: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+def _buy_days(days: pl.LazyFrame) -> pl.LazyFrame:
     """The purchase days of a customer-day table (all of them where it has no ``_has_buy``)."""
-    return days.filter(pl.col("_has_buy")) if "_has_buy" in columns else days
+    return days.filter(pl.col("_has_buy")) if "_has_buy" in days.collect_schema() else days
 
 
 def _check(table: pl.DataFrame) -> None:
@@ -143,7 +143,7 @@ def _gaps_and_months(days: pl.DataFrame, cutoff: Cutoff) -> pl.LazyFrame:
     Only the key column is sorted (an integer sort): the key orders each customer's days, so
     gaps and month changes are shifts, not window functions.
     """
-    keys = _buy_days(days.lazy(), days.columns).select(pl.col("_k").sort())
+    keys = _buy_days(days.lazy()).select(pl.col("_k").sort())
     h = _CUSTOMER
     day = _key_day(cutoff)
     date = day.sub(EPOCH_ORDINAL).cast(pl.Date)
@@ -168,7 +168,7 @@ def _customer_table(days: pl.DataFrame, cutoff: Cutoff, money: bool) -> pl.LazyF
     """Per customer from the customer-day table, for any purchase sums (a sorted group-by)."""
     lf = days.lazy().with_columns(_h=_CUSTOMER, _day=_key_day(cutoff))
     same = pl.col("_h") == pl.col("_h").shift(1)
-    buy_days = _buy_days(lf, days.columns).sort("_k").with_columns(_same=same.fill_null(False))
+    buy_days = _buy_days(lf).sort("_k").with_columns(_same=same.fill_null(False))
     checks = [pl.col("_c1").min(), pl.col("_c2").max()]
     aggs = [
         *checks,
@@ -316,6 +316,8 @@ def _finish(
     present: set[str],
     channels: list[ChannelColumn],
 ) -> pl.LazyFrame:
+    """The feature columns from the per-customer sums and counts (the ``_n_*`` counts are
+    already 0 where a customer has none of those values: :func:`fast_features` fills them)."""
     freq = pl.col("_n_days") - 1
     recency = pl.col("_last_day") - pl.col("_first_day")
     age = cutoff.day - pl.col("_first_day")
@@ -344,12 +346,12 @@ def _finish(
             pl.col("_last90") - pl.col("_prev90"), pl.col("_last90").abs() + pl.col("_prev90").abs()
         ),
         "return_rate_value": ratio(pl.col("_returned"), bought),
-        "return_rate_count": pl.col("_n_returned").fill_null(0) / pl.col("_n_orders"),
+        "return_rate_count": pl.col("_n_returned") / pl.col("_n_orders"),
     }
     if "product_id" in present:
-        exprs["n_products"] = pl.col("_n_products").fill_null(0).cast(pl.Int64)
+        exprs["n_products"] = pl.col("_n_products").cast(pl.Int64)
     if "category" in present:
-        exprs["n_categories"] = pl.col("_n_categories").fill_null(0).cast(pl.Int64)
+        exprs["n_categories"] = pl.col("_n_categories").cast(pl.Int64)
         exprs["top_category_share"] = ratio(pl.col("_top_cat"), bought)
     out = [
         exprs[n].cast(pl.Float64 if n not in _INTS else pl.Int64).alias(n)

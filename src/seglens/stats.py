@@ -1,0 +1,417 @@
+"""The statistics kernel: every interval, test and sample size seglens reports comes from here.
+
+One place for the numbers behind the KPI: the :class:`Estimate` record (a percentage with its
+``n`` and confidence interval), the Wilson score interval of a proportion, Newcombe's interval of
+a difference of two proportions, the pooled two-proportion z-test, the stratified (weighted)
+estimate of an audit, Welch's interval of a difference of means, a Poisson bootstrap, and the
+sample size an audit needs for a stated margin.
+
+Conventions
+-----------
+- Percentages are on the 0-100 scale and end in ``_pct``; differences of percentages are in
+  points (``_pts``).
+- A difference between two groups is always **second minus first** (later minus earlier,
+  treatment minus control when the control is passed first).
+- Intervals are two-sided at ``confidence`` (e.g. 0.95).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import ndtr, ndtri, stdtrit
+
+from seglens.errors import DataError, UsageError
+
+__all__ = [
+    "SAMPLE_SIZE_CLAMP_PCT",
+    "Estimate",
+    "ProportionChange",
+    "bootstrap_interval",
+    "labels_needed",
+    "newcombe_diff",
+    "proportion",
+    "stratified_proportion",
+    "two_proportion_test",
+    "welch_diff",
+    "wilson_interval",
+    "z_value",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+SAMPLE_SIZE_CLAMP_PCT = (5.0, 95.0)
+"""Range the expected percent is kept in by :func:`labels_needed` (see there why)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A percentage with its sample size and confidence interval.
+
+    Attributes
+    ----------
+    value_pct
+        Point estimate, in percent (0-100), or in points for a difference.
+    n
+        Number of units (customers, segments, respondents) it rests on.
+    ci_low_pct, ci_high_pct
+        Bounds of the confidence interval, on the same scale as ``value_pct``.
+    confidence
+        Confidence level of the interval (e.g. 0.95).
+    method
+        How the interval was computed (``"wilson"``, ``"stratified-wilson"``, ``"newcombe"``, ...).
+    se_pct
+        Standard error of ``value_pct`` in points, when known.
+    successes
+        Units counted as correct, when the estimate is a plain proportion (``None`` for weighted,
+        proxy or difference estimates).
+
+    Examples
+    --------
+    >>> e = proportion(90, 100)
+    >>> print(e)
+    90.0 % (n=100, 95 % CI 82.6–94.5)
+    >>> round(e.se_pct, 2), round(e.half_width_pct, 2)
+    (3.0, 7.44)
+    """
+
+    value_pct: float
+    n: int
+    ci_low_pct: float
+    ci_high_pct: float
+    confidence: float = 0.95
+    method: str = "wilson"
+    se_pct: float | None = None
+    successes: float | None = None
+
+    @classmethod
+    def from_counts(cls, successes: int, n: int, *, confidence: float = 0.95) -> Estimate:
+        """Like :func:`proportion`, but refuses ``n <= 0`` instead of returning NaN."""
+        if n <= 0:
+            raise DataError("cannot estimate a proportion from 0 units", hint="check some units")
+        return proportion(successes, n, confidence)
+
+    @property
+    def half_width_pct(self) -> float:
+        """Larger distance from the point estimate to an interval bound (the stated margin)."""
+        return max(self.value_pct - self.ci_low_pct, self.ci_high_pct - self.value_pct)
+
+    def to_dict(self) -> dict[str, float | int | str | None]:
+        """Plain-JSON form with the documented keys."""
+        return {
+            "value_pct": self.value_pct,
+            "n": self.n,
+            "ci_low_pct": self.ci_low_pct,
+            "ci_high_pct": self.ci_high_pct,
+            "confidence": self.confidence,
+            "method": self.method,
+            "se_pct": self.se_pct,
+        }
+
+    def __str__(self) -> str:
+        pct = round(self.confidence * 100)
+        return (
+            f"{self.value_pct:.1f} % (n={self.n:,}, {pct} % CI "
+            f"{self.ci_low_pct:.1f}–{self.ci_high_pct:.1f})"
+        )
+
+
+def z_value(confidence: float) -> float:
+    """Two-sided normal quantile for a confidence level in (0, 1).
+
+    Examples
+    --------
+    >>> round(z_value(0.95), 4)
+    1.96
+    """
+    if not 0.0 < confidence < 1.0:
+        raise UsageError(
+            f"confidence must be between 0 and 1 (exclusive), got {confidence}",
+            hint="use e.g. 0.95 for a 95 % interval",
+        )
+    return float(ndtri(0.5 + confidence / 2.0))
+
+
+def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion, as fractions in [0, 1].
+
+    Identical to ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")`` but closed form, so
+    it costs nothing inside loops. ``n`` may be an effective (non-integer) sample size; with
+    ``n <= 0`` the interval is the whole range.
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(90, 100)
+    >>> round(lo, 4), round(hi, 4)
+    (0.8256, 0.9448)
+    """
+    if n <= 0:
+        return (0.0, 1.0)
+    z = z_value(confidence)
+    p = successes / n
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    centre = (p + z2 / (2.0 * n)) / denom
+    half = z * math.sqrt(max(p * (1.0 - p) / n + z2 / (4.0 * n * n), 0.0)) / denom
+    lo = 0.0 if successes <= 0 else min(p, max(0.0, centre - half))  # exact ends, no residue
+    hi = 1.0 if successes >= n else max(p, min(1.0, centre + half))
+    return (lo, hi)
+
+
+def proportion(successes: float, n: int, confidence: float = 0.95) -> Estimate:
+    """A binomial proportion as an :class:`Estimate` with its Wilson interval and binomial se.
+
+    With ``n == 0`` the value and se are NaN and the interval is 0-100.
+
+    Examples
+    --------
+    >>> print(proportion(15, 100))
+    15.0 % (n=100, 95 % CI 9.3–23.3)
+    """
+    lo, hi = wilson_interval(successes, n, confidence)
+    if n > 0:
+        p = successes / n
+        value, se = 100.0 * successes / n, 100.0 * math.sqrt(p * (1.0 - p) / n)
+    else:
+        value = se = float("nan")
+    return Estimate(
+        value, int(n), 100.0 * lo, 100.0 * hi, confidence, "wilson", se, successes=successes
+    )
+
+
+def newcombe_diff(x1: float, n1: int, x2: float, n2: int, *, confidence: float = 0.95) -> Estimate:
+    """Difference ``x2/n2 - x1/n1`` in points with Newcombe's hybrid score interval.
+
+    Newcombe (1998), method 10: combines the two Wilson intervals, so it behaves at small ``n``
+    and near 0 or 100 %. NaN when either group is empty; ``n`` of the result is ``n1 + n2``.
+
+    Examples
+    --------
+    >>> d = newcombe_diff(90, 100, 75, 100)
+    >>> round(d.value_pct, 1), round(d.ci_low_pct, 2), round(d.ci_high_pct, 2)
+    (-15.0, -25.33, -4.47)
+    """
+    if n1 <= 0 or n2 <= 0:
+        nan = float("nan")
+        return Estimate(nan, n1 + n2, nan, nan, confidence, "newcombe")
+    p1, p2 = x1 / n1, x2 / n2
+    l1, u1 = wilson_interval(x1, n1, confidence)
+    l2, u2 = wilson_interval(x2, n2, confidence)
+    d = p2 - p1
+    low = d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
+    high = d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+    se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    return Estimate(100 * d, n1 + n2, 100 * low, 100 * high, confidence, "newcombe", 100 * se)
+
+
+@dataclass(frozen=True)
+class ProportionChange:
+    """Change from proportion 1 (earlier) to proportion 2 (later), in percentage points.
+
+    ``z`` and ``p_value`` come from the pooled two-proportion z-test (two-sided; equal to a
+    2x2 chi-square test without continuity correction). The interval of the difference is
+    Newcombe's hybrid score interval at ``1 - alpha``.
+    """
+
+    p1_pct: float
+    n1: int
+    p2_pct: float
+    n2: int
+    diff_pts: float
+    ci_low_pts: float
+    ci_high_pts: float
+    z: float
+    p_value: float
+    alpha: float
+
+    @property
+    def significant(self) -> bool:
+        """Whether the change is significant at level ``alpha``."""
+        return self.p_value < self.alpha
+
+
+def two_proportion_test(
+    x1: float, n1: int, x2: float, n2: int, *, alpha: float = 0.05
+) -> ProportionChange:
+    """Compare ``x1/n1`` (earlier) with ``x2/n2`` (later); ``z > 0`` means the later is higher.
+
+    Successes may be non-integer (a weighted estimate times its ``n``). With no variance (both
+    proportions 0 or both 1) ``z`` is 0 and the p-value 1.
+
+    Examples
+    --------
+    >>> r = two_proportion_test(90, 100, 75, 100)
+    >>> round(r.diff_pts, 1), round(r.z, 3), round(r.p_value, 4), r.significant
+    (-15.0, -2.791, 0.0052, True)
+    """
+    for x, n in ((x1, n1), (x2, n2)):
+        if n <= 0 or not 0 <= x <= n:
+            raise UsageError(f"need 0 <= successes <= n and n > 0, got {x} of {n}")
+    p1, p2 = x1 / n1, x2 / n2
+    pooled = (x1 + x2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    z = (p2 - p1) / se if se > 0 else 0.0
+    diff = newcombe_diff(x1, n1, x2, n2, confidence=1 - alpha)
+    return ProportionChange(
+        p1_pct=100 * p1,
+        n1=n1,
+        p2_pct=100 * p2,
+        n2=n2,
+        diff_pts=diff.value_pct,
+        ci_low_pts=diff.ci_low_pct,
+        ci_high_pts=diff.ci_high_pct,
+        z=z,
+        p_value=float(2 * ndtr(-abs(z))),
+        alpha=alpha,
+    )
+
+
+def stratified_proportion(
+    successes: npt.ArrayLike,
+    n: npt.ArrayLike,
+    sizes: npt.ArrayLike,
+    *,
+    confidence: float = 0.95,
+) -> tuple[Estimate, float]:
+    """Population proportion from a stratified sample, and the effective sample size.
+
+    With strata ``h`` of ``N_h`` units (``sizes``), ``n_h`` sampled and ``c_h`` successes
+    (``p_h = c_h / n_h``), the estimate is ``p = sum_h W_h p_h`` with ``W_h = N_h / N`` and
+    variance ``V = sum_h W_h^2 (1 - n_h/N_h) p_h (1 - p_h) / (n_h - 1)`` (unbiased within-stratum
+    variance with finite-population correction; a stratum of one sampled unit counts as
+    variance 0.25). The interval is a Wilson interval on the effective sample size
+    ``n_eff = p(1-p)/V``, capped at ``sum n_h`` (Korn & Graubard, 1998): unlike ``p ± z·sqrt(V)``
+    it never leaves 0-100 % and does not collapse when every sampled unit succeeded. When every
+    stratum was sampled in full, ``n_eff`` is infinite and the interval is the point.
+
+    Returns the :class:`Estimate` (``method="stratified-wilson"``, ``se_pct = 100·sqrt(V)``) and
+    ``n_eff``. Every stratum needs ``1 <= n_h <= N_h``.
+
+    Examples
+    --------
+    Stratum a (9,000 units): 45 of 50 sampled succeed; b (1,000): 25 of 50.
+
+    >>> est, n_eff = stratified_proportion([45, 25], [50, 50], [9000, 1000])
+    >>> round(est.value_pct, 1), round(est.se_pct, 2), round(n_eff, 1)  # naive mean: 70.0
+    (86.0, 3.91, 78.8)
+    """
+    c_h = np.asarray(successes, dtype=np.float64)
+    n_h = np.asarray(n, dtype=np.float64)
+    big_n = np.asarray(sizes, dtype=np.float64)
+    if not c_h.shape == n_h.shape == big_n.shape or c_h.ndim != 1 or c_h.size == 0:
+        raise DataError("successes, n and sizes must be equal-length, non-empty 1-d sequences")
+    if np.any(n_h < 1) or np.any(n_h > big_n) or np.any(c_h < 0) or np.any(c_h > n_h):
+        raise DataError("every stratum needs 0 <= successes <= n and 1 <= n <= size")
+    w = big_n / big_n.sum()
+    p_h = c_h / n_h
+    p = float((w * p_h).sum())
+    var_h = np.where(n_h > 1, p_h * (1 - p_h) / np.maximum(n_h - 1, 1), 0.25)
+    var = float((w**2 * (1.0 - n_h / big_n) * var_h).sum())
+    total = int(n_h.sum())
+    if var > 0 and 0 < p < 1:
+        n_eff = min(p * (1 - p) / var, float(total))
+        lo, hi = wilson_interval(p * n_eff, n_eff, confidence)
+    elif 0 < p < 1:  # every stratum sampled in full: no sampling error left
+        n_eff, lo, hi = float("inf"), p, p
+    else:
+        n_eff = float(total)
+        lo, hi = wilson_interval(p * total, total, confidence)
+    est = Estimate(
+        100 * p, total, 100 * lo, 100 * hi, confidence, "stratified-wilson", 100 * math.sqrt(var)
+    )
+    return est, n_eff
+
+
+def welch_diff(
+    x1: FloatArray, x2: FloatArray, *, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Difference of means ``mean(x2) - mean(x1)`` with a Welch t interval: ``(diff, low, high)``.
+
+    Values are in the data's own unit (money, counts). NaN when either group has fewer than two
+    values; a zero-width interval when both groups are constant.
+
+    Examples
+    --------
+    >>> d, lo, hi = welch_diff(np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0, 7.0]))
+    >>> d, round(lo, 3), round(hi, 3)
+    (3.5, 1.268, 5.732)
+    """
+    n1, n2 = x1.size, x2.size
+    if n1 < 2 or n2 < 2:
+        return (math.nan, math.nan, math.nan)
+    m1, m2 = float(np.mean(x1)), float(np.mean(x2))
+    v1, v2 = float(np.var(x1, ddof=1)) / n1, float(np.var(x2, ddof=1)) / n2
+    se = math.sqrt(v1 + v2)
+    d = m2 - m1
+    if se == 0:
+        return (d, d, d)
+    dof = (v1 + v2) ** 2 / ((v1**2 / (n1 - 1)) + (v2**2 / (n2 - 1)))
+    t = float(stdtrit(dof, 0.5 + confidence / 2))
+    return (d, d - t * se, d + t * se)
+
+
+def bootstrap_interval(
+    statistic: Callable[[FloatArray], FloatArray],
+    n: int,
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    chunk: int = 100,
+) -> tuple[FloatArray, FloatArray]:
+    """Percentile interval of ``statistic(weights)`` over Poisson(1) bootstrap weights.
+
+    ``statistic`` receives a ``(reps, n)`` weight matrix and returns ``(reps, k)`` values; the
+    result is the ``(k,)`` lower and upper bounds. Poisson weights approximate resampling with
+    replacement and vectorise well.
+
+    Examples
+    --------
+    >>> x = np.arange(100.0)
+    >>> lo, hi = bootstrap_interval(lambda w: (w @ x / w.sum(axis=1))[:, None], x.size)
+    >>> bool(lo[0] < 49.5 < hi[0])
+    True
+    """
+    rng = np.random.default_rng(seed)
+    parts = []
+    done = 0
+    while done < n_resamples:
+        reps = min(chunk, n_resamples - done)
+        w = rng.poisson(1.0, size=(reps, n)).astype(np.float64)
+        parts.append(np.atleast_2d(statistic(w)))
+        done += reps
+    values = np.vstack(parts)
+    tail = (1 - confidence) / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN bounds
+        low = np.nanquantile(values, tail, axis=0)
+        high = np.nanquantile(values, 1 - tail, axis=0)
+    return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+
+
+def labels_needed(
+    margin_pts: float, *, expected_pct: float = 50.0, confidence: float = 0.95
+) -> int:
+    """Labelled customers needed for a ± ``margin_pts`` interval around ``expected_pct``.
+
+    The normal approximation ``z² p (1 − p) / margin²``. ``expected_pct`` is kept within
+    :data:`SAMPLE_SIZE_CLAMP_PCT` (5-95 %): an observed 100 % from a small sample is no reason to
+    plan as if a handful of labels were enough, and near the ends the normal approximation
+    understates the Wilson interval's width anyway.
+
+    Examples
+    --------
+    >>> labels_needed(5.0), labels_needed(5.0, expected_pct=85), labels_needed(3, expected_pct=85)
+    (385, 196, 545)
+    """
+    if not margin_pts > 0:
+        raise UsageError(f"margin must be positive, got {margin_pts}")
+    lo, hi = SAMPLE_SIZE_CLAMP_PCT
+    p = min(max(expected_pct, lo), hi) / 100
+    z = z_value(confidence)
+    return math.ceil(z * z * p * (1 - p) / (margin_pts / 100) ** 2)

@@ -37,7 +37,7 @@ def test_empty_database_upgrades_to_head_and_matches_the_models(db_url: str) -> 
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
 
 
-OLDER_REVISIONS = ["0001", "0002"]
+OLDER_REVISIONS = ["0001", "0002", "0003"]
 
 
 @pytest.fixture(params=OLDER_REVISIONS)
@@ -86,6 +86,52 @@ def test_previous_version_database_upgrades_and_keeps_its_data(previous_version_
         ("2011Q2", "quarter", 0.9, 10)
     ]
     assert [tuple(r) for r in labels] == [("c1", "A")]
+
+
+FIXTURE_0003 = Path(__file__).parents[1] / "data" / "stores" / "revision_0003.db"
+
+
+def test_a_revision_0003_store_keeps_every_label_and_binds_it_to_the_run_it_judged(
+    tmp_path: Path,
+) -> None:
+    """A store written by the previous release (a committed file): every label survives the
+    upgrade unchanged, and each is bound to the run that was current when it was recorded."""
+    db = tmp_path / "old.db"
+    db.write_bytes(FIXTURE_0003.read_bytes())
+    engine = make_engine(f"sqlite:///{db}")
+    assert current_revision(engine) == "0003"
+    with engine.connect() as conn:
+        before = conn.execute(
+            text(
+                "SELECT id, customer_id, segment, labeled_by, labeled_at, source, note, "
+                "fingerprint, recorded_at FROM labels ORDER BY id"
+            )
+        ).all()
+    engine.dispose()
+    with open_store(str(db)) as store:
+        assert current_revision(store.engine) == head_revision()
+        with store.read() as s:
+            after = s.execute(
+                text(
+                    "SELECT id, customer_id, segment, labeled_by, labeled_at, source, note, "
+                    "fingerprint, recorded_at FROM labels ORDER BY id"
+                )
+            ).all()
+            bound = s.execute(
+                text("SELECT id, run_id, judged_segment FROM labels ORDER BY id")
+            ).all()
+        kpi = kpi_table(store)
+    assert len(before) == 6
+    assert [tuple(r) for r in after] == [tuple(r) for r in before]
+    assert [tuple(r) for r in bound] == [
+        (1, None, None),  # recorded before any run: unbound
+        (2, 1, "Loyal"),  # recorded after run 1 was created: judged run 1's segment
+        (3, 1, "At risk"),
+        (4, 1, "Champions"),
+        (5, 2, "At risk"),  # after run 2: its segment for c4 (run 1 said Loyal)
+        (6, 2, None),  # c9 is in no run: bound, but no segment was shown
+    ]
+    assert kpi.select("period", "value", "n", "successes").rows() == [("2011Q2", 66.7, 3, 2)]
 
 
 def test_downgrade_then_upgrade_round_trips(previous_version_db: str) -> None:

@@ -1,7 +1,10 @@
 """Labels: the append-only feedback history and the current truth derived from it.
 
 Every confirmation or correction from sales, customer service or an audit is one row in
-``labels``; nothing is ever updated. The *current* segment of a customer is derived by a policy:
+``labels``; nothing is ever updated. Each label is bound to what it judged: the segmentation run
+(``run_id``) and the segment that run showed for the customer (``judged_segment``). Which labels
+count for a run's KPI is decided by :mod:`seglens.tracking.labels` (fresh, carried, expired).
+The *current* segment of a customer (across all runs) is derived by a policy:
 
 ``latest`` (default)
     the most recent label wins (by ``labeled_at``, then by arrival order); the history is kept.
@@ -31,9 +34,12 @@ __all__ = [
     "POLICIES",
     "LabelImportResult",
     "Policy",
+    "RunBinding",
     "add_label",
     "current_labels",
+    "label_events",
     "label_history",
+    "resolve_binding",
     "store_labels",
 ]
 
@@ -63,6 +69,10 @@ class LabelImportResult:
     unknown_segments: dict[str, list[int]] = field(default_factory=dict)
     conflicting_customers: list[str] = field(default_factory=list)
     checked_against_run: int | None = None
+    bound_to_run: int | None = None
+    """The run the imported labels judged (``None``: no run yet, the labels are unbound)."""
+    not_in_bound_run: list[str] = field(default_factory=list)
+    """Labelled customers the bound run does not segment (kept; they judge no segment)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (customer ids reduced to counts, so it is safe to store)."""
@@ -79,6 +89,8 @@ class LabelImportResult:
             "unknown_segments": {k: v[:100] for k, v in self.unknown_segments.items()},
             "n_conflicting_customers": len(self.conflicting_customers),
             "checked_against_run": self.checked_against_run,
+            "bound_to_run": self.bound_to_run,
+            "n_not_in_bound_run": len(self.not_in_bound_run),
         }
 
 
@@ -114,15 +126,38 @@ def _fingerprints(frame: pl.DataFrame) -> list[str]:
     return [hashlib.sha256(k.encode()).hexdigest() for k in keys]
 
 
-def _reference(store: Store) -> tuple[int | None, set[str], set[str]]:
-    """Latest run id, the segment names it uses, and every customer any run has seen."""
+@dataclass(frozen=True)
+class RunBinding:
+    """The run labels are bound to, its assignment per customer, and every customer seen."""
+
+    run_id: int | None
+    assigned: dict[str, str]
+    seen_customers: set[str]
+
+    @property
+    def segments(self) -> set[str]:
+        """The segment names the run uses."""
+        return set(self.assigned.values())
+
+
+def resolve_binding(store: Store, run_id: int | None = None) -> RunBinding:
+    """The run labels judge: ``run_id`` when given (it must exist), else the latest run.
+
+    Without any run the binding is empty (``run_id`` ``None``): labels stay unbound.
+    """
     with store.read() as s:
-        run_id = s.scalar(select(Run.id).order_by(Run.as_of.desc(), Run.id.desc()).limit(1))
         if run_id is None:
-            return None, set(), set()
-        segments = set(s.scalars(select(Assignment.segment).where(Assignment.run_id == run_id)))
+            run_id = s.scalar(select(Run.id).order_by(Run.as_of.desc(), Run.id.desc()).limit(1))
+            if run_id is None:
+                return RunBinding(None, {}, set())
+        elif s.get(Run, run_id) is None:
+            raise UsageError(
+                f"no segmentation run {run_id} in the store", hint="see `seglens history`"
+            )
+        stmt = select(Assignment.customer_id, Assignment.segment)
+        assigned = {c: g for c, g in s.execute(stmt.where(Assignment.run_id == run_id))}
         customers = set(s.scalars(select(Assignment.customer_id).distinct()))
-    return run_id, segments, customers
+    return RunBinding(run_id, assigned, customers)
 
 
 def _existing_fingerprints(store: Store, fingerprints: Sequence[str]) -> set[str]:
@@ -145,6 +180,7 @@ def _store_labels_once(
     known_segments: Iterable[str] | None = None,
     allow_unknown_segments: bool = False,
     actor: str | None = None,
+    run_id: int | None = None,
 ) -> LabelImportResult:
     """One attempt of :func:`store_labels`."""
     missing = {"customer_id", "segment"} - set(table.columns)
@@ -158,12 +194,14 @@ def _store_labels_once(
     if prev is not None:
         result.duplicate_file, result.previous_import_at = True, prev
         return result
-    run_id, run_segments, seen_customers = _reference(store)
-    result.checked_against_run = run_id
-    segments_ok = run_segments | set(known_segments or ())
+    binding = resolve_binding(store, run_id)
+    seen_customers = binding.seen_customers
+    result.checked_against_run = result.bound_to_run = binding.run_id
+    segments_ok = binding.segments | set(known_segments or ())
     now = utcnow()
     line_numbers = list(lines) if lines is not None else list(range(2, table.height + 2))
     frame = _canonical(table).with_columns(pl.Series("_line", line_numbers, pl.Int64))
+    frame = _bind(frame, table, binding)
     valid = (pl.col("customer_id").str.len_chars() > 0) & (pl.col("segment").str.len_chars() > 0)
     result.invalid_lines = frame.filter(~valid.fill_null(False))["_line"].to_list()
     frame = frame.filter(valid.fill_null(False))
@@ -188,6 +226,10 @@ def _store_labels_once(
     rows = fresh.drop("_line").with_columns(pl.col("labeled_at").fill_null(now)).to_dicts()
     if seen_customers:
         result.unknown_customers = sorted(set(fresh["customer_id"].to_list()) - seen_customers)
+    if binding.run_id is not None:
+        result.not_in_bound_run = sorted(
+            set(fresh["customer_id"].to_list()) - set(binding.assigned)
+        )
     with store.write() as s:
         imp = Import(
             kind="labels",
@@ -208,12 +250,40 @@ def _store_labels_once(
             s,
             "labels.import",
             actor=actor,
-            details={"import_id": imp.id, "source": source, "rows": len(rows)},
+            details={
+                "import_id": imp.id,
+                "source": source,
+                "rows": len(rows),
+                "run_id": binding.run_id,
+            },
         )
         result.import_id = imp.id
     result.added = len(rows)
     log.info("imported %d labels from %s", result.added, source)
     return result
+
+
+def _bind(frame: pl.DataFrame, table: pl.DataFrame, binding: RunBinding) -> pl.DataFrame:
+    """Add ``run_id`` and ``judged_segment``: the bound run, and the segment the reviewer saw.
+
+    A ``judged_segment`` column in the file (or an audit sheet's ``assigned_segment``) says what
+    the reviewer was shown; otherwise it is the bound run's segment for the customer.
+    """
+    shown = next((c for c in ("judged_segment", "assigned_segment") if c in table.columns), None)
+    run_segment = pl.col("customer_id").replace_strict(
+        binding.assigned, default=None, return_dtype=pl.String
+    )
+    judged = run_segment
+    if shown is not None:
+        given = pl.Series("_shown", table[shown].cast(pl.String).str.strip_chars())
+        frame = frame.with_columns(given)
+        judged = pl.when(pl.col("_shown").str.len_chars() > 0).then("_shown").otherwise(judged)
+    if binding.run_id is None:
+        judged = pl.lit(None, pl.String)
+    out = frame.with_columns(
+        pl.lit(binding.run_id, pl.Int64).alias("run_id"), judged.alias("judged_segment")
+    )
+    return out.drop("_shown", strict=False)
 
 
 def store_labels(
@@ -227,8 +297,13 @@ def store_labels(
     known_segments: Iterable[str] | None = None,
     allow_unknown_segments: bool = False,
     actor: str | None = None,
+    run_id: int | None = None,
 ) -> LabelImportResult:
     """Append the labels in ``table`` (canonical LABELS columns) as one atomic import.
+
+    The labels are bound to ``run_id`` (default: the latest run), the segmentation the reviewers
+    judged; ``judged_segment`` comes from the table when it has that column (or an audit
+    sheet's ``assigned_segment``), else from the run. Without any run they stay unbound.
 
     Importing the same file (same ``file_hash``) twice adds nothing; rows already in the store
     (same customer, segment, reviewer, time, source and note) are skipped, so overlapping
@@ -261,6 +336,7 @@ def store_labels(
                 known_segments=known,
                 allow_unknown_segments=allow_unknown_segments,
                 actor=actor,
+                run_id=run_id,
             )
         except IntegrityError:
             # Another import of the same file or of overlapping rows committed first.
@@ -280,10 +356,13 @@ def add_label(
     note: str | None = None,
     labeled_at: datetime | None = None,
     actor: str | None = None,
+    run_id: int | None = None,
+    judged_segment: str | None = None,
 ) -> int:
     """Record one confirmation or correction (and its audit entry) in one transaction.
 
-    Returns the new label's id.
+    The label judges ``run_id`` (default: the latest run) and ``judged_segment`` (default: that
+    run's segment for the customer). Returns the new label's id.
 
     Examples
     --------
@@ -296,9 +375,22 @@ def add_label(
     ['At risk']
     """
     now = utcnow()
+    with store.read() as s:
+        if run_id is None:
+            run_id = s.scalar(select(Run.id).order_by(Run.as_of.desc(), Run.id.desc()).limit(1))
+        elif s.get(Run, run_id) is None:
+            raise UsageError(f"no segmentation run {run_id} in the store")
+        if judged_segment is None and run_id is not None:
+            judged_segment = s.scalar(
+                select(Assignment.segment).where(
+                    Assignment.run_id == run_id, Assignment.customer_id == customer_id
+                )
+            )
     row: dict[str, Any] = {
         "customer_id": customer_id,
         "segment": segment,
+        "run_id": run_id,
+        "judged_segment": judged_segment,
         "labeled_by": labeled_by,
         "labeled_at": labeled_at or now,
         "source": source,
@@ -316,7 +408,12 @@ def add_label(
             "label.add",
             actor=actor,
             subject=pseudonym(customer_id, key),
-            details={"label_id": label.id, "segment": segment, "source": source},
+            details={
+                "label_id": label.id,
+                "segment": segment,
+                "source": source,
+                "run_id": run_id,
+            },
         )
         return label.id
 
@@ -332,6 +429,8 @@ def label_history(store: Store, customer_id: str | None = None) -> pl.DataFrame:
         Label.source,
         Label.note,
         Label.import_id,
+        Label.run_id,
+        Label.judged_segment,
     ).order_by(Label.labeled_at, Label.id)
     if customer_id is not None:
         stmt = stmt.where(Label.customer_id == customer_id)
@@ -346,17 +445,20 @@ def label_history(store: Store, customer_id: str | None = None) -> pl.DataFrame:
         "source": pl.String(),
         "note": pl.String(),
         "import_id": pl.Int64(),
+        "run_id": pl.Int64(),
+        "judged_segment": pl.String(),
     }
     return pl.DataFrame(data, schema=schema, orient="row")
 
 
-def _label_events(store: Store) -> pl.DataFrame:
-    """``id, customer_id, segment, labeled_at, source`` of every label, fetched in bulk.
+def label_events(store: Store) -> pl.DataFrame:
+    """Every label, fetched in bulk: ``id, customer_id, segment, labeled_at, source, run_id,
+    judged_segment``.
 
     Raw driver rows and one vectorised date parse: the ORM's per-row processing costs more
     than the whole derivation.
     """
-    sql = "SELECT id, customer_id, segment, labeled_at, source FROM labels"
+    sql = "SELECT id, customer_id, segment, labeled_at, source, run_id, judged_segment FROM labels"
     with store.read_engine.connect() as conn:
         cursor = conn.connection.cursor()  # plain tuples, no Row objects
         try:
@@ -371,6 +473,8 @@ def _label_events(store: Store) -> pl.DataFrame:
         "segment": pl.String(),
         "labeled_at": pl.String() if raw_dates else pl.Datetime("us"),
         "source": pl.String(),
+        "run_id": pl.Int64(),
+        "judged_segment": pl.String(),
     }
     frame = pl.DataFrame(rows, schema=schema, orient="row")
     if raw_dates:
@@ -389,7 +493,7 @@ def current_labels(store: Store, policy: Policy = "latest") -> pl.DataFrame:
     """
     if policy not in POLICIES:
         raise UsageError(f"unknown label policy {policy!r}", hint=f"use one of {POLICIES}")
-    hist = _label_events(store).sort("labeled_at", "id")
+    hist = label_events(store).sort("labeled_at", "id")
     counts = hist.group_by("customer_id", "segment").agg(
         pl.len().alias("n_agreeing"),
         pl.col("labeled_at").last(),

@@ -1,4 +1,4 @@
-"""The store's tables (SQLAlchemy 2 declarative models, schema revision ``0002``).
+"""The store's tables (SQLAlchemy 2 declarative models, schema revision ``0004``).
 
 Migrations in :mod:`seglens.store.migrations` create exactly these tables; a test checks the two
 agree. Times are naive UTC. Customer ids are stored as written in the source (strings).
@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -26,7 +27,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "Alert",
     "Assignment",
+    "AuditDesign",
     "AuditEntry",
+    "AuditMember",
     "Base",
     "CustomerFeatures",
     "Import",
@@ -103,13 +106,22 @@ class CustomerFeatures(Base):
 
 
 class Label(Base):
-    """One confirmation or correction of a customer's segment. Append-only: never updated."""
+    """One confirmation or correction of a customer's segment. Append-only: never updated.
+
+    ``run_id`` and ``judged_segment`` say what the reviewer judged: the segmentation run and the
+    segment it showed for the customer. A label is evidence about that run; it counts for a
+    later run only under the carry-forward policy (:mod:`seglens.tracking.labels`).
+    """
 
     __tablename__ = "labels"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(200), index=True)
     segment: Mapped[str] = mapped_column(String(200))
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    judged_segment: Mapped[str | None] = mapped_column(String(200), nullable=True)
     labeled_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     labeled_at: Mapped[datetime] = mapped_column(DateTime)
     source: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -141,6 +153,23 @@ class KpiMeasurement(Base):
     successes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     method: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    se: Mapped[float | None] = mapped_column(Float, nullable=True)
+    design_id: Mapped[int | None] = mapped_column(
+        ForeignKey("audit_designs.id", ondelete="SET NULL"), nullable=True
+    )
+    n_fresh: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    n_carried: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    n_expired: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The comparison with the previous period's measurement of the same metric, made once when
+    # this row is stored; every view (history, alerts, report, web, API) reads it from here.
+    compared_to_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    change_pts: Mapped[float | None] = mapped_column(Float, nullable=True)
+    change_se: Mapped[float | None] = mapped_column(Float, nullable=True)
+    change_ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    change_ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    change_p_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    n_paired: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    significant_drop: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class Alert(Base):
@@ -162,6 +191,40 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AuditDesign(Base):
+    """A drawn audit sample of one run: its strata, their sizes, the seed and the allocation.
+
+    The stratified estimate of the run's accuracy is computed from this design (weights
+    ``N_h / N`` from ``strata``), not from whichever labels happen to exist.
+    """
+
+    __tablename__ = "audit_designs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    strata: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """``[{"segment", "population", "sample"}, ...]``"""
+    seed: Mapped[int] = mapped_column(Integer)
+    allocation: Mapped[str] = mapped_column(String(20))
+    confidence: Mapped[float] = mapped_column(Float)
+    margin_pts: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class AuditMember(Base):
+    """One customer drawn into an audit design, with the stratum it was drawn from."""
+
+    __tablename__ = "audit_members"
+
+    design_id: Mapped[int] = mapped_column(
+        ForeignKey("audit_designs.id", ondelete="CASCADE"), primary_key=True
+    )
+    customer_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    stratum: Mapped[str] = mapped_column(String(200))
 
 
 class AuditEntry(Base):

@@ -40,6 +40,6 @@ def cdnow_transactions(cdnow_dir: Path) -> pl.DataFrame:
 @pytest.fixture(scope="session")
 def online_retail_tx(online_retail_csv: Path) -> pl.DataFrame:
     """UCI Online Retail as canonical transactions (customers with an id only)."""
-    from seglens.impact._inputs import read_transactions
+    from seglens.io import load_transactions
 
-    return read_transactions(online_retail_csv)
+    return load_transactions(online_retail_csv).table

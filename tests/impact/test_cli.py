@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 from seglens.cli import app
@@ -147,13 +148,16 @@ def test_export_pseudonyms_and_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert res.exit_code == 2 and "NOPE_X" in res.stderr
 
 
-def test_fallback_reader_matches_loader(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The stand-in reader (used when seglens.io is absent) reads the Online Retail layout."""
-    from seglens.impact import _inputs
+def test_commands_read_online_retail_through_the_loader() -> None:
+    """The impact commands read transactions with seglens.io (no reader of their own)."""
+    from seglens.cli.impact_cmd import _load
+    from seglens.io import load_transactions
 
-    monkeypatch.setattr(_inputs, "_io_function", lambda name: None)
-    tx = _inputs.read_transactions(SAMPLE)
-    assert tx["customer_id"].n_unique() == 200
+    tx, end = _load(SAMPLE, None, None)
+    assert_frame_equal(tx, load_transactions(SAMPLE).table)
+    assert end == tx["timestamp"].max().date()  # type: ignore[union-attr]
+    # 200 customers in the file; 15369's only line is a non-product code ("M"), excluded
+    assert tx["customer_id"].n_unique() == 199
     assert not tx["customer_id"].str.ends_with(".0").any()
     assert tx.filter(pl.col("order_id").str.starts_with("C"))["is_return"].all()
     line = tx.filter(pl.col("order_id") == "536425").row(0, named=True)

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from seglens.errors import DataError
-from seglens.impact._inputs import default_segments
+from seglens.impact._inputs import rfm_segments
 from seglens.impact.bgnbd import BetaGeoModel
 from seglens.impact.forecast import forecast_by_segment, out_of_time_check, run_rate_forecast
 from seglens.impact.gamma_gamma import GammaGammaModel
@@ -75,7 +75,7 @@ def test_out_of_time_rejects_bad_window(cdnow_transactions: pl.DataFrame) -> Non
 @pytest.mark.slow
 def test_online_retail_2011q3_out_of_time(online_retail_tx: pl.DataFrame) -> None:
     cutoff, end = dt.date(2011, 6, 30), dt.date(2011, 9, 30)
-    seg = default_segments(online_retail_tx, as_of=cutoff)
+    seg = rfm_segments(online_retail_tx, as_of=cutoff)
     r = out_of_time_check(online_retail_tx, seg, cutoff=cutoff, actual_end=end, n_draws=200)
     assert set(r["segment"]) == {"(all)", *seg["segment"].unique().to_list()}
     known = set(clv_summary(online_retail_tx, observation_period_end=cutoff)["customer_id"])

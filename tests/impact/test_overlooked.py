@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from seglens.errors import DataError
-from seglens.impact._inputs import BASIC_FEATURES, basic_features, default_segments
+from seglens.impact._inputs import DISCOVER_COLUMNS, customer_table, rfm_segments
 from seglens.impact.overlooked import Proposal, adopt, discover_segments, fit_accuracy
 
 
@@ -87,9 +87,9 @@ def test_too_few_customers() -> None:
 @pytest.mark.slow
 def test_online_retail_proposal_adopted(online_retail_tx: pl.DataFrame) -> None:
     as_of = dt.date(2011, 12, 9)
-    feats = basic_features(online_retail_tx, as_of=as_of)
-    seg = default_segments(online_retail_tx, as_of=as_of)
-    cols = list(BASIC_FEATURES)
+    feats = customer_table(online_retail_tx, as_of=as_of)
+    seg = rfm_segments(online_retail_tx, as_of=as_of)
+    cols = list(DISCOVER_COLUMNS)
     props = discover_segments(feats, seg, columns=cols, revenue_col="total_spend")
     assert props, "at least one candidate segment"
     p = props[0]

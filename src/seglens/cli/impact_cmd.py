@@ -2,7 +2,8 @@
 
 Thin layers over :mod:`seglens.impact` and :mod:`seglens.export`: load, compute, print a Rich
 table or JSON (``--json``). Segments come from ``--segments FILE`` (customer_id, segment) or,
-without one, from the default RFM rule as of the analysis date.
+without one, from ``RFMSegmenter`` on ``customer_features`` as of the analysis date (the one RFM
+definition).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from seglens.errors import UsageError
 __all__ = ["clv", "discover", "economics", "export", "forecast", "lift", "nps"]
 
 _COLUMNS = "Column mapping for the transactions, canonical=source pairs (e.g. customer_id=ID)."
-_SEGMENTS = "CSV/Parquet with customer_id, segment (default: RFM segments as of the date)."
+_SEGMENTS = "CSV/Parquet with customer_id, segment (default: RFMSegmenter as of the date)."
 _SEG_COLUMNS = "Column mapping for the segments file (e.g. segment=cluster)."
 _JSON = "Print JSON instead of tables."
 
@@ -75,23 +76,31 @@ def _table(frame: pl.DataFrame, title: str, cols: list[str] | None = None) -> Ta
 def _load(
     transactions: Path, columns: str | None, as_of: dt.date | None
 ) -> tuple[pl.DataFrame, dt.date]:
-    from seglens.impact._inputs import read_transactions
+    from seglens.io import load_transactions
 
-    tx = read_transactions(transactions, columns=columns, as_of=as_of)
+    tx = load_transactions(transactions, columns=columns, as_of=as_of).table
     if tx.height == 0:
         raise UsageError("no transactions were loaded", hint="check the file and --as-of")
     end = as_of or tx["timestamp"].max().date()  # type: ignore[union-attr]
     return tx, end
 
 
+def _assignments(source: Path, columns: str | None = None) -> pl.DataFrame:
+    from seglens.io import load_table
+    from seglens.tables import ASSIGNMENTS
+
+    return load_table(source, ASSIGNMENTS, columns=columns).table
+
+
 def _segments(
     tx: pl.DataFrame, segments: Path | None, seg_columns: str | None, as_of: dt.date
 ) -> tuple[pl.DataFrame, str]:
-    from seglens.impact._inputs import default_segments, read_assignments
+    """The ``--segments`` file, or the default: ``RFMSegmenter`` on customer features at as_of."""
+    from seglens.impact._inputs import rfm_segments
 
     if segments is not None:
-        return read_assignments(segments, columns=seg_columns), str(segments)
-    return default_segments(tx, as_of=as_of), "default RFM tercile rule"
+        return _assignments(segments, seg_columns), str(segments)
+    return rfm_segments(tx, as_of=as_of), f"RFMSegmenter on customer features as of {as_of}"
 
 
 @app.command()
@@ -186,12 +195,12 @@ def economics(
     as_json: Annotated[bool, typer.Option("--json", help=_JSON)] = False,
 ) -> None:
     """Customers, revenue share, order value, retention, churn and simple CLV per segment."""
-    from seglens.impact._inputs import basic_features
+    from seglens.impact._inputs import customer_table
     from seglens.impact.economics import segment_economics, segment_retention, simple_clv
 
     tx, end = _load(transactions, columns, _date(as_of, "--as-of"))
     seg, seg_source = _segments(tx, segments, segments_columns, end)
-    feats = basic_features(tx, as_of=end).join(
+    feats = customer_table(tx, as_of=end).join(
         seg.select("customer_id", "segment"), on="customer_id"
     )
     eco = segment_economics(feats, revenue_col="total_spend", orders_col="n_orders")
@@ -334,14 +343,13 @@ def nps(
     as_json: Annotated[bool, typer.Option("--json", help=_JSON)] = False,
 ) -> None:
     """Net Promoter Score per segment and overall, with adjusted-Wald CIs."""
-    from seglens.impact._inputs import read_assignments
     from seglens.impact.nps import nps_by_segment
 
     if not data.exists():
         raise UsageError(f"file not found: {data}")
     frame = pl.read_csv(data, infer_schema_length=None)
     if segments is not None:
-        seg = read_assignments(segments).select("customer_id", pl.col("segment").alias("_seg"))
+        seg = _assignments(segments).select("customer_id", pl.col("segment").alias("_seg"))
         frame = frame.with_columns(pl.col("customer_id").cast(pl.String)).join(
             seg, on="customer_id", how="left"
         )
@@ -415,17 +423,17 @@ def discover(
     as_json: Annotated[bool, typer.Option("--json", help=_JSON)] = False,
 ) -> None:
     """Propose new segments for the customers the current segmentation serves badly."""
-    from seglens.impact._inputs import BASIC_FEATURES, basic_features, read_assignments
+    from seglens.impact._inputs import DISCOVER_COLUMNS, customer_table
     from seglens.impact.overlooked import discover_segments
 
     tx, end = _load(transactions, columns, _date(as_of, "--as-of"))
     seg, seg_source = _segments(tx, segments, segments_columns, end)
-    lab = read_assignments(labels) if labels is not None else None
-    feats = basic_features(tx, as_of=end)
+    lab = _assignments(labels) if labels is not None else None
+    feats = customer_table(tx, as_of=end)
     props = discover_segments(
         feats,
         seg.select("customer_id", "segment"),
-        columns=list(BASIC_FEATURES),
+        columns=list(DISCOVER_COLUMNS),
         revenue_col="total_spend",
         catch_all=[c.strip() for c in catch_all.split(",")],
         labels=lab,
@@ -492,7 +500,6 @@ def export(
 ) -> None:
     """Write segments for a CRM import (escaped against formula injection) or a DB table."""
     from seglens.export import FORMATS, export_segments
-    from seglens.impact._inputs import read_assignments
 
     if format not in FORMATS:
         raise UsageError(f"unknown format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
@@ -508,7 +515,7 @@ def export(
         from seglens.store.core import pseudonym_key
 
         key = pseudonym_key()
-    seg = read_assignments(source, columns=segments_columns)
+    seg = _assignments(source, segments_columns)
     res = export_segments(
         seg,
         output,

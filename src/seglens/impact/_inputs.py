@@ -1,203 +1,125 @@
-"""Inputs for the impact commands: transactions from a file and a default segmentation.
+"""The customer table and the default segments behind every impact figure, as of a date.
 
-Uses ``seglens.io.load_transactions`` and ``seglens.segmenters.RFMSegmenter`` when they exist;
-until then a small Polars reader (canonical columns, a ``--columns`` mapping, or the UCI Online
-Retail layout) and a tercile RFM rule stand in.
+There is one RFM definition in seglens: the features are
+:func:`seglens.features.customer_features` and the segments are
+:class:`seglens.segmenters.RFMSegmenter` (default settings unless a segmenter is given), fitted
+and assigned on those features - the same as ``seglens features`` followed by
+``seglens segment --method rfm``, and what ``seglens track`` records. ``clv``, ``economics``,
+``forecast`` and ``discover`` take their default segments from here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import logging
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 
-from seglens.errors import DataError, UsageError
-from seglens.tables import TRANSACTIONS
+from seglens.errors import DataError
+from seglens.features import customer_features
+from seglens.features.catalog import FeatureSet
 
-logger = logging.getLogger(__name__)
+__all__ = ["DISCOVER_COLUMNS", "customer_table", "rfm_assignments", "rfm_segments"]
 
-_ONLINE_RETAIL = {"InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"}
-
-
-def _io_function(name: str) -> Any:
-    """``seglens.io.<name>`` when that package provides it, else None (fallback readers)."""
-    try:
-        return getattr(importlib.import_module("seglens.io"), name, None)
-    except ImportError:
-        return None
-
-
-def parse_columns(text: str | Mapping[str, str] | None) -> dict[str, str]:
-    """``"customer_id=ID,amount=Total"`` -> ``{"customer_id": "ID", "amount": "Total"}``."""
-    if text is None or isinstance(text, Mapping):
-        return dict(text or {})
-    out = {}
-    for pair in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise UsageError(
-                f"malformed column pair {pair!r}", hint="write canonical=source, e.g. amount=Total"
-            )
-        out[key.strip()] = value.strip()
-    return out
+DISCOVER_COLUMNS: Final[tuple[str, ...]] = (
+    "days_since_last_purchase",
+    "n_orders",
+    "total_spend",
+    "avg_order_value",
+    "tenure_days",
+)
+"""The ``customer_features`` columns ``seglens discover`` measures fit and writes rules on."""
 
 
-def read_transactions(
-    source: str | Path,
+def customer_table(
+    transactions: pl.DataFrame,
     *,
-    columns: str | Mapping[str, str] | None = None,
-    as_of: dt.date | None = None,
+    as_of: dt.date,
+    feature_set: FeatureSet = "all",
+    columns: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
-    """Transactions in the canonical shape (``seglens.tables.TRANSACTIONS``)."""
-    mapping = parse_columns(columns)
-    loader: Any = _io_function("load_transactions")
-    if loader is not None:
-        table: pl.DataFrame = loader(str(source), columns=mapping or None, as_of=as_of).table
-        return table
-    return _read_fallback(Path(source), mapping)
+    """One row per customer with a purchase on or before ``as_of`` (its whole day included).
+
+    Parameters
+    ----------
+    transactions
+        Canonical transaction lines (:data:`seglens.tables.TRANSACTIONS`).
+    as_of
+        The cut-off day; later lines are ignored.
+    feature_set, columns
+        Passed to :func:`seglens.features.customer_features` (``columns``: canonical name ->
+        source column).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``customer_features(...).table``, sorted by ``customer_id``.
+
+    Raises
+    ------
+    DataError
+        No customer bought on or before ``as_of``.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> tx = pl.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "2", "3"],
+    ...     "timestamp": [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 11),
+    ...                   dt.datetime(2024, 1, 5)], "amount": [10.0, 30.0, 5.0]})
+    >>> t = customer_table(tx, as_of=dt.date(2024, 1, 31), feature_set="rfm")
+    >>> t.select("customer_id", "days_since_last_purchase", "n_orders", "total_spend").rows()
+    [('a', 20, 2, 40.0), ('b', 26, 1, 5.0)]
+    """
+    mapping = {k: v for k, v in (columns or {}).items() if k != v} or None
+    table = customer_features(
+        transactions, as_of=as_of, feature_set=feature_set, columns=mapping
+    ).table
+    if table.height == 0:
+        raise DataError(f"no customer bought on or before {as_of}")
+    return table
 
 
-def read_assignments(
-    source: str | Path, *, columns: str | Mapping[str, str] | None = None
+def rfm_assignments(features: pl.DataFrame, *, segmenter: Any = None) -> pl.DataFrame:
+    """Fit a segmenter on a customer table and assign every customer: ``customer_id``, ``segment``.
+
+    Parameters
+    ----------
+    features
+        One row per customer, e.g. :func:`customer_table`.
+    segmenter
+        An unfitted seglens segmenter; a clone is fitted. Default: ``RFMSegmenter()``.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``customer_id`` and ``segment`` (strings), in the order of ``features``.
+    """
+    from sklearn.base import clone
+
+    from seglens.segmenters import RFMSegmenter
+
+    model = RFMSegmenter() if segmenter is None else clone(segmenter)
+    out: pl.DataFrame = model.fit(features).assign(features)
+    return out.select(pl.col("customer_id").cast(pl.String), pl.col("segment").cast(pl.String))
+
+
+def rfm_segments(
+    transactions: pl.DataFrame, *, as_of: dt.date, segmenter: Any = None
 ) -> pl.DataFrame:
-    """``customer_id``, ``segment`` (and any other columns) from a file."""
-    mapping = parse_columns(columns)
-    loader: Any = _io_function("load_table")
-    if loader is not None:
-        from seglens.tables import ASSIGNMENTS
+    """The default segments as of a date: ``RFMSegmenter`` on ``customer_features`` at ``as_of``.
 
-        table: pl.DataFrame = loader(str(source), ASSIGNMENTS, columns=mapping or None).table
-        return table
-    path = Path(source)
-    if not path.exists():
-        raise DataError("file not found", source=str(path))
-    raw = (
-        pl.read_parquet(path)
-        if path.suffix == ".parquet"
-        else pl.read_csv(path, infer_schema=False)
-    )
-    raw = raw.rename({v: k for k, v in mapping.items() if v in raw.columns})
-    for col in ("customer_id", "segment"):
-        if col not in raw.columns:
-            raise DataError(
-                f"column {col!r} is missing",
-                source=str(path),
-                column=col,
-                hint="map it with --segments-columns customer_id=...,segment=...",
-            )
-    return raw.with_columns(pl.col("customer_id", "segment").cast(pl.String))
-
-
-def _read_fallback(path: Path, columns: Mapping[str, str]) -> pl.DataFrame:
-    if not path.exists():
-        raise DataError("file not found", source=str(path))
-    name = path.name.lower()
-    if name.endswith(".parquet"):
-        raw = pl.read_parquet(path)
-    else:
-        raw = pl.read_csv(path, infer_schema=False)
-    if not columns and set(raw.columns) >= _ONLINE_RETAIL:
-        return online_retail_to_canonical(raw)
-    mapping = {canon: columns.get(canon, canon) for canon in TRANSACTIONS.names}
-    missing = [c for c in TRANSACTIONS.required if mapping[c] not in raw.columns]
-    if missing:
-        raise DataError(
-            f"required column(s) {missing} not found",
-            source=str(path),
-            hint="map them with --columns canonical=source,...",
-        )
-    exprs = [
-        pl.col(mapping["customer_id"])
-        .cast(pl.String)
-        .str.replace(r"\.0$", "")
-        .alias("customer_id"),
-        pl.col(mapping["order_id"]).cast(pl.String).alias("order_id"),
-        _timestamp(raw, mapping["timestamp"]),
-        pl.col(mapping["amount"]).cast(pl.Float64).alias("amount"),
-    ]
-    return raw.select(exprs).with_columns(pl.col("amount").lt(0).alias("is_return"))
-
-
-def _timestamp(raw: pl.DataFrame, col: str) -> pl.Expr:
-    if raw.schema[col] == pl.String:
-        return pl.col(col).str.to_datetime(time_unit="us").alias("timestamp")
-    return pl.col(col).cast(pl.Datetime("us")).alias("timestamp")
-
-
-def online_retail_to_canonical(raw: pl.DataFrame) -> pl.DataFrame:
-    """UCI Online Retail (InvoiceNo, ..., CustomerID float) -> canonical transactions.
-
-    Rows without a customer are dropped; ``17850.0`` becomes ``"17850"``; amount is
-    Quantity x UnitPrice; invoices starting with ``C`` are cancellations (``is_return``).
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> day = lambda m, d: dt.datetime(2024, m, d)
+    >>> tx = pl.DataFrame({"customer_id": ["a", "a", "a", "b", "b", "c"],
+    ...     "order_id": ["1", "2", "3", "4", "5", "6"],
+    ...     "timestamp": [day(1, 2), day(2, 2), day(3, 25), day(1, 5), day(2, 1), day(1, 3)],
+    ...     "amount": [300.0, 200.0, 100.0, 50.0, 40.0, 5.0]})
+    >>> rfm_segments(tx, as_of=dt.date(2024, 3, 31)).rows()
+    [('a', 'Champions'), ('b', 'Need attention'), ('c', 'Lost')]
     """
-    return raw.filter(pl.col("CustomerID").is_not_null() & (pl.col("CustomerID") != "")).select(
-        pl.col("CustomerID").cast(pl.String).str.replace(r"\.0$", "").alias("customer_id"),
-        pl.col("InvoiceNo").cast(pl.String).alias("order_id"),
-        pl.col("InvoiceDate").cast(pl.String).str.to_datetime(time_unit="us").alias("timestamp"),
-        (pl.col("Quantity").cast(pl.Float64) * pl.col("UnitPrice").cast(pl.Float64)).alias(
-            "amount"
-        ),
-        pl.col("Quantity").cast(pl.Float64).alias("quantity"),
-        pl.col("StockCode").cast(pl.String).alias("product_id"),
-        pl.col("InvoiceNo").cast(pl.String).str.starts_with("C").alias("is_return"),
+    return rfm_assignments(
+        customer_table(transactions, as_of=as_of, feature_set="rfm"), segmenter=segmenter
     )
-
-
-def default_segments(transactions: pl.DataFrame, *, as_of: dt.date) -> pl.DataFrame:
-    """Named RFM segments (customer_id, segment) as of a date.
-
-    A tercile rule on recency (days since last purchase) and number of purchase days:
-    Champions, Loyal, New, At risk, Hibernating and the catch-all Others.
-    """
-    per = (
-        transactions.filter(pl.col("timestamp").cast(pl.Date) <= as_of)
-        .group_by(pl.col("customer_id").cast(pl.String))
-        .agg(
-            (pl.lit(as_of) - pl.col("timestamp").max().cast(pl.Date))
-            .dt.total_days()
-            .alias("recency_days"),
-            pl.col("timestamp").cast(pl.Date).n_unique().alias("purchase_days"),
-        )
-    )
-    if per.height == 0:
-        raise DataError(f"no transactions on or before {as_of}")
-    r1, r2 = per["recency_days"].quantile(1 / 3), per["recency_days"].quantile(2 / 3)
-    f1, f2 = per["purchase_days"].quantile(1 / 3), per["purchase_days"].quantile(2 / 3)
-    rec, frq = pl.col("recency_days"), pl.col("purchase_days")
-    seg = (
-        pl.when((rec <= r1) & (frq >= f2))
-        .then(pl.lit("Champions"))
-        .when((frq >= f2) & (rec <= r2))
-        .then(pl.lit("Loyal"))
-        .when((frq == 1) & (rec <= r1))
-        .then(pl.lit("New"))
-        .when((rec > r2) & (frq > f1))
-        .then(pl.lit("At risk"))
-        .when((rec > r2) & (frq <= f1))
-        .then(pl.lit("Hibernating"))
-        .otherwise(pl.lit("Others"))
-    )
-    return per.select("customer_id", seg.alias("segment")).sort("customer_id")
-
-
-BASIC_FEATURES = ("recency_days", "n_orders", "total_spend", "avg_order_value", "tenure_days")
-
-
-def basic_features(transactions: pl.DataFrame, *, as_of: dt.date) -> pl.DataFrame:
-    """Per-customer recency, orders, spend, order value and tenure (days) as of a date."""
-    lines = transactions.filter(pl.col("timestamp").cast(pl.Date) <= as_of)
-    ts = pl.col("timestamp").cast(pl.Date)
-    per = lines.group_by(pl.col("customer_id").cast(pl.String)).agg(
-        (pl.lit(as_of) - ts.max()).dt.total_days().alias("recency_days"),
-        (pl.lit(as_of) - ts.min()).dt.total_days().alias("tenure_days"),
-        pl.col("order_id").filter(pl.col("amount") > 0).n_unique().alias("n_orders"),
-        pl.col("amount").sum().alias("total_spend"),
-    )
-    return per.with_columns(
-        (pl.col("total_spend") / pl.max_horizontal(pl.col("n_orders"), 1)).alias("avg_order_value")
-    ).sort("customer_id")

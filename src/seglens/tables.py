@@ -135,6 +135,8 @@ LABELS: Final = TableSpec(
         Column("labeled_at", pl.Datetime("us"), False, "when"),
         Column("source", pl.String(), False, "origin of the label (sales, service, audit)"),
         Column("note", pl.String(), False, "the reviewer's reason"),
+        Column("run_id", pl.Int64(), False, "the segmentation run the reviewer judged"),
+        Column("judged_segment", pl.String(), False, "the segment the reviewer was shown"),
     ),
 )
 

@@ -14,6 +14,7 @@ from seglens.tracking import (
     AlertEvent,
     AlertRules,
     KpiPoint,
+    compare_measurements,
     deliver_alerts,
     evaluate_alerts,
     labels_needed,
@@ -32,14 +33,42 @@ def test_below_target_fires_only_below_and_only_for_the_accuracy_kpi() -> None:
     assert rules_fired(KpiPoint("q", "accuracy", 88.0, 10, 9), rules=custom) == ["below_target"]
 
 
+def _se(p: float, n: int) -> float:
+    return 100 * (p * (1 - p) / n) ** 0.5
+
+
 def test_drop_needs_both_size_and_significance() -> None:
-    before = KpiPoint("2011Q2", "accuracy", 95.0, 1000, 950)
-    big_sig = KpiPoint("2011Q3", "accuracy", 89.0, 1000, 890)
-    small_sig = KpiPoint("2011Q3", "accuracy", 92.0, 1000, 920)  # significant but < 5 points
-    big_noise = KpiPoint("2011Q3", "accuracy", 88.9, 9, 8)  # 6 points, n too small
-    assert rules_fired(big_sig, before) == ["significant_drop"]
-    assert rules_fired(small_sig, before) == []
-    assert rules_fired(big_noise, before) == []
+    """The stored comparison decides: a fall of >= drop_points with p < alpha."""
+    big_sig = compare_measurements((95.0, _se(0.95, 1000)), (89.0, _se(0.89, 1000)))
+    small_sig = compare_measurements((95.0, _se(0.95, 1000)), (92.0, _se(0.92, 1000)))
+    big_noise = compare_measurements((95.0, _se(0.95, 1000)), (88.9, _se(0.889, 9)))
+    assert big_sig.significant_drop and big_sig.p_value < 1e-5
+    assert small_sig.p_value < 0.05 and not small_sig.significant_drop  # < 5 points
+    assert big_noise.diff_pts < -5 and not big_noise.significant_drop  # n too small
+    point = KpiPoint(
+        "2011Q3",
+        "accuracy",
+        89.0,
+        1000,
+        890,
+        change_pts=big_sig.diff_pts,
+        change_p_value=big_sig.p_value,
+        significant_drop=big_sig.significant_drop,
+        compared_period="2011Q2",
+    )
+    events = evaluate_alerts(point)
+    assert [e.rule for e in events] == ["significant_drop"]
+    assert "fell 6.0 points from 2011Q2 to 2011Q3 (p < 0.001)" in events[0].message
+
+
+def test_unstable_segment_threshold_is_strict_and_small_segments_are_skipped() -> None:
+    kpi = KpiPoint("q", "accuracy", 90.0, 1000, 900)
+    sizes = {"A": 100, "B": 100, "C": 100, "tiny": 29}
+    events = evaluate_alerts(
+        kpi, stability={"A": 0.4996, "B": 0.5, "C": 0.3, "tiny": 0.0}, segment_sizes=sizes
+    )
+    assert [e.segment for e in events] == ["A", "C"]  # B kept exactly 50 %: not below
+    assert "kept only 49.96 % of its customers" in events[0].message
 
 
 def test_unstable_segments_and_too_few_labels() -> None:

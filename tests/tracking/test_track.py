@@ -17,14 +17,18 @@ from typer.testing import CliRunner
 
 from seglens.cli import app
 from seglens.store import (
+    add_label,
     head_revision,
     kpi_table,
     list_alerts,
     list_runs,
     open_store,
+    record_audit_design,
+    record_run,
     run_assignments,
+    store_labels,
 )
-from seglens.tracking import LabelsInput, kpi_history, latest_migration, track
+from seglens.tracking import LabelsInput, kpi_history, latest_migration, measure_run, track
 
 runner = CliRunner()
 
@@ -148,12 +152,27 @@ def test_uci_online_retail_two_quarters(online_retail_csv: Path, tmp_path: Path)
     assert "2011Q2" in out.output and "2011Q3" in out.output
 
 
-def test_an_audit_sample_gives_the_stratified_estimate(db_url: str) -> None:
+def test_an_audit_sample_gives_the_stratified_estimate_from_its_stored_design(
+    db_url: str,
+) -> None:
     tx = _transactions(seed=5)
     with open_store(db_url) as store:
         first = track(store, tx, as_of=date(2011, 6, 30))
         assigned = run_assignments(store, first.run_id)
+        sizes = dict(assigned.group_by("segment").len().iter_rows())
         sample = assigned.group_by("segment", maintain_order=True).head(4).sort("customer_id")
+        design = record_audit_design(
+            store,
+            first.run_id,
+            sample.select("customer_id", pl.col("segment").alias("stratum")),
+            [
+                {"segment": s, "population": n, "sample": int((sample["segment"] == s).sum())}
+                for s, n in sizes.items()
+            ],
+            seed=0,
+            allocation="proportional",
+            confidence=0.95,
+        )
         wrong = sample.row(0, named=True)
         other = next(s for s in assigned["segment"].unique().sort() if s != wrong["segment"])
         labels = sample.select(
@@ -162,12 +181,10 @@ def test_an_audit_sample_gives_the_stratified_estimate(db_url: str) -> None:
             .then(pl.lit(other))
             .otherwise(pl.col("segment"))
             .alias("segment"),
-            pl.lit("audit").alias("source"),
+            pl.lit(first.run_id).alias("run_id"),
         )
-        res = track(
-            store, tx, as_of=date(2011, 6, 30), labels=LabelsInput(labels, "audit.csv", "b" * 64)
-        )
-    sizes = dict(assigned.group_by("segment").len().iter_rows())
+        store_labels(store, labels, source="audit.csv", file_hash="b" * 64)
+        res = measure_run(store, first.run_id)
     audited = dict(sample.group_by("segment").len().iter_rows())
     total = sum(sizes.values())
     expected = 100 * sum(
@@ -175,10 +192,60 @@ def test_an_audit_sample_gives_the_stratified_estimate(db_url: str) -> None:
     )
     audit_kpi = res.kpis[0]
     assert audit_kpi.metric == "accuracy_audit"
+    assert audit_kpi.design_id == design
     assert audit_kpi.method == "stratified audit estimate"
     assert audit_kpi.n == sample.height
     assert audit_kpi.value == pytest.approx(expected)
     assert res.kpis[1].metric == "accuracy"  # the plain labelled figure is kept alongside
+    assert res.audit is not None and res.audit.missing_strata == ()
+
+
+def test_the_design_sets_the_weights_not_the_labels_that_exist(db_url: str) -> None:
+    """Labels of customers outside the design, or a stratum without answers, change nothing
+    in the weights: the estimate waits for every stratum instead of reweighting the rest."""
+    with open_store(db_url) as store:
+        run = record_run(
+            store,
+            pl.DataFrame(
+                {"customer_id": [f"c{i}" for i in range(100)], "segment": ["A"] * 80 + ["B"] * 20}
+            ),
+            segmenter="hand",
+            parameters={},
+            as_of=date(2011, 6, 30),
+            data_hash="h",
+        )
+        members = pl.DataFrame(
+            {
+                "customer_id": ["c0", "c1", "c2", "c3", "c80", "c81"],
+                "stratum": ["A"] * 4 + ["B"] * 2,
+            }
+        )
+        record_audit_design(
+            store,
+            run,
+            members,
+            [
+                {"segment": "A", "population": 80, "sample": 4},
+                {"segment": "B", "population": 20, "sample": 2},
+            ],
+            seed=1,
+            allocation="proportional",
+            confidence=0.95,
+        )
+        for cid in ("c0", "c1", "c2", "c3"):
+            add_label(store, cid, "A")
+        for cid in ("c50", "c51", "c90", "c91"):  # outside the design
+            add_label(store, cid, "B")
+        partial = measure_run(store, run)
+        add_label(store, "c80", "A")  # wrong
+        add_label(store, "c81", "B")
+        full = measure_run(store, run)
+    assert partial.audit is not None and partial.audit.missing_strata == ("B",)
+    assert [k.metric for k in partial.kpis] == ["accuracy"]
+    audit = full.kpis[0]
+    assert audit.metric == "accuracy_audit"
+    assert audit.value == pytest.approx(100 * (0.8 * 1.0 + 0.2 * 0.5))
+    assert audit.n == 6
 
 
 def test_monthly_periods(db_url: str) -> None:

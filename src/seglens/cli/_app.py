@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+from datetime import date
 from typing import Any
 
 import typer
@@ -11,7 +14,7 @@ from typer import _click
 
 from seglens.errors import SeglensError
 
-__all__ = ["app", "console", "err_console"]
+__all__ = ["app", "console", "emit_json", "err_console"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -52,6 +55,24 @@ def version() -> None:
     from seglens import __version__
 
     console.print(f"seglens {__version__}")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: dates as ISO text, NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    """Print ``payload`` as indented JSON on stdout (dates as ISO text, NaN as null)."""
+    typer.echo(json.dumps(_plain(payload), indent=2, ensure_ascii=False, allow_nan=False))
 
 
 def sub_app(name: str, help_text: str) -> typer.Typer:

@@ -6,15 +6,15 @@ segment`` files through :func:`seglens.io.load_table`, compute, print a Rich tab
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from seglens.cli._app import app, console
+from seglens.cli._app import app, console, emit_json
 from seglens.errors import UsageError
+from seglens.settings import DEFAULT_SETTINGS
 
 if TYPE_CHECKING:  # the library is imported inside each command: `seglens --help` stays fast
     from seglens.accuracy import AccuracyReport
@@ -43,10 +43,6 @@ def _input_notes(name: str, loaded: LoadedTable) -> dict[str, Any]:
         "rules": {r.rule: r.rows for r in rep.rules if r.rows},
         "file": name,
     }
-
-
-def _emit_json(payload: dict[str, Any]) -> None:
-    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
 
 
 def _print_accuracy(rep: AccuracyReport, inputs: list[dict[str, Any]]) -> None:
@@ -121,7 +117,9 @@ def accuracy(
     match: Annotated[
         str, typer.Option(help="How segments meet labels: auto, hungarian, majority or names.")
     ] = "auto",
-    target: Annotated[float, typer.Option(help="Target accuracy in percent.")] = 85.0,
+    target: Annotated[
+        float, typer.Option(help="Target accuracy in percent.")
+    ] = DEFAULT_SETTINGS.target_pct,
     rule: Annotated[
         str,
         typer.Option(
@@ -129,7 +127,9 @@ def accuracy(
             "or point (precision >= target)."
         ),
     ] = "lower-bound",
-    confidence: Annotated[float, typer.Option(help="Confidence level of every interval.")] = 0.95,
+    confidence: Annotated[
+        float, typer.Option(help="Confidence level of every interval.")
+    ] = DEFAULT_SETTINGS.confidence,
     columns: Annotated[str | None, typer.Option(help=_COLUMNS_HELP)] = None,
     segments_columns: Annotated[
         str | None, typer.Option(help="Column mapping for the segments file only.")
@@ -154,37 +154,65 @@ def accuracy(
     )
     inputs = [_input_notes("segments", seg), _input_notes("labels", lab)]
     if as_json:
-        _emit_json({**rep.to_dict(), "inputs": inputs})
+        emit_json({**rep.to_dict(), "inputs": inputs})
     else:
         _print_accuracy(rep, inputs)
 
 
 @app.command("audit-sample")
 def audit_sample(
-    segments: Annotated[Path, typer.Option(help=_SEGMENTS_HELP)],
     out: Annotated[Path, typer.Option(help="Where to write the audit sheet (CSV).")],
+    segments: Annotated[
+        Path | None,
+        typer.Option(help=_SEGMENTS_HELP + " Not with --db, which samples a stored run."),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Sample a run stored in this database and keep the design there, so the "
+            "estimate uses its weights (see `seglens track`).",
+            show_default=False,
+        ),
+    ] = None,
+    run: Annotated[
+        int | None, typer.Option(help="With --db: the run to audit (default: the latest).")
+    ] = None,
     margin: Annotated[
         float, typer.Option(help="Target margin in points at the confidence level (±).")
-    ] = 3.0,
+    ] = DEFAULT_SETTINGS.margin_pts,
     total: Annotated[
         int | None, typer.Option(help="Audit exactly this many customers instead.")
     ] = None,
     allocation: Annotated[str, typer.Option(help="neyman or proportional.")] = "neyman",
-    min_per_segment: Annotated[int, typer.Option(help="Least customers per segment.")] = 30,
+    min_per_segment: Annotated[
+        int, typer.Option(help="Least customers per segment.")
+    ] = DEFAULT_SETTINGS.min_per_segment,
     expected_accuracy: Annotated[
         float, typer.Option(help="Planning accuracy in percent (50 = worst case).")
     ] = 50.0,
-    confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    confidence: Annotated[
+        float, typer.Option(help="Confidence level.")
+    ] = DEFAULT_SETTINGS.confidence,
     seed: Annotated[int, typer.Option(help="Random seed of the draw.")] = 0,
     columns: Annotated[str | None, typer.Option(help=_COLUMNS_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
-    """Draw the stratified sample of customers to check, as a CSV ready for a spreadsheet."""
+    """Draw the stratified sample of customers to check, as a CSV ready for a spreadsheet.
+
+    With --db the sample is drawn from a stored run and its design (strata, sizes, seed) is
+    stored; the sheet carries run_id and design_id so its labels are bound to that run.
+    """
     from seglens.audit import draw_audit_sample, plan_audit
     from seglens.tables import ASSIGNMENTS
 
-    seg = _load(segments, ASSIGNMENTS, columns)
-    sizes = dict(seg.table.group_by("segment").len().sort("segment").rows())
+    if (segments is None) == (db is None):
+        raise UsageError("give either --segments FILE or --db (a stored run), not both")
+    if segments is not None:
+        assigned = _load(segments, ASSIGNMENTS, columns).table
+    else:
+        assigned, run = _stored_run(db, run)
+    sizes = dict(assigned.group_by("segment").len().sort("segment").rows())
     plan = plan_audit(
         {str(k): int(v) for k, v in sizes.items()},
         margin_pct=margin,
@@ -194,12 +222,14 @@ def audit_sample(
         min_per_segment=min_per_segment,
         expected_accuracy_pct=expected_accuracy,
     )
-    sheet = draw_audit_sample(seg.table, plan, random_state=seed)
+    sheet = draw_audit_sample(assigned, plan, random_state=seed)
+    if db is not None and run is not None:
+        sheet = _store_design(db, run, sheet, plan, seed, margin if total is None else None)
     out.parent.mkdir(parents=True, exist_ok=True)
     # UTF-8 with BOM so Excel shows accents correctly; every id stays text as written
     out.write_bytes(b"\xef\xbb\xbf" + sheet.write_csv().encode("utf-8"))
     if as_json:
-        _emit_json({**plan.to_dict(), "out": str(out)})
+        emit_json({**plan.to_dict(), "out": str(out)})
         return
     table = Table(title=f"Audit plan ({plan.allocation} allocation)")
     for col in ("segment", "customers", "to audit", "weight"):
@@ -214,9 +244,51 @@ def audit_sample(
     )
     console.print(
         f"Wrote {out}: fill in reviewer_segment (and note), then run "
-        f"`seglens audit-estimate {out}`.",
+        f"`seglens audit-estimate {out}{' --db ...' if db else ''}`.",
         highlight=False,
     )
+
+
+def _stored_run(db: str | None, run: int | None) -> tuple[Any, int]:
+    """The assignments of stored run ``run`` (default: the latest) and its id."""
+    from seglens.store import list_runs, open_store, run_assignments
+
+    with open_store(db) as store:
+        if run is None:
+            runs = list_runs(store)
+            if runs.is_empty():
+                raise UsageError(
+                    "the database holds no segmentation run", hint="run `seglens track` first"
+                )
+            run = int(runs["run_id"][-1])
+        table = run_assignments(store, run)
+    if table.is_empty():
+        raise UsageError(f"no segmentation run {run} in the database", hint="see `seglens history`")
+    return table, run
+
+
+def _store_design(db: str, run: int, sheet: Any, plan: Any, seed: int, margin: float | None) -> Any:
+    """Record the drawn sample as the run's audit design; the sheet gains run and design ids."""
+    import polars as pl
+
+    from seglens.store import open_store, record_audit_design
+
+    with open_store(db) as store:
+        design = record_audit_design(
+            store,
+            run,
+            sheet.select("customer_id", pl.col("assigned_segment").alias("stratum")),
+            [
+                {"segment": s.segment, "population": s.population, "sample": s.sample}
+                for s in plan.strata
+            ],
+            seed=seed,
+            allocation=plan.allocation,
+            confidence=plan.confidence,
+            margin_pts=margin,
+        )
+    console.print(f"audit design {design} stored for run {run}", highlight=False)
+    return sheet.with_columns(pl.lit(run).alias("run_id"), pl.lit(design).alias("design_id"))
 
 
 def _print_estimate(est: StratifiedEstimate) -> None:
@@ -253,7 +325,18 @@ def audit_estimate(
         Path,
         typer.Argument(help="The audit sheet (CSV or .xlsx) with reviewer_segment filled in."),
     ],
-    confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    confidence: Annotated[
+        float, typer.Option(help="Confidence level.")
+    ] = DEFAULT_SETTINGS.confidence,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Store the reviewers' answers as labels of the sheet's run and measure that "
+            "run from its stored audit design (the figure `track` and `history` show).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print stable JSON.")] = False,
 ) -> None:
     """Estimate population accuracy from a filled-in audit sheet (stratified, weighted)."""
@@ -263,8 +346,90 @@ def audit_estimate(
     raw = open_source(str(sheet))  # sniffs delimiter / encoding; .xlsx saved by Excel works too
     frame = raw.frame.collect().select(raw.columns)
     frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
+    if db is not None:
+        _estimate_in_store(db, sheet, frame, as_json)
+        return
     est = estimate_from_sheet(frame, confidence=confidence)
     if as_json:
-        _emit_json(est.to_dict())
+        emit_json(est.to_dict())
     else:
         _print_estimate(est)
+
+
+def _estimate_in_store(db: str, sheet: Path, frame: Any, as_json: bool) -> None:
+    """Import the sheet's answers as labels of its run, then measure that run from the store."""
+    import polars as pl
+
+    from seglens.errors import DataError
+    from seglens.store import file_sha256, open_store, store_labels
+    from seglens.tracking import measure_run
+    from seglens.tracking.config import load_tracking_config
+
+    need = ["customer_id", "assigned_segment", "reviewer_segment", "run_id"]
+    missing = [c for c in need if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"the audit sheet lacks column(s) {', '.join(missing)}",
+            source=str(sheet),
+            column=missing[0],
+            hint="use a sheet written by `seglens audit-sample --db`, which names its run",
+        )
+    labels = frame.select(
+        pl.col("customer_id").cast(pl.String),
+        pl.col("reviewer_segment").cast(pl.String).alias("segment"),
+        pl.col("assigned_segment").cast(pl.String).alias("judged_segment"),
+        pl.col("run_id").cast(pl.Int64),
+        (pl.col("note").cast(pl.String) if "note" in frame.columns else pl.lit(None, pl.String)),
+        pl.lit("audit").alias("source"),
+    )
+    settings = load_tracking_config()
+    with open_store(db) as store:
+        res = store_labels(
+            store,
+            labels,
+            source=str(sheet),
+            file_hash=file_sha256(sheet),
+            allow_unknown_segments=True,  # a reviewer may name any segment; it counts as wrong
+        )
+        if res.bound_to_run is None:
+            raise DataError("the sheet names no run", source=str(sheet), column="run_id")
+        m = measure_run(
+            store,
+            res.bound_to_run,
+            period_kind=settings.period,
+            policy=settings.policy,
+            carry=settings.carry,
+            rules=settings.rules,
+        )
+    audit = next((k for k in m.kpis if k.metric == "accuracy_audit"), None)
+    if as_json:
+        from dataclasses import asdict
+
+        emit_json(
+            {
+                "run_id": m.run_id,
+                "period": m.period.label,
+                "labels_added": res.added,
+                "audit": None
+                if m.audit is None
+                else {
+                    "design_id": m.audit.design_id,
+                    "members": m.audit.members,
+                    "reviewed": m.audit.reviewed,
+                    "missing_strata": list(m.audit.missing_strata),
+                },
+                "kpi": None if audit is None else asdict(audit),
+            }
+        )
+        return
+    console.print(f"{res.added:,} answers stored as labels of run {m.run_id}", highlight=False)
+    if audit is None:
+        missing_strata = ", ".join(m.audit.missing_strata) if m.audit else "no stored design"
+        console.print(f"no audit estimate yet: no reviewed customer in {missing_strata}")
+        return
+    console.print(
+        f"[bold]Estimated accuracy ({m.period.label}, run {m.run_id}): {audit.value:.1f} %"
+        f"[/bold] (n={audit.n:,} reviewed, 95 % CI {audit.ci_low:.1f}–{audit.ci_high:.1f}; "
+        "stratified by the stored design)",
+        highlight=False,
+    )

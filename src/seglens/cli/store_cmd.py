@@ -12,11 +12,13 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
+import polars as pl
 import typer
 from rich.table import Table
 
-from seglens.cli._app import app, console, err_console, sub_app
+from seglens.cli._app import app, console, emit_json, err_console, sub_app
 from seglens.errors import UsageError
+from seglens.settings import DEFAULT_SETTINGS
 
 if TYPE_CHECKING:
     from seglens.store import Policy
@@ -90,9 +92,23 @@ def labels_import(
     allow_unknown_segments: Annotated[
         bool, typer.Option(help="Keep labels naming segments no run uses.")
     ] = False,
+    run: Annotated[
+        int | None,
+        typer.Option(
+            help="The run the reviewers judged (default: the file's run_id column, else the "
+            "latest run)."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Tracking settings used to re-measure the run (see `seglens track`)."),
+    ] = None,
 ) -> None:
-    """Import labels; re-importing the same file adds nothing. Unknown names are reported."""
-    from seglens.store import current_labels, file_sha256, open_store, store_labels
+    """Import labels for the run they judged and re-measure that run's KPI.
+
+    Re-importing the same file adds nothing. Unknown names are reported.
+    """
+    from seglens.store import file_sha256, open_store, store_labels
     from seglens.store.files import read_labels_file
 
     if policy not in ("latest", "majority"):
@@ -110,6 +126,7 @@ def labels_import(
             report=loaded.report,
             known_segments=known,
             allow_unknown_segments=allow_unknown_segments,
+            run_id=run,
         )
         if res.duplicate_file:
             console.print(
@@ -117,12 +134,64 @@ def labels_import(
                 "nothing added"
             )
             return
-        console.print(f"{file}: {res.added:,} labels added (import {res.import_id})")
+        bound = f"judging run {res.bound_to_run}" if res.bound_to_run else "not bound to a run"
+        console.print(f"{file}: {res.added:,} labels added (import {res.import_id}), {bound}")
         _print_import_problems(res)
-        current = current_labels(store, cast("Policy", policy))
+        if res.bound_to_run is not None:
+            _remeasure(store, res.bound_to_run, config, policy)
+
+
+def _remeasure(store: Any, run_id: int, config: Path | None, policy: str | None = None) -> None:
+    """Measure ``run_id`` again with the tracking settings and print its stored figures."""
+    from seglens.tracking import deliver_alerts, measure_run
+    from seglens.tracking.config import load_tracking_config
+
+    settings = load_tracking_config(config).override(policy=policy)
+    res = measure_run(
+        store,
+        run_id,
+        period_kind=settings.period,
+        policy=settings.policy,
+        carry=settings.carry,
+        rules=settings.rules,
+    )
+    _print_kpis(res.kpis, res.selection.counts, f"run {run_id} ({res.period.label})")
+    if res.resolved_alerts:
         console.print(
-            f"{current.height:,} customers labelled; current segment by {policy!r} policy"
+            f"{len(res.resolved_alerts)} alert(s) resolved: their condition no longer holds"
         )
+    with _alerts_to_log_file():
+        deliver_alerts(res.alerts)
+    _show_alerts(res.alerts)
+
+
+def _label_counts(counts: dict[str, int]) -> str:
+    return (
+        f"labels: {counts['fresh']:,} fresh (judged this run), {counts['carried']:,} carried "
+        f"from earlier runs, {counts['expired']:,} expired (not counted)"
+    )
+
+
+def _print_kpis(kpis: Sequence[Any], counts: dict[str, int], title: str) -> None:
+    table = Table("metric", "value", "95 % CI", "n", "change", "method", title=title)
+    for k in kpis:
+        change = "" if k.change_pts is None else f"{k.change_pts:+.1f} pts ({_p(k.change_p_value)})"
+        table.add_row(
+            k.metric,
+            f"{k.value:.1f} %",
+            f"{k.ci_low:.1f}–{k.ci_high:.1f}",
+            f"{k.n:,}",
+            change,
+            k.method,
+        )
+    console.print(table)
+    console.print(_label_counts(counts), highlight=False)
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return ""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def _print_import_problems(res: object) -> None:
@@ -132,7 +201,14 @@ def _print_import_problems(res: object) -> None:
     if res.checked_against_run is None:
         err_console.print(
             "[yellow]no segmentation run in the store yet:[/yellow] customer ids and segment "
-            "names could not be checked (run `seglens track` first to check them)"
+            "names could not be checked, and the labels judge no run, so they will not count "
+            "for any KPI (run `seglens track` first)"
+        )
+    if res.not_in_bound_run:
+        err_console.print(
+            f"[yellow]{len(res.not_in_bound_run):,} customers are not in run "
+            f"{res.bound_to_run}[/yellow] (kept, not counted for it): "
+            f"{_few(res.not_in_bound_run)}"
         )
     if res.already_present or res.duplicate_rows:
         console.print(
@@ -174,13 +250,29 @@ def labels_add(
     by: Annotated[str | None, typer.Option(help="Who checked.")] = None,
     source: Annotated[str | None, typer.Option(help="sales, service, audit, ...")] = None,
     note: Annotated[str | None, typer.Option(help="The reviewer's reason.")] = None,
+    run: Annotated[
+        int | None, typer.Option(help="The run the reviewer judged (default: the latest).")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Tracking settings used to re-measure the run (see `seglens track`)."),
+    ] = None,
 ) -> None:
-    """Record one confirmation or correction."""
-    from seglens.store import add_label, open_store
+    """Record one confirmation or correction of the segment a run gave, and re-measure it."""
+    from seglens.store import add_label, label_history, open_store
 
     with open_store(db) as store:
-        label_id = add_label(store, customer_id, segment, labeled_by=by, source=source, note=note)
-    console.print(f"label {label_id} recorded")
+        label_id = add_label(
+            store, customer_id, segment, labeled_by=by, source=source, note=note, run_id=run
+        )
+        row = label_history(store, customer_id).filter(pl.col("id") == label_id).row(0, named=True)
+        judged = row["run_id"]
+        console.print(
+            f"label {label_id} recorded"
+            + (f" for run {judged} (shown: {row['judged_segment']})" if judged else " (no run yet)")
+        )
+        if judged is not None:
+            _remeasure(store, judged, config)
 
 
 @labels_app.command("show")
@@ -261,22 +353,28 @@ def track(
     ] = None,
     period: Annotated[str | None, typer.Option(help="quarter (default) or month.")] = None,
     policy: Annotated[str | None, typer.Option(help="Label conflicts: latest|majority.")] = None,
-    target: Annotated[float | None, typer.Option(help="KPI target in percent [85].")] = None,
+    target: Annotated[
+        float | None, typer.Option(help=f"KPI target in percent [{DEFAULT_SETTINGS.target_pct:g}].")
+    ] = None,
     drop_points: Annotated[
         float | None, typer.Option(help="Alert on a significant drop of N points [5].")
     ] = None,
-    margin: Annotated[float | None, typer.Option(help="Wanted CI half-width, points [5].")] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(help=f"Wanted CI half-width, points [{DEFAULT_SETTINGS.margin_pts:g}]."),
+    ] = None,
     webhook: Annotated[
         str | None,
         typer.Option(help="Slack/Teams webhook URL for alerts (default $SEGLENS_WEBHOOK_URL)."),
     ] = None,
     webhook_format: Annotated[str | None, typer.Option(help="slack or teams.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stored KPI as JSON.")] = False,
 ) -> None:
     """Segment as of a date, store the run and the period's KPI, compare and raise alerts."""
     from seglens.io import load_transactions
     from seglens.store import file_sha256, open_store, record_import
     from seglens.store.files import read_labels_file
-    from seglens.tracking import LabelsInput, deliver_alerts
+    from seglens.tracking import LabelsInput, check_as_of, deliver_alerts
     from seglens.tracking import track as run_track
     from seglens.tracking.config import load_tracking_config
 
@@ -297,6 +395,7 @@ def track(
 
         segmenter = load_model(settings.model)
     loaded = load_transactions(transactions, columns=columns)
+    check_as_of(loaded.table, day)  # before anything is written to the store
     labels_in = None
     if labels is not None:
         lf = read_labels_file(labels, columns=label_columns)
@@ -321,8 +420,12 @@ def track(
             period_kind=settings.period,
             policy=cast("Policy", settings.policy),
             rules=settings.rules,
+            carry=settings.carry,
         )
-    _print_track(res, day)
+    if as_json:
+        emit_json(_track_json(res))
+    else:
+        _print_track(res, day)
     fmt = cast("WebhookFormat", settings.webhook_format)
     with _alerts_to_log_file():
         sent = deliver_alerts(res.alerts, webhook_url=settings.webhook_url, webhook_format=fmt)
@@ -361,16 +464,24 @@ def _alerts_to_log_file() -> Iterator[None]:
 def _print_track(res: Any, day: date) -> None:
     console.print(
         f"run {res.run_id}: {res.n_customers:,} customers segmented as of {day} "
-        f"(period {res.period.label}); {res.n_labelled:,} labelled"
+        f"(period {res.period.label}); {res.n_labelled:,} labelled customers count for it"
     )
     if res.labels_import is not None:
         _print_import_problems(res.labels_import)
-    table = Table("metric", "value", "95 % CI", "n", "method")
-    for k in res.kpis:
-        table.add_row(
-            k.metric, f"{k.value:.1f} %", f"{k.ci_low:.1f}–{k.ci_high:.1f}", f"{k.n:,}", k.method
+    m = res.measurement
+    _print_kpis(res.kpis, m.selection.counts, f"KPI {res.period.label}")
+    if m.audit is not None:
+        a = m.audit
+        state = (
+            f"strata without a reviewed customer: {', '.join(a.missing_strata)}"
+            if a.missing_strata
+            else "every stratum reviewed"
         )
-    console.print(table)
+        console.print(
+            f"audit design {a.design_id}: {a.reviewed:,} of {a.members:,} sampled customers "
+            f"reviewed; {state}",
+            highlight=False,
+        )
     if not res.kpis:
         err_console.print("[yellow]no KPI could be measured: no labels and no earlier data")
     if res.migration is not None:
@@ -380,6 +491,21 @@ def _print_track(res: Any, day: date) -> None:
             "changed segment (see `seglens history`)"
         )
     _show_alerts(res.alerts)
+
+
+def _track_json(res: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {
+        "run_id": res.run_id,
+        "period": res.period.label,
+        "n_customers": res.n_customers,
+        "labels": res.measurement.selection.counts,
+        "kpis": [asdict(k) for k in res.kpis],
+        "alerts": [
+            {"rule": a.rule, "severity": a.severity, "message": a.message} for a in res.alerts
+        ],
+    }
 
 
 def _moved() -> Any:
@@ -399,20 +525,23 @@ def _show_alerts(alerts: Sequence[Any]) -> None:
 def history(
     db: DbOption = None,
     metric: Annotated[str | None, typer.Option(help="Only this metric.")] = None,
-    alpha: Annotated[float, typer.Option(help="Significance level of the change test.")] = 0.05,
     output: Annotated[
         Path | None,
         typer.Option(help="Also write trend.csv and the migration matrices (CSV) to this folder."),
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the trend as JSON.")] = False,
 ) -> None:
-    """Show the KPI trend per period, the change and its significance, and segment migration."""
+    """Show the KPI trend per period with its stored change test, label counts and migration."""
     from seglens.store import list_alerts, open_store
     from seglens.tracking import kpi_history, latest_migration
 
     with open_store(db) as store:
-        trend = kpi_history(store, metric, alpha=alpha)
+        trend = kpi_history(store, metric)
         moved = latest_migration(store)
         alerts = list_alerts(store, open_only=True)
+    if as_json:
+        emit_json({"trend": trend.to_dicts(), "open_alerts": alerts.height})
+        return
     if trend.is_empty():
         console.print("no KPI measurements yet: run `seglens track`")
         return
@@ -423,25 +552,32 @@ def history(
             moved[2].wide("customers").write_csv(output / "migration_customers.csv")
             moved[2].wide("revenue").write_csv(output / "migration_revenue.csv")
         console.print(f"tables written to {output}")
-    table = Table("metric", "period", "value", "95 % CI", "n", "change", "p", "method")
+    table = Table("metric", "period", "value", "95 % CI", "n", "labels f/c/e", "change", "p")
     for r in trend.iter_rows(named=True):
         change = "" if r["change_pts"] is None else f"{r['change_pts']:+.1f} pts"
-        if r["significant"]:
-            change += " *"
-        p = "" if r["p_value"] is None else f"{r['p_value']:.3g}"
+        if r["significant_drop"]:
+            change += " (drop)"
         ci = "" if r["ci_low"] is None else f"{r['ci_low']:.1f}–{r['ci_high']:.1f}"
+        counts = (
+            ""
+            if r["n_fresh"] is None
+            else f"{r['n_fresh']:,}/{r['n_carried']:,}/{r['n_expired']:,}"
+        )
         table.add_row(
             r["metric"],
             r["period"],
             f"{r['value']:.1f} %",
             ci,
             f"{r['n']:,}",
+            counts,
             change,
-            p,
-            r["method"],
+            _p(r["p_value"]),
         )
     console.print(table)
-    console.print(f"* significant at {alpha:g} (two-proportion z-test)")
+    console.print(
+        "labels f/c/e: fresh (judged that run) / carried from an earlier run / expired; "
+        "change: against the previous period, tested with both estimates' standard errors"
+    )
     if moved is not None:
         a, b, matrix = moved
         for values in ("customers", "revenue"):

@@ -194,7 +194,7 @@ def _store_labels_once(
     if prev is not None:
         result.duplicate_file, result.previous_import_at = True, prev
         return result
-    binding = resolve_binding(store, run_id)
+    binding = resolve_binding(store, run_id if run_id is not None else _file_run(table, source))
     seen_customers = binding.seen_customers
     result.checked_against_run = result.bound_to_run = binding.run_id
     segments_ok = binding.segments | set(known_segments or ())
@@ -261,6 +261,21 @@ def _store_labels_once(
     result.added = len(rows)
     log.info("imported %d labels from %s", result.added, source)
     return result
+
+
+def _file_run(table: pl.DataFrame, source: str) -> int | None:
+    """The run named by the file's ``run_id`` column (one run per file), if it has one."""
+    if "run_id" not in table.columns:
+        return None
+    runs = table["run_id"].drop_nulls().unique().to_list()
+    if len(runs) > 1:
+        raise UsageError(
+            f"the labels name {len(runs)} different runs ({sorted(runs)[:5]})",
+            source=source,
+            column="run_id",
+            hint="import one file per segmentation run",
+        )
+    return int(runs[0]) if runs else None
 
 
 def _bind(frame: pl.DataFrame, table: pl.DataFrame, binding: RunBinding) -> pl.DataFrame:

@@ -34,7 +34,9 @@ __all__ = [
     "record_import",
     "record_kpi",
     "record_run",
+    "resolve_alerts",
     "run_assignments",
+    "run_table",
     "table_counts",
 ]
 
@@ -133,6 +135,23 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def run_table(store: Store, run_id: int) -> dict[str, Any] | None:
+    """One run's row (``run_id``, ``segmenter``, ``parameters``, ``as_of``, ``n_customers``,
+    ``created_at``), or ``None``."""
+    with store.read() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            return None
+        return {
+            "run_id": run.id,
+            "segmenter": run.segmenter,
+            "parameters": dict(run.parameters),
+            "as_of": run.as_of,
+            "n_customers": run.n_customers,
+            "created_at": run.created_at,
+        }
+
+
 def list_runs(store: Store) -> pl.DataFrame:
     """All runs, oldest as-of first."""
     cols = (Run.id, Run.segmenter, Run.as_of, Run.n_customers, Run.data_hash, Run.created_at)
@@ -162,7 +181,14 @@ def run_assignments(store: Store, run_id: int) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class KpiRecord:
-    """One KPI value to store: what, for which period, with its uncertainty and method."""
+    """One KPI value to store: what, for which period, with its uncertainty and method.
+
+    ``se`` is the standard error in points (stratified or binomial), kept so every later
+    comparison uses the estimate's own uncertainty. ``n_fresh``/``n_carried``/``n_expired``
+    count the labelled customers whose label judged this run, was carried from an earlier run,
+    or was too old or judged another segment. The ``change_*`` fields are the comparison with
+    ``compared_to_id`` (the previous period's measurement), made once when this row is stored.
+    """
 
     period: str
     metric: str
@@ -174,66 +200,77 @@ class KpiRecord:
     successes: int | None = None
     period_kind: str = "quarter"
     run_id: int | None = None
+    se: float | None = None
+    design_id: int | None = None
+    n_fresh: int | None = None
+    n_carried: int | None = None
+    n_expired: int | None = None
+    compared_to_id: int | None = None
+    change_pts: float | None = None
+    change_se: float | None = None
+    change_ci_low: float | None = None
+    change_ci_high: float | None = None
+    change_p_value: float | None = None
+    n_paired: int | None = None
+    significant_drop: bool | None = None
+
+
+_KPI_FIELDS = tuple(KpiRecord.__dataclass_fields__)
 
 
 def record_kpi(store: Store, record: KpiRecord, *, actor: str | None = None) -> int:
     """Store one KPI measurement; returns its id."""
     with store.write() as s:
-        row = KpiMeasurement(
-            run_id=record.run_id,
-            period=record.period,
-            period_kind=record.period_kind,
-            metric=record.metric,
-            value=record.value,
-            ci_low=record.ci_low,
-            ci_high=record.ci_high,
-            n=record.n,
-            successes=record.successes,
-            method=record.method,
-            created_at=utcnow(),
-        )
+        row = KpiMeasurement(**{f: getattr(record, f) for f in _KPI_FIELDS}, created_at=utcnow())
         s.add(row)
         s.flush()
         audit(s, "kpi.record", actor=actor, details={"kpi_id": row.id, "metric": record.metric})
         return row.id
 
 
+_KPI_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "run_id": pl.Int64(),
+    "period": pl.String(),
+    "period_kind": pl.String(),
+    "metric": pl.String(),
+    "value": pl.Float64(),
+    "ci_low": pl.Float64(),
+    "ci_high": pl.Float64(),
+    "n": pl.Int64(),
+    "successes": pl.Int64(),
+    "method": pl.String(),
+    "created_at": pl.Datetime("us"),
+    "se": pl.Float64(),
+    "design_id": pl.Int64(),
+    "n_fresh": pl.Int64(),
+    "n_carried": pl.Int64(),
+    "n_expired": pl.Int64(),
+    "compared_to_id": pl.Int64(),
+    "change_pts": pl.Float64(),
+    "change_se": pl.Float64(),
+    "change_ci_low": pl.Float64(),
+    "change_ci_high": pl.Float64(),
+    "change_p_value": pl.Float64(),
+    "n_paired": pl.Int64(),
+    "significant_drop": pl.Boolean(),
+}
+
+
 def kpi_table(store: Store, metric: str | None = None) -> pl.DataFrame:
-    """Every stored KPI measurement (optionally of one metric), by period then time stored."""
-    cols = (
-        KpiMeasurement.id,
-        KpiMeasurement.run_id,
-        KpiMeasurement.period,
-        KpiMeasurement.period_kind,
-        KpiMeasurement.metric,
-        KpiMeasurement.value,
-        KpiMeasurement.ci_low,
-        KpiMeasurement.ci_high,
-        KpiMeasurement.n,
-        KpiMeasurement.successes,
-        KpiMeasurement.method,
-        KpiMeasurement.created_at,
+    """Every stored KPI measurement (optionally of one metric), by period then time stored.
+
+    Columns: the :class:`KpiRecord` fields plus ``id`` and ``created_at``.
+    """
+    cols = [getattr(KpiMeasurement, c) for c in _KPI_SCHEMA]
+    stmt = select(*cols).order_by(
+        KpiMeasurement.period, KpiMeasurement.created_at, KpiMeasurement.id
     )
-    stmt = select(*cols).order_by(KpiMeasurement.period, KpiMeasurement.created_at)
     if metric is not None:
         stmt = stmt.where(KpiMeasurement.metric == metric)
     with store.read() as s:
         data = [tuple(r) for r in s.execute(stmt)]
-    schema: dict[str, pl.DataType] = {
-        "id": pl.Int64(),
-        "run_id": pl.Int64(),
-        "period": pl.String(),
-        "period_kind": pl.String(),
-        "metric": pl.String(),
-        "value": pl.Float64(),
-        "ci_low": pl.Float64(),
-        "ci_high": pl.Float64(),
-        "n": pl.Int64(),
-        "successes": pl.Int64(),
-        "method": pl.String(),
-        "created_at": pl.Datetime("us"),
-    }
-    return pl.DataFrame(data, schema=schema, orient="row")
+    return pl.DataFrame(data, schema=_KPI_SCHEMA, orient="row")
 
 
 def record_alert(
@@ -248,8 +285,24 @@ def record_alert(
     segment: str | None = None,
     run_id: int | None = None,
 ) -> int:
-    """Store a raised alert; returns its id."""
+    """Store a raised alert; returns its id.
+
+    An alert already open for the same rule, period, metric and segment is not raised twice:
+    its id is returned.
+    """
     with store.write() as s:
+        same = s.scalar(
+            select(Alert.id).where(
+                Alert.rule == rule,
+                Alert.period.is_(None) if period is None else Alert.period == period,
+                Alert.metric.is_(None) if metric is None else Alert.metric == metric,
+                Alert.segment.is_(None) if segment is None else Alert.segment == segment,
+                Alert.resolved_at.is_(None),
+                Alert.acknowledged_at.is_(None),
+            )
+        )
+        if same is not None:
+            return int(same)
         alert = Alert(
             rule=rule,
             severity=severity,
@@ -279,8 +332,29 @@ def acknowledge_alert(store: Store, alert_id: int, *, actor: str | None = None) 
             audit(s, "alert.acknowledge", actor=who, details={"alert_id": alert_id})
 
 
+def resolve_alerts(
+    store: Store, *, period: str, keep: set[tuple[str, str | None, str | None]]
+) -> list[int]:
+    """Resolve the period's unresolved alerts whose condition no longer holds.
+
+    ``keep`` holds ``(rule, metric, segment)`` of the alerts the latest evaluation of ``period``
+    raised; every other unresolved alert of that period is marked resolved. Returns their ids.
+    """
+    done: list[int] = []
+    with store.write() as s:
+        for alert in s.scalars(
+            select(Alert).where(Alert.period == period, Alert.resolved_at.is_(None))
+        ):
+            if (alert.rule, alert.metric, alert.segment) not in keep:
+                alert.resolved_at = utcnow()
+                done.append(alert.id)
+        if done:
+            audit(s, "alert.resolve", details={"alert_ids": done, "period": period})
+    return done
+
+
 def list_alerts(store: Store, *, open_only: bool = False) -> pl.DataFrame:
-    """Alerts, newest first (``open_only``: not yet acknowledged)."""
+    """Alerts, newest first (``open_only``: neither acknowledged nor resolved)."""
     cols = (
         Alert.id,
         Alert.created_at,
@@ -292,10 +366,11 @@ def list_alerts(store: Store, *, open_only: bool = False) -> pl.DataFrame:
         Alert.message,
         Alert.acknowledged_at,
         Alert.acknowledged_by,
+        Alert.resolved_at,
     )
     stmt = select(*cols).order_by(Alert.created_at.desc(), Alert.id.desc())
     if open_only:
-        stmt = stmt.where(Alert.acknowledged_at.is_(None))
+        stmt = stmt.where(Alert.acknowledged_at.is_(None), Alert.resolved_at.is_(None))
     with store.read() as s:
         data = [tuple(r) for r in s.execute(stmt)]
     schema: dict[str, pl.DataType] = {
@@ -309,6 +384,7 @@ def list_alerts(store: Store, *, open_only: bool = False) -> pl.DataFrame:
         "message": pl.String(),
         "acknowledged_at": pl.Datetime("us"),
         "acknowledged_by": pl.String(),
+        "resolved_at": pl.Datetime("us"),
     }
     return pl.DataFrame(data, schema=schema, orient="row")
 

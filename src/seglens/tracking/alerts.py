@@ -1,30 +1,35 @@
-"""Alert rules over the KPI history, and their delivery (terminal via the CLI, log, webhook).
+"""Alert rules over the stored KPI measurements, and their delivery (terminal, log, webhook).
 
 Rules (all thresholds in :class:`AlertRules`):
 
 ``below_target``
-    the accuracy KPI is below the target (default 85 %).
+    the accuracy KPI is below the target (strictly: a KPI equal to the target is not below it).
 ``significant_drop``
-    the KPI fell by at least ``drop_points`` percentage points since the previous period and the
-    two-proportion test says the fall is significant at ``alpha``.
+    the stored comparison with the previous period says the KPI fell by at least
+    ``drop_points`` and the difference test is significant at ``alpha`` (two-sided); see
+    :func:`seglens.tracking.measure.compare_measurements`. Under no change this fires in at most
+    ``alpha / 2`` of periods.
 ``unstable_segment``
-    a segment kept less than ``min_stability`` (default 0.5) of its customers since the
-    previous run.
+    a segment of at least ``min_segment_customers`` customers kept less than ``min_stability``
+    (strictly) of its customers since the previous run.
 ``too_few_labels``
     fewer labelled customers than needed for the stated margin (± ``margin_pts`` at
     ``confidence``).
+
+Alerts are evaluated on stored measurements only, so ``track``, ``alerts``, ``history``, the
+report and the web app agree; an alert whose condition no longer holds when its period is measured
+again is resolved (:func:`seglens.store.resolve_alerts`).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from seglens.accuracy._core import z_value
-from seglens.tracking.significance import two_proportion_test
+from seglens.settings import DEFAULT_SETTINGS
+from seglens.stats import labels_needed
 from seglens.tracking.webhook import WebhookFormat, WebhookResult, alert_payload, post_webhook
 
 __all__ = [
@@ -41,25 +46,34 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AlertRules:
-    """Thresholds of the alert rules (defaults follow the issue: target 85 %, stability 0.5)."""
+    """Thresholds of the alert rules (target, margin and confidence from the shared settings)."""
 
-    target_pct: float = 85.0
+    target_pct: float = DEFAULT_SETTINGS.target_pct
     drop_points: float = 5.0
     alpha: float = 0.05
     min_stability: float = 0.5
-    margin_pts: float = 5.0
-    confidence: float = 0.95
+    min_segment_customers: int = DEFAULT_SETTINGS.min_per_segment
+    margin_pts: float = DEFAULT_SETTINGS.margin_pts
+    confidence: float = DEFAULT_SETTINGS.confidence
 
 
 @dataclass(frozen=True)
 class KpiPoint:
-    """One KPI value of one period (value in percent, with n and, for proportions, successes)."""
+    """One stored KPI value of one period, with its comparison against the previous period.
+
+    ``change_pts``, ``change_p_value`` and ``significant_drop`` are the stored comparison
+    (``None`` when there was nothing to compare with).
+    """
 
     period: str
     metric: str
     value_pct: float
     n: int
     successes: int | None = None
+    change_pts: float | None = None
+    change_p_value: float | None = None
+    significant_drop: bool | None = None
+    compared_period: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,41 +89,50 @@ class AlertEvent:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def labels_needed(
-    margin_pts: float, *, expected_pct: float = 50.0, confidence: float = 0.95
-) -> int:
-    """Labelled customers needed for a ± ``margin_pts`` interval around ``expected_pct``.
+def _share(value: float, threshold: float) -> str:
+    """``value`` as a percentage with enough digits to show it differs from ``threshold``.
 
     Examples
     --------
-    >>> labels_needed(5.0), labels_needed(5.0, expected_pct=85.0)
-    (385, 196)
+    >>> _share(0.4, 0.5), _share(0.4996, 0.5)
+    ('40 %', '49.96 %')
     """
-    p = min(max(expected_pct / 100, 0.01), 0.99)
-    z = z_value(confidence)
-    return math.ceil(z * z * p * (1 - p) / (margin_pts / 100) ** 2)
+    for digits in range(4):
+        text = f"{100 * value:.{digits}f}"
+        if float(text) != round(100 * threshold, digits):
+            return f"{text} %"
+    return f"{100 * value:g} %"
+
+
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def evaluate_alerts(
     current: KpiPoint,
-    previous: KpiPoint | None = None,
     *,
     stability: Mapping[str, float] | None = None,
+    segment_sizes: Mapping[str, int] | None = None,
     n_labels: int | None = None,
     accuracy_metric: bool = True,
     rules: AlertRules | None = None,
 ) -> list[AlertEvent]:
-    """Apply the rules to this period's KPI (and the previous one, stability, label count).
+    """Apply the rules to this period's stored KPI (and stability, segment sizes, label count).
 
     ``accuracy_metric`` says whether ``current`` is the accuracy KPI (labelled or estimated),
-    to which the target applies; label-free proxies are only checked for drops.
+    to which the target applies; label-free proxies are only checked for drops. ``stability``
+    maps each earlier segment to the share of its customers it kept; ``segment_sizes`` gives
+    their sizes, and segments smaller than ``rules.min_segment_customers`` raise nothing.
 
     Examples
     --------
-    >>> now = KpiPoint("2011Q3", "accuracy", 70.0, 200, 140)
-    >>> before = KpiPoint("2011Q2", "accuracy", 88.0, 200, 176)
-    >>> [a.rule for a in evaluate_alerts(now, before, stability={"Loyal": 0.4}, n_labels=200)]
-    ['below_target', 'significant_drop', 'unstable_segment', 'too_few_labels']
+    >>> now = KpiPoint("2011Q3", "accuracy", 70.0, 200, 140, change_pts=-18.0,
+    ...                change_p_value=1e-5, significant_drop=True, compared_period="2011Q2")
+    >>> events = evaluate_alerts(now, stability={"Loyal": 0.4, "Tiny": 0.1},
+    ...     segment_sizes={"Loyal": 300, "Tiny": 5}, n_labels=200)
+    >>> [(a.rule, a.segment) for a in events]  # doctest: +NORMALIZE_WHITESPACE
+    [('below_target', None), ('significant_drop', None), ('unstable_segment', 'Loyal'),
+     ('too_few_labels', None)]
     """
     r = rules or AlertRules()
     out: list[AlertEvent] = []
@@ -125,38 +148,32 @@ def evaluate_alerts(
                 **base,
             )
         )
-    if (
-        previous is not None
-        and previous.metric == current.metric
-        and current.successes is not None
-        and previous.successes is not None
-        and current.n > 0
-        and previous.n > 0
-    ):
-        change = two_proportion_test(
-            previous.successes, previous.n, current.successes, current.n, alpha=r.alpha
-        )
-        if -change.diff_pts >= r.drop_points and change.significant:
-            out.append(
-                AlertEvent(
-                    "significant_drop",
-                    "critical",
-                    f"{current.metric} fell {-change.diff_pts:.1f} points from "
-                    f"{previous.period} to {current.period} (p = {change.p_value:.3g})",
-                    details={"diff_pts": change.diff_pts, "p_value": change.p_value},
-                    **base,
-                )
+    if current.significant_drop and current.change_pts is not None:
+        p = current.change_p_value if current.change_p_value is not None else float("nan")
+        out.append(
+            AlertEvent(
+                "significant_drop",
+                "critical",
+                f"{current.metric} fell {-current.change_pts:.1f} points from "
+                f"{current.compared_period} to {current.period} ({_p_text(p)})",
+                details={"diff_pts": current.change_pts, "p_value": p},
+                **base,
             )
+        )
+    sizes = segment_sizes or {}
     for segment, share in sorted((stability or {}).items()):
+        if sizes and sizes.get(segment, 0) < r.min_segment_customers:
+            continue
         if share < r.min_stability:
             out.append(
                 AlertEvent(
                     "unstable_segment",
                     "warning",
-                    f"segment {segment!r} kept only {share:.0%} of its customers since the "
-                    f"previous run (threshold {r.min_stability:.0%})",
+                    f"segment {segment!r} kept only {_share(share, r.min_stability)} of its "
+                    f"customers since the previous run (alert below "
+                    f"{_share(r.min_stability, -1)})",
                     segment=segment,
-                    details={"stability": share},
+                    details={"stability": share, "customers": sizes.get(segment)},
                     **base,
                 )
             )

@@ -12,6 +12,9 @@ Command-line options win over ``$SEGLENS_WEBHOOK_URL``, which wins over the file
     min_stability = 0.5
     margin = 5.0                # wanted CI half-width, points
     confidence = 0.95
+    min_segment_customers = 30  # smaller segments raise no unstable_segment alert
+    carry = "unchanged"         # or "none": labels of earlier runs never count
+    carry_max_age_days = 183    # oldest a carried label may be (about two quarters)
     webhook_url = "https://hooks.slack.com/services/..."
     webhook_format = "slack"    # or "teams"
     model = "models/segmenter.zip"  # optional: a saved segmenter, refitted each period
@@ -27,6 +30,7 @@ from typing import Any
 
 from seglens.errors import UsageError
 from seglens.tracking.alerts import AlertRules
+from seglens.tracking.labels import CarryPolicy
 
 __all__ = ["TrackingConfig", "default_config_path", "load_tracking_config"]
 
@@ -37,7 +41,9 @@ _RULE_KEYS = {
     "min_stability": "min_stability",
     "margin": "margin_pts",
     "confidence": "confidence",
+    "min_segment_customers": "min_segment_customers",
 }
+_CARRY_KEYS = {"carry": "mode", "carry_max_age_days": "max_age_days"}
 _OTHER_KEYS = {"period", "policy", "webhook_url", "webhook_format", "model"}
 
 
@@ -46,6 +52,7 @@ class TrackingConfig:
     """Everything ``seglens track`` can be configured with."""
 
     rules: AlertRules = field(default_factory=AlertRules)
+    carry: CarryPolicy = field(default_factory=CarryPolicy)
     period: str = "quarter"
     policy: str = "latest"
     webhook_url: str | None = None
@@ -62,12 +69,26 @@ class TrackingConfig:
         90.0
         """
         given = {k: v for k, v in values.items() if v is not None}
-        rules = {_RULE_KEYS[k]: float(v) for k, v in given.items() if k in _RULE_KEYS}
+        rules: dict[str, Any] = {
+            _RULE_KEYS[k]: int(v) if k == "min_segment_customers" else float(v)
+            for k, v in given.items()
+            if k in _RULE_KEYS
+        }
+        carry: dict[str, Any] = {
+            _CARRY_KEYS[k]: int(v) if k == "carry_max_age_days" else str(v)
+            for k, v in given.items()
+            if k in _CARRY_KEYS
+        }
         other = {k: v for k, v in given.items() if k in _OTHER_KEYS}
-        unknown = set(given) - set(_RULE_KEYS) - _OTHER_KEYS
+        unknown = set(given) - set(_RULE_KEYS) - set(_CARRY_KEYS) - _OTHER_KEYS
         if unknown:
             raise UsageError(f"unknown tracking setting(s) {sorted(unknown)}")
-        out = replace(self, rules=replace(self.rules, **rules), **other)
+        out = replace(
+            self,
+            rules=replace(self.rules, **rules),
+            carry=replace(self.carry, **carry),
+            **other,
+        )
         out._check()
         return out
 

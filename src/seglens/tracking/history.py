@@ -1,61 +1,56 @@
-"""The KPI trend per period, with the change against the previous period and its significance."""
+"""The KPI trend per period, with the stored change against the previous period."""
 
 from __future__ import annotations
-
-from itertools import pairwise
 
 import polars as pl
 
 from seglens.store import Store, kpi_table, list_runs, run_assignments
 from seglens.tracking.migration import MigrationMatrix, migration_matrix
-from seglens.tracking.significance import two_proportion_test
 
 __all__ = ["kpi_history", "latest_migration", "migration_between"]
 
 
-def kpi_history(store: Store, metric: str | None = None, *, alpha: float = 0.05) -> pl.DataFrame:
+_HISTORY_COLUMNS = (
+    "metric",
+    "period",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "se",
+    "method",
+    "run_id",
+    "n_fresh",
+    "n_carried",
+    "n_expired",
+)
+
+
+def kpi_history(store: Store, metric: str | None = None) -> pl.DataFrame:
     """One row per metric and period (the latest measurement of the period), oldest first.
 
-    Columns: ``metric``, ``period``, ``value`` (percent), ``ci_low``, ``ci_high``, ``n``,
-    ``method``, ``run_id``, ``change_pts`` (vs the previous period of the same metric),
-    ``p_value`` (two-proportion test; null when a side is not a proportion) and
-    ``significant``.
+    Columns: ``metric``, ``period``, ``value`` (percent), ``ci_low``, ``ci_high``, ``n``, ``se``,
+    ``method``, ``run_id``, the label counts ``n_fresh``/``n_carried``/``n_expired``, and the
+    comparison stored with the measurement (:func:`seglens.tracking.measure.measure_run`):
+    ``change_pts`` (vs the previous period of the same metric), ``change_ci_low``,
+    ``change_ci_high``, ``p_value``, ``n_paired`` and ``significant_drop``. Nothing is
+    recomputed here, so every view shows the figures the alerts were raised on.
     """
     rows = kpi_table(store, metric)
-    if rows.is_empty():
-        return rows.select(
-            "metric", "period", "value", "ci_low", "ci_high", "n", "method", "run_id"
-        ).with_columns(
-            pl.lit(None, pl.Float64).alias("change_pts"),
-            pl.lit(None, pl.Float64).alias("p_value"),
-            pl.lit(None, pl.Boolean).alias("significant"),
-        )
     latest = (
         rows.sort("created_at", "id")
         .group_by("metric", "period", maintain_order=True)
         .last()
         .sort("metric", "period")
     )
-    changes: list[tuple[float | None, float | None, bool | None]] = [(None, None, None)]
-    data = latest.to_dicts()
-    for prev, cur in pairwise(data):
-        if prev["metric"] != cur["metric"]:
-            changes.append((None, None, None))
-            continue
-        diff = cur["value"] - prev["value"]
-        if prev["successes"] is None or cur["successes"] is None or not prev["n"] or not cur["n"]:
-            changes.append((diff, None, None))
-            continue
-        test = two_proportion_test(
-            prev["successes"], prev["n"], cur["successes"], cur["n"], alpha=alpha
-        )
-        changes.append((diff, test.p_value, test.significant))
     return latest.select(
-        "metric", "period", "value", "ci_low", "ci_high", "n", "method", "run_id"
-    ).with_columns(
-        pl.Series("change_pts", [c[0] for c in changes], pl.Float64),
-        pl.Series("p_value", [c[1] for c in changes], pl.Float64),
-        pl.Series("significant", [c[2] for c in changes], pl.Boolean),
+        *_HISTORY_COLUMNS,
+        "change_pts",
+        "change_ci_low",
+        "change_ci_high",
+        pl.col("change_p_value").alias("p_value"),
+        "n_paired",
+        "significant_drop",
     )
 
 

@@ -1,11 +1,10 @@
 """One tracking step: segment as of a date, store the run, measure the KPI, compare, alert.
 
 ``track`` glues the other parts: features (:func:`seglens.features.customer_features`), the
-segmenter (default :class:`seglens.segmenters.RFMSegmenter`), the accuracy KPI
-(:func:`seglens.accuracy.customer_accuracy` against the store's current labels) or, without
-labels, the stratified estimate when the labels include an audit sample (``source = audit``),
-the label-free *segment hold* proxy, the migration matrix against the previous run, and
-the alert rules.
+segmenter (default :class:`seglens.segmenters.RFMSegmenter`), the label-free *segment hold*
+proxy, and :func:`seglens.tracking.measure.measure_run`, which measures the run's KPI from the
+labels that judged it (and those carried forward), compares it with the previous period, stores
+both and raises or resolves alerts. The migration matrix against the previous run is returned.
 """
 
 from __future__ import annotations
@@ -18,31 +17,26 @@ from typing import Any
 
 import polars as pl
 
-from seglens.accuracy import customer_accuracy
-from seglens.accuracy._core import proportion
+from seglens.errors import DataError
+from seglens.stats import proportion
 from seglens.store import (
     KpiRecord,
     LabelImportResult,
     Policy,
     Store,
-    current_labels,
     frame_sha256,
-    kpi_table,
     list_runs,
-    record_alert,
-    record_kpi,
     record_run,
     run_assignments,
     store_labels,
 )
-from seglens.tracking.alerts import AlertEvent, AlertRules, KpiPoint, evaluate_alerts
+from seglens.tracking.alerts import AlertEvent, AlertRules
+from seglens.tracking.labels import CarryPolicy
+from seglens.tracking.measure import Measurement, measure_run
 from seglens.tracking.migration import MigrationMatrix, migration_matrix
 from seglens.tracking.periods import Period, period_of
 
-__all__ = ["AUDIT_SOURCE", "LabelsInput", "TrackResult", "track"]
-
-AUDIT_SOURCE = "audit"
-"""Labels with this ``source`` come from a stratified audit sample."""
+__all__ = ["LabelsInput", "TrackResult", "check_as_of", "track"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +66,8 @@ class TrackResult:
     migration: MigrationMatrix | None = None
     alerts: list[AlertEvent] = field(default_factory=list)
     labels_import: LabelImportResult | None = None
+    measurement: Measurement | None = None
+    """The stored measurement: label counts (fresh, carried, expired), audit progress."""
 
 
 def _end_of(as_of: date | datetime) -> datetime:
@@ -131,12 +127,21 @@ def _hold_proxy(
     return held, both.height
 
 
-def _previous_point(store: Store, metric: str, period: str) -> KpiPoint | None:
-    rows = kpi_table(store, metric).filter(pl.col("period") < period)
-    if rows.is_empty():
-        return None
-    last = rows.sort("period", "created_at", "id").row(-1, named=True)
-    return KpiPoint(last["period"], metric, last["value"], last["n"], last["successes"])
+def check_as_of(transactions: pl.DataFrame, as_of: date | datetime) -> datetime:
+    """The cut-off as a datetime, refused when no transaction happened by then."""
+    end = _end_of(as_of)
+    first = transactions["timestamp"].min() if transactions.height else None
+    if not isinstance(first, datetime) or first > end:
+        when = (
+            f"the first is on {first:%Y-%m-%d}"
+            if isinstance(first, datetime)
+            else "the file has no transactions"
+        )
+        raise DataError(
+            f"no transaction on or before the as-of date {end:%Y-%m-%d} ({when})",
+            hint="choose an --as-of date on or after the first transaction",
+        )
+    return end
 
 
 def track(
@@ -149,8 +154,9 @@ def track(
     period_kind: str = "quarter",
     policy: Policy = "latest",
     rules: AlertRules | None = None,
+    carry: CarryPolicy | None = None,
 ) -> TrackResult:
-    """Segment the customers as of ``as_of`` and record the period's KPI, migration and alerts.
+    """Segment the customers as of ``as_of``, store the run, and measure the period's KPI.
 
     Parameters
     ----------
@@ -164,15 +170,18 @@ def track(
     segmenter
         An unfitted seglens segmenter (default ``RFMSegmenter()``); a clone is fitted.
     labels
-        Labels to import first (checked against this run's segments).
+        Labels to import after the run is stored. They are bound to this run unless the file
+        names its run (an audit sheet's ``run_id`` column).
     period_kind
         ``"quarter"`` (default) or ``"month"``.
     policy
-        How conflicting labels decide a customer's current segment.
+        How several labels of one customer for the same run decide.
     rules
         Alert thresholds.
+    carry
+        When labels given for an earlier run still count (:class:`CarryPolicy`).
     """
-    end = _end_of(as_of)
+    end = check_as_of(transactions, as_of)
     period = period_of(end, period_kind)
     seen = transactions.filter(pl.col("timestamp") <= end)
     features = _features(transactions, end)
@@ -196,9 +205,9 @@ def track(
         data_hash=frame_sha256(seen),
         features=features,
     )
-    result = TrackResult(run_id, period, assigned.height, [], 0)
+    imported = None
     if labels is not None:
-        result.labels_import = store_labels(
+        imported = store_labels(
             store,
             labels.table,
             source=labels.source,
@@ -206,90 +215,43 @@ def track(
             lines=labels.lines,
             report=labels.report,
         )
-    truth = current_labels(store, policy).join(assigned, on="customer_id", suffix="_run")
-    result.n_labelled = truth.height
-    base = {"period": period.label, "period_kind": period.kind, "run_id": run_id}
-    audit_kpi = _audit_estimate(truth, assigned, base)
-    if audit_kpi is not None:
-        result.kpis.append(audit_kpi)
-    if truth.height:
-        est = customer_accuracy(truth["segment"], truth["segment_run"], match="names")
-        hits = int((truth["segment"] == truth["segment_run"]).sum())
-        result.kpis.append(_record(est, "accuracy", f"labelled ({policy} label)", hits, base))
     hold = _hold_proxy(transactions, features, segmenter, period)
+    extra = []
     if hold is not None:
-        est = proportion(*hold)
-        result.kpis.append(_record(est, "segment_hold", "out-of-time hold", hold[0], base))
-    for rec in result.kpis:
-        record_kpi(store, rec)
+        est = proportion(*hold, confidence=(rules or AlertRules()).confidence)
+        extra.append(
+            KpiRecord(
+                period=period.label,
+                metric="segment_hold",
+                value=float(est.value_pct),
+                ci_low=float(est.ci_low_pct),
+                ci_high=float(est.ci_high_pct),
+                n=int(est.n),
+                successes=hold[0],
+                se=est.se_pct,
+                method="out-of-time hold",
+            )
+        )
+    measured = measure_run(
+        store,
+        run_id,
+        period_kind=period_kind,
+        policy=policy,
+        carry=carry,
+        rules=rules,
+        extra=extra,
+    )
+    result = TrackResult(
+        run_id,
+        period,
+        assigned.height,
+        measured.kpis,
+        measured.selection.counted.height,
+        measurement=measured,
+        labels_import=imported,
+        alerts=measured.alerts,
+    )
     if prev_runs.height:
         result.previous_run = int(prev_runs["run_id"][-1])
         result.migration = migration_matrix(run_assignments(store, result.previous_run), assigned)
-    result.alerts = _alerts(store, result, rules)
     return result
-
-
-def _audit_estimate(
-    truth: pl.DataFrame, assigned: pl.DataFrame, base: dict[str, Any]
-) -> KpiRecord | None:
-    """Stratified population estimate from labels whose source is ``audit``, if it covers
-    every segment (a stratified audit sample, as drawn by ``seglens audit-sample``)."""
-    from seglens.audit import stratified_accuracy
-
-    audited = truth.filter(pl.col("source").str.to_lowercase() == AUDIT_SOURCE)
-    sizes = dict(assigned.group_by("segment").len().iter_rows())
-    if audited.is_empty() or set(sizes) - set(audited["segment_run"].to_list()):
-        return None
-    correct = (audited["segment"] == audited["segment_run"]).to_list()
-    est = stratified_accuracy(correct, audited["segment_run"], sizes).estimate
-    return KpiRecord(
-        metric="accuracy_audit",
-        value=float(est.value_pct),
-        ci_low=float(est.ci_low_pct),
-        ci_high=float(est.ci_high_pct),
-        n=int(est.n),
-        successes=None,
-        method="stratified audit estimate",
-        **base,
-    )
-
-
-def _record(est: Any, metric: str, method: str, hits: int, base: dict[str, Any]) -> KpiRecord:
-    return KpiRecord(
-        metric=metric,
-        value=float(est.value_pct),
-        ci_low=float(est.ci_low_pct),
-        ci_high=float(est.ci_high_pct),
-        n=int(est.n),
-        successes=hits,
-        method=method,
-        **base,
-    )
-
-
-def _alerts(store: Store, result: TrackResult, rules: AlertRules | None) -> list[AlertEvent]:
-    if not result.kpis:
-        return []
-    main = result.kpis[0]
-    current = KpiPoint(main.period, main.metric, main.value, main.n, main.successes)
-    events = evaluate_alerts(
-        current,
-        _previous_point(store, main.metric, main.period),
-        stability=result.migration.stability if result.migration else None,
-        n_labels=result.n_labelled,
-        accuracy_metric=main.metric.startswith("accuracy"),
-        rules=rules,
-    )
-    for e in events:
-        record_alert(
-            store,
-            rule=e.rule,
-            severity=e.severity,
-            message=e.message,
-            details=e.details,
-            period=e.period,
-            metric=e.metric,
-            segment=e.segment,
-            run_id=result.run_id,
-        )
-    return events

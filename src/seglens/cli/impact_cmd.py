@@ -3,7 +3,7 @@
 Thin layers over :mod:`seglens.impact` and :mod:`seglens.export`: load, compute, print a Rich
 table or JSON (``--json``). Segments come from ``--segments FILE`` (customer_id, segment) or,
 without one, from ``RFMSegmenter`` on ``customer_features`` as of the analysis date (the one RFM
-definition).
+definition; retention takes its own as of the start of its window).
 """
 
 from __future__ import annotations
@@ -194,7 +194,11 @@ def economics(
     segments_columns: Annotated[str | None, typer.Option(help=_SEG_COLUMNS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON)] = False,
 ) -> None:
-    """Customers, revenue share, order value, retention, churn and simple CLV per segment."""
+    """Customers, revenue share, order value, retention, churn and simple CLV per segment.
+
+    Retention and churn count each customer in the segment they had when the retention window
+    started (default segments: recomputed as of that day); a ``--segments`` file is used as is.
+    """
     from seglens.impact._inputs import customer_table
     from seglens.impact.economics import segment_economics, segment_retention, simple_clv
 
@@ -204,7 +208,20 @@ def economics(
         seg.select("customer_id", "segment"), on="customer_id"
     )
     eco = segment_economics(feats, revenue_col="total_spend", orders_col="n_orders")
-    ret = segment_retention(tx, seg, period=period, as_of=end)  # type: ignore[arg-type]
+    ret = segment_retention(
+        tx,
+        None if segments is None else seg,
+        period=period,  # type: ignore[arg-type]
+        as_of=end,
+    )
+    start = ret["next_period"][0]
+    ret_note = (
+        f"retention: segments as of {ret['segments_as_of'][0]}, the day before the {period} "
+        f"window starting {start} (RFMSegmenter on customer features as of that day)"
+        if segments is None
+        else f"retention: segments from {segments} used as given; they should describe the "
+        f"customers as of the day before the {period} window starting {start}"
+    )
     days = (
         end - feats.select(pl.lit(end) - pl.duration(days=pl.col("tenure_days").max())).item()
     ).days
@@ -245,6 +262,7 @@ def economics(
                 "segments_from": seg_source,
                 "economics": eco.to_dicts(),
                 "retention": ret.to_dicts(),
+                "retention_segments": ret_note,
                 "simple_clv": simple.to_dicts(),
                 "simple_clv_formula": "margin * retention / (1 + discount_rate - retention)",
             }
@@ -283,6 +301,7 @@ def economics(
             ],
         )
     )
+    console.print(f"note: {ret_note}", highlight=False)
     if simple.height:
         console.print(
             _table(simple, "Simple CLV = margin x retention / (1 + discount - retention)")

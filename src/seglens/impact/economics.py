@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -186,50 +186,98 @@ def retention_by_cohort(
     )
 
 
+def _window(end: dt.date, period: Period) -> tuple[dt.date, dt.date]:
+    """``(base period start, window start)``: the window is the last complete period to ``end``."""
+    months = {"month": 1, "quarter": 3, "year": 12}[period]
+    cur_start = pl.select(pl.lit(end + dt.timedelta(days=1)).dt.truncate(_TRUNC[period])).item()
+    window = pl.select(pl.lit(cur_start).dt.offset_by(f"-{months}mo")).item()
+    base = pl.select(pl.lit(cur_start).dt.offset_by(f"-{2 * months}mo")).item()
+    assert isinstance(window, dt.date) and isinstance(base, dt.date)
+    return base, window
+
+
 def segment_retention(
     transactions: pl.DataFrame,
-    assignments: pl.DataFrame,
+    assignments: pl.DataFrame | None = None,
     *,
     period: Period = "quarter",
     as_of: dt.date | None = None,
+    segmenter: Any = None,
     customer_col: str = "customer_id",
     time_col: str = "timestamp",
     segment_col: str = "segment",
     level: float = 0.95,
 ) -> pl.DataFrame:
-    """Period-over-period retention and churn per segment, with Wilson intervals.
+    """Period-over-period retention and churn per segment, segments taken at the window's start.
 
-    Of the segment's customers who bought in the last complete period before ``as_of`` but one
-    (``base_period``), ``retained`` also bought in the next one; ``churn = 1 - retention``.
+    The window (``next_period``) is the last complete period ending on or before ``as_of``; the
+    base (``base_period``) is the period before it. Of the customers who bought in the base
+    period, ``retained`` also bought in the window; ``retention = retained / base_customers`` and
+    ``churn = 1 - retention``, with Wilson intervals.
+
+    Each customer counts in the segment they were in when the window started
+    (``segments_as_of``, the base period's last day, whole day included). Without
+    ``assignments`` those segments are computed here: ``RFMSegmenter`` (or ``segmenter``) fitted
+    and assigned on :func:`seglens.features.customer_features` as of that day, the one RFM
+    definition of seglens. A segmentation made after the window would let the window's own
+    purchases decide who is in which segment (a customer becomes "Loyal" by buying), so
+    ``assignments``, when given, are used as they are and must describe the customers at the
+    window's start; ``segments_as_of`` is then null.
+
+    Parameters
+    ----------
+    transactions
+        Transaction lines; the default segmentation needs the canonical columns
+        (:data:`seglens.tables.TRANSACTIONS`).
+    assignments
+        ``customer_col`` and ``segment_col`` as of the window's start, or None for the default.
+    segmenter
+        An unfitted seglens segmenter for the default segmentation (default ``RFMSegmenter()``).
 
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> tx = pl.DataFrame({"customer_id": ["a", "b", "a"],
-    ...     "timestamp": [dt.datetime(2024, 1, 5), dt.datetime(2024, 2, 1),
-    ...                   dt.datetime(2024, 4, 2)]})
-    >>> seg = pl.DataFrame({"customer_id": ["a", "b"], "segment": ["x", "y"]})
-    >>> r = segment_retention(tx, seg, as_of=dt.date(2024, 6, 30))
-    >>> r.select("segment", "base_customers", "retained", "retention", "churn").rows()
-    [('(all)', 2, 1, 0.5, 0.5), ('x', 1, 1, 1.0, 0.0), ('y', 1, 0, 0.0, 1.0)]
+    >>> day = lambda m, d: dt.datetime(2024, m, d)
+    >>> tx = pl.DataFrame({
+    ...     "customer_id": ["a", "a", "a", "a", "b", "b", "c", "c", "d"],
+    ...     "order_id": [str(i) for i in range(9)],
+    ...     "timestamp": [day(1, 5), day(2, 5), day(3, 28), day(4, 9), day(2, 2), day(3, 1),
+    ...                   day(1, 3), day(3, 30), day(5, 1)],
+    ...     "amount": [90.0, 80.0, 70.0, 50.0, 20.0, 10.0, 5.0, 500.0, 30.0]})
+    >>> r = segment_retention(tx, as_of=dt.date(2024, 6, 30))  # window Q2, segments at 31 March
+    >>> r.select("segment", "base_customers", "retained").rows()
+    [('(all)', 3, 1), ('Lost', 1, 0), ('Loyal', 1, 1), ('Potential loyalists', 1, 0)]
+    >>> r["retention"].round(3).to_list(), r["churn"].round(3).to_list()
+    ([0.333, 0.0, 1.0, 0.0], [0.667, 1.0, 0.0, 1.0])
+    >>> r["segments_as_of"][0]
+    datetime.date(2024, 3, 31)
     """
     act = _periods(transactions, period, customer_col, time_col)
-    _require(assignments, [customer_col, segment_col], "segment retention")
+    if assignments is not None:
+        _require(assignments, [customer_col, segment_col], "segment retention")
     if act.height == 0:
         raise DataError("no transactions to measure retention on")
-    months = {"month": 1, "quarter": 3, "year": 12}[period]
     end = as_of or act["period"].max()
     assert isinstance(end, dt.date)
-    # last complete period ending on or before as_of
-    cur_start = pl.select(pl.lit(end + dt.timedelta(days=1)).dt.truncate(_TRUNC[period])).item()
-    last_period = pl.select(pl.lit(cur_start).dt.offset_by(f"-{months}mo")).item()
-    base_period = pl.select(pl.lit(cur_start).dt.offset_by(f"-{2 * months}mo")).item()
+    base_period, window = _window(end, period)
+    segments_as_of = window - dt.timedelta(days=1)
+    if assignments is None:
+        from seglens.impact._inputs import customer_table, rfm_assignments
+
+        mapping = {"customer_id": customer_col, "timestamp": time_col}
+        feats = customer_table(
+            transactions, as_of=segments_as_of, feature_set="rfm", columns=mapping
+        )
+        seg = rfm_assignments(feats, segmenter=segmenter)
+        seg_date: dt.date | None = segments_as_of
+    else:
+        seg = assignments.select(
+            pl.col(customer_col).cast(pl.String).alias("customer_id"),
+            pl.col(segment_col).cast(pl.String).alias("segment"),
+        )
+        seg_date = None
     base = set(act.filter(pl.col("period") == base_period)["customer_id"].to_list())
-    nxt = set(act.filter(pl.col("period") == last_period)["customer_id"].to_list())
-    seg = assignments.select(
-        pl.col(customer_col).cast(pl.String).alias("customer_id"),
-        pl.col(segment_col).cast(pl.String).alias("segment"),
-    )
+    nxt = set(act.filter(pl.col("period") == window)["customer_id"].to_list())
     frame = seg.filter(pl.col("customer_id").is_in(list(base))).with_columns(
         pl.col("customer_id").is_in(list(nxt)).alias("kept")
     )
@@ -242,8 +290,9 @@ def segment_retention(
         rows.append(
             {
                 "segment": name,
+                "segments_as_of": seg_date,
                 "base_period": base_period,
-                "next_period": last_period,
+                "next_period": window,
                 "base_customers": g.height,
                 "retained": int(g["kept"].sum()),
                 "retention": e.value,
@@ -254,7 +303,7 @@ def segment_retention(
                 "churn_high": 1 - e.low,
             }
         )
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema_overrides={"segments_as_of": pl.Date})
 
 
 @dataclass(frozen=True)

@@ -72,9 +72,9 @@ def test_fit_accuracy_hand_computed() -> None:
     f = pl.DataFrame({"x": [0.0, 0.1, 0.2, 5.0, 5.1, 0.3]})
     a = fit_accuracy(f, ["a", "a", "a", "b", "b", "b"], columns=["x"])
     # b's centre is 3.47: 0.3 is nearer a's centre (0.1) -> 5 of 6 customers fit
-    assert a.customer.value == pytest.approx(5 / 6)
+    assert a.customer.value_pct == pytest.approx(100 * 5 / 6)
     assert a.per_segment == {"a": 1.0, "b": pytest.approx(2 / 3)}
-    assert a.segment.value == 0.5
+    assert a.segment.value_pct == 50.0
 
 
 def test_too_few_customers() -> None:
@@ -101,10 +101,10 @@ def test_online_retail_proposal_adopted(online_retail_tx: pl.DataFrame) -> None:
     assert sum(s == p.name for s in new) == p.size
     before = fit_accuracy(data, data["segment"], columns=cols)
     after = fit_accuracy(data, new, columns=cols)
-    assert 100 * (after.customer.value - before.customer.value) == pytest.approx(
+    assert after.customer.value_pct - before.customer.value_pct == pytest.approx(
         p.customer_accuracy_change
     )
-    assert 100 * (after.segment.value - before.segment.value) == pytest.approx(
+    assert after.segment.value_pct - before.segment.value_pct == pytest.approx(
         p.segment_accuracy_change
     )
     assert p.customer_accuracy_change > 0

@@ -11,32 +11,32 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seglens.errors import DataError
-from seglens.impact._stats import bootstrap, newcombe_diff, welch_diff, wilson
 from seglens.impact.lift import arm_rates, campaign_lift
 from seglens.impact.nps import nps, nps_by_segment
+from seglens.stats import bootstrap_interval, newcombe_diff, proportion, welch_diff
 
 
 def test_newcombe_published_example() -> None:
     # Newcombe (1998), Stat. Med. 17:873, example (a): 56/70 - 48/80 -> 0.0524 .. 0.3339
-    e = newcombe_diff(56, 70, 48, 80)
-    assert e.value == pytest.approx(0.2)
-    assert e.low == pytest.approx(0.0524, abs=1e-4)
-    assert e.high == pytest.approx(0.3339, abs=1e-4)
+    e = newcombe_diff(48, 80, 56, 70)  # second minus first, in points
+    assert e.value_pct == pytest.approx(20.0)
+    assert e.ci_low_pct == pytest.approx(5.24, abs=1e-2)
+    assert e.ci_high_pct == pytest.approx(33.39, abs=1e-2)
 
 
 def test_wilson_known_answer_and_edges() -> None:
-    e = wilson(0, 10)
-    assert e.value == 0.0 and e.low == 0.0
-    assert e.high == pytest.approx(0.2775, abs=1e-4)  # Wilson upper bound for 0/10
-    assert math.isnan(wilson(0, 0).value)
+    e = proportion(0, 10)
+    assert e.value_pct == 0.0 and e.ci_low_pct == 0.0
+    assert e.ci_high_pct == pytest.approx(27.75, abs=1e-2)  # Wilson upper bound for 0/10
+    assert math.isnan(proportion(0, 0).value_pct)
 
 
 @settings(deadline=None)
 @given(st.integers(0, 500), st.integers(1, 500))
 def test_wilson_contains_estimate(k: int, n: int) -> None:
     k = min(k, n)
-    e = wilson(k, n)
-    assert 0.0 <= e.low <= e.value <= e.high <= 1.0
+    e = proportion(k, n)
+    assert 0.0 <= e.ci_low_pct <= e.value_pct <= e.ci_high_pct <= 100.0
 
 
 @settings(deadline=None)
@@ -44,8 +44,8 @@ def test_wilson_contains_estimate(k: int, n: int) -> None:
 def test_newcombe_contains_difference(n1: int, n0: int, data: st.DataObject) -> None:
     k1 = data.draw(st.integers(0, n1))
     k0 = data.draw(st.integers(0, n0))
-    e = newcombe_diff(k1, n1, k0, n0)
-    assert -1.0 <= e.low <= e.value <= e.high <= 1.0
+    e = newcombe_diff(k0, n0, k1, n1)
+    assert -100.0 <= e.ci_low_pct <= e.value_pct <= e.ci_high_pct <= 100.0
 
 
 def test_welch_matches_scipy() -> None:
@@ -53,15 +53,15 @@ def test_welch_matches_scipy() -> None:
 
     rng = np.random.default_rng(1)
     a, b = rng.normal(1, 2, 50), rng.normal(0, 1, 80)
-    e = welch_diff(a, b)
+    _, low, high = welch_diff(b, a)  # mean(a) - mean(b)
     ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval()
-    assert (e.low, e.high) == pytest.approx((ci.low, ci.high))
+    assert (low, high) == pytest.approx((ci.low, ci.high))
 
 
 def test_bootstrap_mean_interval_covers_mean() -> None:
     rng = np.random.default_rng(2)
     x = rng.exponential(10, 400)
-    lo, hi = bootstrap(lambda w: (w @ x / w.sum(axis=1))[:, None], x.size)
+    lo, hi = bootstrap_interval(lambda w: (w @ x / w.sum(axis=1))[:, None], x.size)
     se = x.std(ddof=1) / math.sqrt(x.size)
     assert lo[0] < x.mean() < hi[0]
     assert hi[0] - lo[0] == pytest.approx(2 * 1.96 * se, rel=0.15)
@@ -70,11 +70,11 @@ def test_bootstrap_mean_interval_covers_mean() -> None:
 def test_nps_hand_computed() -> None:
     scores = [10, 10, 9, 8, 7, 6, 0, 9, 10, 5]  # 5 promoters, 3 detractors, n 10
     e = nps(scores)
-    assert e.value == pytest.approx(20.0)
+    assert e.value_pct == pytest.approx(20.0)
     # adjusted Wald: (6/13 - 4/13) +- 1.96 * sqrt((10/13 - (2/13)^2) / 13)
     se = math.sqrt((10 / 13 - (2 / 13) ** 2) / 13)
-    assert e.low == pytest.approx(100 * (2 / 13 - 1.959964 * se), abs=1e-3)
-    assert e.high == pytest.approx(100 * (2 / 13 + 1.959964 * se), abs=1e-3)
+    assert e.ci_low_pct == pytest.approx(100 * (2 / 13 - 1.959964 * se), abs=1e-3)
+    assert e.ci_high_pct == pytest.approx(100 * (2 / 13 + 1.959964 * se), abs=1e-3)
 
 
 def test_nps_rejects_out_of_scale() -> None:
@@ -88,8 +88,8 @@ def test_nps_rejects_out_of_scale() -> None:
 @given(st.lists(st.integers(0, 10), min_size=1, max_size=200))
 def test_nps_bounds(scores: list[int]) -> None:
     e = nps(scores)
-    assert -100 <= e.low <= e.high <= 100
-    assert -100 <= e.value <= 100
+    assert -100 <= e.ci_low_pct <= e.ci_high_pct <= 100
+    assert -100 <= e.value_pct <= 100
 
 
 def test_nps_by_segment_rows() -> None:
@@ -114,8 +114,10 @@ def test_campaign_lift_hand_computed() -> None:
     assert row["lift"] == pytest.approx(0.4)
     assert row["relative_lift"] == pytest.approx(2.0)
     assert row["spend_lift"] == pytest.approx(6.0 - 1.0)
-    want = newcombe_diff(6, 10, 2, 10)
-    assert (row["lift_low"], row["lift_high"]) == pytest.approx((want.low, want.high))
+    want = newcombe_diff(2, 10, 6, 10)
+    assert (row["lift_low"], row["lift_high"]) == pytest.approx(
+        (want.ci_low_pct / 100, want.ci_high_pct / 100)
+    )
 
 
 def test_campaign_lift_errors() -> None:

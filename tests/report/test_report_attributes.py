@@ -20,7 +20,8 @@ from seglens.report import (
 )
 from seglens.report.diagnose import confused_pairs, label_shortfalls, risks, weakest_segments
 from seglens.report.impact import misdirected_revenue
-from seglens.report.stats import labels_for_margin, two_proportion_test, wilson_interval
+from seglens.settings import DEFAULT_SETTINGS
+from seglens.stats import labels_needed, two_proportion_test, wilson_interval
 from tests.report.report_builders import Built
 
 
@@ -77,8 +78,9 @@ def test_improvement_tips_follow_the_diagnostics() -> None:
     tips = _by_key(snap)["improvement_tips"]
     assert "Merge “X” and “Y”" in tips
     assert "“Y” is unstable under resampling (Jaccard 0.60)" in tips
-    # Labels to reach ±3 points on X's 60 % precision: z² p(1-p)/m², from the closed form.
-    need = labels_for_margin(0.60, 0.03)
+    # Labels to reach the default ±5 points on X's 60 % precision: z² p(1-p)/m², closed form.
+    assert snap.margin_pct == DEFAULT_SETTINGS.margin_pts == 5.0
+    need = labels_needed(5.0, expected_pct=60.0)
     assert f"in segment “X” (100 → {need:,})" in tips
     assert "“Z”" not in tips.split("Collect")[0]  # no merge advice for the clean segment
 
@@ -86,7 +88,7 @@ def test_improvement_tips_follow_the_diagnostics() -> None:
 def test_trend_states_the_significance_of_each_move() -> None:
     snap = _two_mixed_segments()
     acc = snap.accuracy
-    _, p = two_proportion_test(acc.value_pct / 100, acc.n, 0.9, 300)
+    p = two_proportion_test(270, 300, acc.value_pct / 100 * acc.n, acc.n).p_value
     assert p < 0.05  # 228/300 against 270/300 is a real drop
     trend = _by_key(snap)["trend_analysis"]
     assert "2011Q2 → 2011Q3: 90.0 % → 76.0 %" in trend and "significant" in trend

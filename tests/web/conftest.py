@@ -178,7 +178,7 @@ def users(seeded: Seeded) -> Users:
 @pytest.fixture
 def app(seeded: Seeded, users: Users) -> FastAPI:
     """The app over the seeded store (a 5-point target margin keeps the sample small)."""
-    return create_app(seeded.store, settings=Settings(margin_pct=10.0, min_per_segment=3))
+    return create_app(seeded.store, settings=Settings(margin_pts=10.0, min_per_segment=3))
 
 
 T = TypeVar("T")

@@ -172,7 +172,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     target = create_user(store, "target", PASSWORD, role="viewer")
     create_token(store, target, "to-revoke")
     token_id = list_tokens(store, target)[0].id
-    app = create_app(store, settings=Settings(margin_pct=10.0, min_per_segment=3))
+    app = create_app(store, settings=Settings(margin_pts=10.0, min_per_segment=3))
     clients = {"anonymous": Client(app)}
     for role in ROLES:
         clients[role] = Client(app)

@@ -40,7 +40,7 @@ def _free_port() -> int:
 @pytest.fixture
 def server(seeded: Seeded, users: Users) -> Iterator[str]:
     """A real uvicorn server over the seeded store, on a free port of 127.0.0.1."""
-    app = create_app(seeded.store, settings=Settings(margin_pct=10.0, min_per_segment=3))
+    app = create_app(seeded.store, settings=Settings(margin_pts=10.0, min_per_segment=3))
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     srv = uvicorn.Server(config)

@@ -21,7 +21,7 @@ MAX_EXAMPLES = 12
 
 
 def _operations(seeded: Seeded) -> list[Any]:
-    app = create_app(seeded.store, settings=Settings(margin_pct=10.0, min_per_segment=3))
+    app = create_app(seeded.store, settings=Settings(margin_pts=10.0, min_per_segment=3))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     return [result.ok() for result in schema.get_all_operations()]
 

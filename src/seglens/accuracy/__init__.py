@@ -12,7 +12,6 @@ the true accuracy is in :data:`PROXY_CAVEATS` and the calibration table of ``doc
 
 from __future__ import annotations
 
-from seglens.accuracy._core import Estimate, wilson_interval
 from seglens.accuracy.align import Aligned, Coverage, align_labels
 from seglens.accuracy.caveats import PROXY_CAVEATS, proxy_caveat
 from seglens.accuracy.matching import MATCH_METHODS, Matching
@@ -48,6 +47,7 @@ from seglens.accuracy.temporal import (
     behavioural_validity,
     out_of_time_validity,
 )
+from seglens.stats import Estimate, wilson_interval
 
 __all__ = [
     "MATCH_METHODS",

@@ -17,9 +17,10 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from seglens.accuracy._core import Estimate, contingency, proportion
+from seglens.accuracy._core import contingency
 from seglens.accuracy._inputs import Codes, encode_pair
 from seglens.accuracy.matching import Matching, correct_count, match_segments
+from seglens.stats import Estimate, proportion
 
 __all__ = [
     "accuracy_score",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from seglens.accuracy._core import Estimate, contingency, proportion
+from seglens.accuracy._core import contingency
 from seglens.accuracy._inputs import encode_pair
 from seglens.accuracy.align import Aligned, Coverage, align_labels
 from seglens.accuracy.matching import correct_count, match_segments
@@ -28,6 +28,8 @@ from seglens.accuracy.metrics import (
     per_label_prf,
 )
 from seglens.accuracy.segment_level import SegmentLevelResult, SegmentRule, judge_labelled
+from seglens.settings import DEFAULT_SETTINGS
+from seglens.stats import Estimate, proportion
 
 __all__ = [
     "AccuracyReport",
@@ -181,7 +183,7 @@ def accuracy_report(
     y_pred: object,
     *,
     match: str = "auto",
-    confidence: float = 0.95,
+    confidence: float = DEFAULT_SETTINGS.confidence,
     rule: SegmentRule | None = None,
     coverage: Coverage | None = None,
 ) -> AccuracyReport:
@@ -287,7 +289,7 @@ def accuracy_report_from_tables(
     labels: object,
     *,
     match: str = "auto",
-    confidence: float = 0.95,
+    confidence: float = DEFAULT_SETTINGS.confidence,
     rule: SegmentRule | None = None,
 ) -> AccuracyReport:
     """:func:`accuracy_report` on two ``customer_id, segment`` tables joined by customer id.

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from seglens.accuracy._core import Estimate, proportion
 from seglens.errors import UsageError
+from seglens.settings import DEFAULT_SETTINGS
+from seglens.stats import Estimate, proportion
 
 __all__ = [
     "SegmentLevelResult",
@@ -39,7 +40,8 @@ class SegmentRule:
     Attributes
     ----------
     target_pct
-        Precision (with labels) or out-of-time hold rate (without) a segment must reach; 85 %.
+        Precision (with labels) or out-of-time hold rate (without) a segment must reach
+        (default ``DEFAULT_SETTINGS.target_pct``, 85 %).
     basis
         ``"lower_bound"`` (default): the lower Wilson bound must reach the target;
         ``"point"``: the point estimate must.
@@ -47,7 +49,7 @@ class SegmentRule:
         Minimum bootstrap Jaccard for the label-free rule (0.75, Hennig's "stable").
     """
 
-    target_pct: float = 85.0
+    target_pct: float = DEFAULT_SETTINGS.target_pct
     basis: Basis = "lower_bound"
     min_jaccard: float = 0.75
 
@@ -100,13 +102,15 @@ def _result(verdicts: list[SegmentVerdict], rule: str, confidence: float) -> Seg
 
 
 def judge_labelled(
-    precision: Mapping[str, Estimate], rule: SegmentRule, confidence: float = 0.95
+    precision: Mapping[str, Estimate],
+    rule: SegmentRule,
+    confidence: float = DEFAULT_SETTINGS.confidence,
 ) -> SegmentLevelResult:
     """Apply the labelled rule to each segment's precision estimate.
 
     Examples
     --------
-    >>> from seglens.accuracy._core import proportion
+    >>> from seglens.stats import proportion
     >>> res = judge_labelled({"a": proportion(99, 100), "b": proportion(9, 10)}, SegmentRule())
     >>> res.value_pct, [v.accurate for v in res.verdicts]
     (50.0, [True, False])
@@ -132,7 +136,7 @@ def judge_label_free(
     jaccard: Mapping[str, float],
     held_pct: Mapping[str, float] | None = None,
     rule: SegmentRule | None = None,
-    confidence: float = 0.95,
+    confidence: float = DEFAULT_SETTINGS.confidence,
 ) -> SegmentLevelResult:
     """Apply the label-free rule: bootstrap Jaccard and (optionally) out-of-time hold rate.
 

@@ -23,10 +23,10 @@ import numpy.typing as npt
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.neighbors import KNeighborsClassifier
 
-from seglens.accuracy._core import Estimate, proportion
 from seglens.accuracy._estimators import as_matrix, default_segmenter, fit_labels, seeded_clone
 from seglens.accuracy._inputs import encode
 from seglens.errors import DataError, UsageError
+from seglens.stats import Estimate, proportion
 
 __all__ = ["SeparationResult", "reproducibility_score", "separation", "silhouette_sample"]
 

@@ -26,10 +26,11 @@ import numpy.typing as npt
 import polars as pl
 from scipy.stats import spearmanr
 
-from seglens.accuracy._core import Estimate, contingency, proportion
+from seglens.accuracy._core import contingency
 from seglens.accuracy._estimators import as_matrix, default_segmenter, is_fitted, seeded_clone
 from seglens.accuracy._inputs import encode, to_numpy
 from seglens.errors import DataError, UsageError
+from seglens.stats import Estimate, proportion
 
 __all__ = [
     "BehaviouralResult",

@@ -10,7 +10,8 @@ over-weights small segments that were over-sampled. Its variance is
 (unbiased within-stratum variance with finite-population correction). The interval is a Wilson
 interval on the effective sample size ``n_eff = p(1-p)/V`` (capped at ``n``; Korn & Graubard,
 1998), which unlike ``p ± z·sqrt(V)`` never leaves 0-100 % and does not collapse to zero width when
-every audited customer was right.
+every audited customer was right. The computation is :func:`seglens.stats.stratified_proportion`;
+this module turns audited rows (or a filled-in audit sheet) into its per-stratum counts.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from seglens.accuracy._core import Estimate, proportion, wilson_interval
 from seglens.accuracy._inputs import encode, to_numpy
 from seglens.errors import DataError
+from seglens.stats import Estimate, proportion, stratified_proportion
 
 __all__ = ["StratifiedEstimate", "estimate_from_sheet", "stratified_accuracy"]
 
@@ -129,27 +130,14 @@ def stratified_accuracy(
     if np.any(n_h > big_n):
         bad = [s for s, a, b in zip(names, n_h, big_n, strict=True) if a > b]
         raise DataError(f"more audited customers than the segment holds in {', '.join(bad)}")
+    est, n_eff = stratified_proportion(c_h, n_h, big_n, confidence=confidence)
     w = big_n / float(sum(stratum_sizes.values()))
-    p_h = c_h / n_h
-    p = float((w * p_h).sum())
-    fpc = 1.0 - n_h / big_n
-    var_h = np.where(n_h > 1, p_h * (1 - p_h) / np.maximum(n_h - 1, 1), 0.25)
-    var = float((w**2 * fpc * var_h).sum())
-    n = int(ok.size)
-    if var > 0 and 0 < p < 1:
-        n_eff = min(p * (1 - p) / var, float(n))
-        lo, hi = wilson_interval(p * n_eff, n_eff, confidence)
-    elif 0 < p < 1:  # every stratum audited in full: no sampling error left
-        n_eff, lo, hi = float("inf"), p, p
-    else:
-        n_eff = float(n)
-        lo, hi = wilson_interval(p * n, n, confidence)
-    est = Estimate(100 * p, n, 100 * lo, 100 * hi, confidence, "stratified-wilson")
     per = {
         s: proportion(int(c), int(k), confidence) for s, c, k in zip(names, c_h, n_h, strict=True)
     }
+    se_pct = est.se_pct if est.se_pct is not None else float("nan")
     return StratifiedEstimate(
-        est, 100 * var**0.5, n_eff, per, {s: float(x) for s, x in zip(names, w, strict=True)}
+        est, se_pct, n_eff, per, {s: float(x) for s, x in zip(names, w, strict=True)}
     )
 
 

@@ -26,8 +26,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from seglens.accuracy._core import z_value
 from seglens.errors import DataError, UsageError
+from seglens.settings import DEFAULT_SETTINGS
+from seglens.stats import z_value
 
 __all__ = ["AuditPlan", "StratumPlan", "draw_audit_sample", "expected_margin", "plan_audit"]
 
@@ -144,11 +145,11 @@ def _allocate(
 def plan_audit(
     segment_sizes: Mapping[str, int],
     *,
-    margin_pct: float | None = 3.0,
+    margin_pct: float | None = DEFAULT_SETTINGS.margin_pts,
     total: int | None = None,
-    confidence: float = 0.95,
+    confidence: float = DEFAULT_SETTINGS.confidence,
     allocation: Allocation = "neyman",
-    min_per_segment: int = 30,
+    min_per_segment: int = DEFAULT_SETTINGS.min_per_segment,
     expected_accuracy_pct: float | Mapping[str, float] = 50.0,
 ) -> AuditPlan:
     """Plan a stratified audit: sample size per segment and the margin it will give.
@@ -158,8 +159,9 @@ def plan_audit(
     segment_sizes
         Customers per segment in the segmentation.
     margin_pct
-        Target half-width of the accuracy interval in points (e.g. 3 for ±3 points); the
-        smallest total that reaches it is chosen. Ignored when ``total`` is given.
+        Target half-width of the accuracy interval in points (e.g. 3 for ±3 points; default
+        ``DEFAULT_SETTINGS.margin_pts``, 5); the smallest total that reaches it is chosen.
+        Ignored when ``total`` is given.
     total
         Audit exactly this many customers instead.
     confidence

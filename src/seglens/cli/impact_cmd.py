@@ -467,9 +467,9 @@ def discover(
         return
     b = props[0].before
     console.print(
-        f"Fit accuracy now: customers {100 * b.customer.value:.1f} % "
-        f"[{100 * b.customer.low:.1f}, {100 * b.customer.high:.1f}] (n={b.customer.n:,}); "
-        f"segments {100 * b.segment.value:.0f} % (n={b.segment.n})",
+        f"Fit accuracy now: customers {b.customer.value_pct:.1f} % "
+        f"[{b.customer.ci_low_pct:.1f}, {b.customer.ci_high_pct:.1f}] (n={b.customer.n:,}); "
+        f"segments {b.segment.value_pct:.0f} % (n={b.segment.n})",
         highlight=False,
     )
     for p in props:
@@ -485,10 +485,10 @@ def discover(
         )
         a = p.after
         console.print(
-            f"  if adopted: customer-level {100 * a.customer.value:.1f} % "
-            f"[{100 * a.customer.low:.1f}, {100 * a.customer.high:.1f}] "
+            f"  if adopted: customer-level {a.customer.value_pct:.1f} % "
+            f"[{a.customer.ci_low_pct:.1f}, {a.customer.ci_high_pct:.1f}] "
             f"({p.customer_accuracy_change:+.1f} pp), segment-level "
-            f"{100 * a.segment.value:.0f} % ({p.segment_accuracy_change:+.1f} pp)",
+            f"{a.segment.value_pct:.0f} % ({p.segment_accuracy_change:+.1f} pp)",
             highlight=False,
         )
 

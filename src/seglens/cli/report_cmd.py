@@ -9,6 +9,7 @@ import typer
 
 from seglens.cli._app import app, console
 from seglens.errors import UsageError
+from seglens.settings import DEFAULT_SETTINGS
 
 __all__ = ["report"]
 
@@ -45,7 +46,10 @@ def report(
         Path | None, typer.Option("--json", help="Also write the snapshot as JSON.")
     ] = None,
     target: Annotated[
-        float | None, typer.Option("--target", help="Target in percent (default 85).")
+        float | None,
+        typer.Option(
+            "--target", help=f"Target in percent (default {DEFAULT_SETTINGS.target_pct:g})."
+        ),
     ] = None,
     policy: Annotated[
         str, typer.Option("--policy", help="Label conflicts: latest or majority.")

@@ -11,6 +11,7 @@ import typer
 
 from seglens.cli._app import app, console, sub_app
 from seglens.errors import UsageError
+from seglens.settings import DEFAULT_SETTINGS
 
 __all__ = ["serve", "users"]
 
@@ -26,8 +27,12 @@ def serve(
     db: DbOpt = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    target: Annotated[float, typer.Option(help="KPI target in percent.")] = 85.0,
-    margin: Annotated[float, typer.Option(help="Audit target margin in points.")] = 5.0,
+    target: Annotated[
+        float, typer.Option(help="KPI target in percent.")
+    ] = DEFAULT_SETTINGS.target_pct,
+    margin: Annotated[
+        float, typer.Option(help="Audit target margin in points.")
+    ] = DEFAULT_SETTINGS.margin_pts,
     proxy_headers: Annotated[
         bool,
         typer.Option(help="Trust X-Forwarded-Proto/For from 127.0.0.1 (behind an HTTPS proxy)."),
@@ -39,7 +44,7 @@ def serve(
     from seglens.web import Settings, create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    web = create_app(db, settings=Settings(target_pct=target, margin_pct=margin))
+    web = create_app(db, settings=Settings(target_pct=target, margin_pts=margin))
     console.print(f"seglens web app on http://{host}:{port}/ (API docs at /api/docs)")
     # uvicorn's own access log would write raw paths (customer ids) and client addresses:
     # the app logs its own PII-free access line instead.

@@ -5,7 +5,6 @@ Every per-segment figure comes with its n and an uncertainty range.
 
 from __future__ import annotations
 
-from seglens.impact._stats import Estimate
 from seglens.impact.allocation import Allocation, allocate_budget
 from seglens.impact.bgnbd import BetaGeoModel
 from seglens.impact.clv import ClvResult, customer_clv, segment_clv
@@ -30,6 +29,7 @@ from seglens.impact.overlooked import (
 )
 from seglens.impact.simulate import CDNOW_PARAMS, simulate_customers
 from seglens.impact.summary import clv_summary
+from seglens.stats import Estimate
 
 __all__ = [
     "CDNOW_PARAMS",

@@ -130,9 +130,9 @@ def _hessian_from_gradient(g: Callable[[FloatArray], FloatArray], x: FloatArray)
 
 def param_intervals(result: MleResult, level: float = 0.95) -> FloatArray:
     """Wald intervals on the log scale, mapped back: shape ``(k, 2)``."""
-    from scipy.special import ndtri
+    from seglens.stats import z_value
 
-    z = float(ndtri(0.5 + level / 2))
+    z = z_value(level)
     se = np.sqrt(np.diag(result.log_cov))
     log_p = np.log(result.params)
     with np.errstate(over="ignore"):

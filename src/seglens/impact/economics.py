@@ -12,7 +12,8 @@ import polars as pl
 
 from seglens.errors import DataError, UsageError
 from seglens.impact._mle import FloatArray
-from seglens.impact._stats import bootstrap, wilson
+from seglens.impact._stats import interval_columns
+from seglens.stats import bootstrap_interval, proportion
 
 __all__ = [
     "SimpleClv",
@@ -86,7 +87,9 @@ def segment_economics(
             return np.hstack([seg_rev / total, seg_rev / seg_n, seg_rev / seg_orders])
 
     point = stats(np.ones((1, rev.size)))[0]
-    low, high = bootstrap(stats, rev.size, n_resamples=n_resamples, level=level, seed=seed)
+    low, high = bootstrap_interval(
+        stats, rev.size, n_resamples=n_resamples, confidence=level, seed=seed
+    )
     k = len(names)
     rows = []
     for i, name in enumerate(names):
@@ -174,13 +177,13 @@ def retention_by_cohort(
         .sort("cohort", "age")
     )
     ests = [
-        wilson(int(a), int(n), level)
+        interval_columns("retention", proportion(int(a), int(n), level))
         for a, n in zip(out["active"], out["cohort_size"], strict=True)
     ]
     return out.with_columns(
-        pl.Series("retention", [e.value for e in ests]),
-        pl.Series("retention_low", [e.low for e in ests]),
-        pl.Series("retention_high", [e.high for e in ests]),
+        pl.Series("retention", [e["retention"] for e in ests]),
+        pl.Series("retention_low", [e["retention_low"] for e in ests]),
+        pl.Series("retention_high", [e["retention_high"] for e in ests]),
     ).select(
         "cohort", "age", "cohort_size", "active", "retention", "retention_low", "retention_high"
     )
@@ -286,7 +289,7 @@ def segment_retention(
     ]
     rows = []
     for name, g in groups:
-        e = wilson(int(g["kept"].sum()), g.height, level)
+        e = interval_columns("retention", proportion(int(g["kept"].sum()), g.height, level))
         rows.append(
             {
                 "segment": name,
@@ -295,12 +298,10 @@ def segment_retention(
                 "next_period": window,
                 "base_customers": g.height,
                 "retained": int(g["kept"].sum()),
-                "retention": e.value,
-                "retention_low": e.low,
-                "retention_high": e.high,
-                "churn": 1 - e.value,
-                "churn_low": 1 - e.high,
-                "churn_high": 1 - e.low,
+                **e,
+                "churn": 1 - e["retention"],
+                "churn_low": 1 - e["retention_high"],
+                "churn_high": 1 - e["retention_low"],
             }
         )
     return pl.DataFrame(rows, schema_overrides={"segments_as_of": pl.Date})

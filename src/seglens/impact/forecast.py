@@ -10,10 +10,10 @@ import polars as pl
 
 from seglens.errors import DataError
 from seglens.impact._mle import FloatArray
-from seglens.impact._stats import bootstrap
 from seglens.impact.bgnbd import BetaGeoModel
 from seglens.impact.gamma_gamma import GammaGammaModel
 from seglens.impact.summary import UNIT_DAYS, clv_summary
+from seglens.stats import bootstrap_interval
 
 __all__ = ["forecast_by_segment", "out_of_time_check", "run_rate_forecast"]
 
@@ -120,7 +120,7 @@ def run_rate_forecast(
     labels = per["segment"].fill_null("(unassigned)").to_numpy().astype(str)
     names = ["(all)", *sorted(set(labels.tolist()))]
     onehot = np.column_stack([np.ones(rev.size)] + [(labels == s) * 1.0 for s in names[1:]])
-    lo, hi = bootstrap(lambda w: (w * rev) @ onehot, rev.size, level=level, seed=seed)
+    lo, hi = bootstrap_interval(lambda w: (w * rev) @ onehot, rev.size, confidence=level, seed=seed)
     point = rev @ onehot
     return pl.DataFrame(
         {

@@ -8,7 +8,8 @@ import numpy as np
 import polars as pl
 
 from seglens.errors import DataError
-from seglens.impact._stats import newcombe_diff, welch_diff, wilson
+from seglens.impact._stats import interval_columns
+from seglens.stats import newcombe_diff, proportion, welch_diff
 
 __all__ = ["arm_rates", "campaign_lift"]
 
@@ -55,8 +56,8 @@ def arm_rates(
     )
     rows = []
     for arm, n, k in agg.iter_rows():
-        e = wilson(int(k), int(n), level)
-        rows.append({"arm": str(arm), "n": n, "responders": k, **e.as_dict("rate")})
+        e = proportion(int(k), int(n), level)
+        rows.append({"arm": str(arm), "n": n, "responders": k, **interval_columns("rate", e)})
     return pl.DataFrame(rows)
 
 
@@ -108,7 +109,7 @@ def campaign_lift(
             trt = sub.filter(pl.col("_arm") == arm)
             k1, n1 = int(trt["_y"].sum()), trt.height
             k0, n0 = int(ctrl["_y"].sum()), ctrl.height
-            diff = newcombe_diff(k1, n1, k0, n0, level)
+            diff = interval_columns("lift", newcombe_diff(k0, n0, k1, n1, confidence=level))
             rate0 = k0 / n0 if n0 else math.nan
             row: dict[str, object] = {
                 "segment": seg,
@@ -117,12 +118,13 @@ def campaign_lift(
                 "n_control": n0,
                 "rate_treated": k1 / n1 if n1 else math.nan,
                 "rate_control": rate0,
-                **diff.as_dict("lift"),
-                "relative_lift": diff.value / rate0 if rate0 else math.nan,
+                **diff,
+                "relative_lift": diff["lift"] / rate0 if rate0 else math.nan,
             }
             if spend_col:
                 s1 = trt[spend_col].cast(pl.Float64).fill_null(0.0).to_numpy()
                 s0 = ctrl[spend_col].cast(pl.Float64).fill_null(0.0).to_numpy()
-                row.update(welch_diff(np.asarray(s1), np.asarray(s0), level).as_dict("spend_lift"))
+                d, lo, hi = welch_diff(np.asarray(s0), np.asarray(s1), confidence=level)
+                row.update({"spend_lift": d, "spend_lift_low": lo, "spend_lift_high": hi})
             rows.append(row)
     return pl.DataFrame(rows)

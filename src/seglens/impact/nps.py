@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from seglens.errors import DataError
-from seglens.impact._stats import Estimate, _z
+from seglens.stats import Estimate, z_value
 
 __all__ = ["nps", "nps_by_segment"]
 
@@ -31,9 +31,9 @@ def nps(scores: object, *, level: float = 0.95) -> Estimate:
     Examples
     --------
     >>> e = nps([10, 9, 9, 8, 7, 3, 10, 6, 9, 10])
-    >>> e.value, e.n
+    >>> e.value_pct, e.n
     (40.0, 10)
-    >>> -100 <= e.low < e.value < e.high <= 100
+    >>> -100 <= e.ci_low_pct < e.value_pct < e.ci_high_pct <= 100
     True
     """
     arr = np.asarray(scores, dtype=np.float64).ravel()
@@ -47,7 +47,7 @@ def nps(scores: object, *, level: float = 0.95) -> Estimate:
         )
     n = int(arr.size)
     if n == 0:
-        return Estimate(math.nan, math.nan, math.nan, 0, "adjusted-wald", level)
+        return Estimate(math.nan, 0, math.nan, math.nan, level, "adjusted-wald")
     pro = int(np.sum(arr >= 9))
     det = int(np.sum(arr <= 6))
     value = 100.0 * (pro - det) / n
@@ -55,10 +55,10 @@ def nps(scores: object, *, level: float = 0.95) -> Estimate:
     pp, pd = (pro + 1) / na, (det + 1) / na
     centre = pp - pd
     se = math.sqrt((pp + pd - centre**2) / na)
-    z = _z(level)
+    z = z_value(level)
     low = max(-1.0, centre - z * se)
     high = min(1.0, centre + z * se)
-    return Estimate(value, 100 * low, 100 * high, n, "adjusted-wald", level)
+    return Estimate(value, n, 100 * low, 100 * high, level, "adjusted-wald", 100 * se)
 
 
 def nps_by_segment(
@@ -94,9 +94,9 @@ def nps_by_segment(
                 "n": e.n,
                 "promoters_pct": 100.0 * float(np.sum(vals >= 9)) / n,
                 "detractors_pct": 100.0 * float(np.sum(vals <= 6)) / n,
-                "nps": e.value,
-                "nps_low": e.low,
-                "nps_high": e.high,
+                "nps": e.value_pct,
+                "nps_low": e.ci_low_pct,
+                "nps_high": e.ci_high_pct,
             }
         )
     return pl.DataFrame(rows)

@@ -25,7 +25,8 @@ import polars as pl
 
 from seglens.errors import DataError
 from seglens.impact._mle import FloatArray
-from seglens.impact._stats import Estimate, wilson
+from seglens.settings import DEFAULT_SETTINGS
+from seglens.stats import Estimate, proportion
 
 __all__ = ["Condition", "FitAccuracy", "Proposal", "adopt", "discover_segments", "fit_accuracy"]
 
@@ -83,18 +84,18 @@ class Proposal:
     @property
     def customer_accuracy_change(self) -> float:
         """Change in customer-level fit accuracy, percentage points."""
-        return 100 * (self.after.customer.value - self.before.customer.value)
+        return self.after.customer.value_pct - self.before.customer.value_pct
 
     @property
     def segment_accuracy_change(self) -> float:
         """Change in segment-level accuracy, percentage points."""
-        return 100 * (self.after.segment.value - self.before.segment.value)
+        return self.after.segment.value_pct - self.before.segment.value_pct
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready summary."""
 
         def est(e: Estimate) -> dict[str, float | int]:
-            return {"value": 100 * e.value, "low": 100 * e.low, "high": 100 * e.high, "n": e.n}
+            return {"value": e.value_pct, "low": e.ci_low_pct, "high": e.ci_high_pct, "n": e.n}
 
         return {
             "name": self.name,
@@ -145,7 +146,7 @@ def fit_accuracy(
     segments: Sequence[str] | pl.Series | npt.NDArray[Any],
     *,
     columns: Sequence[str],
-    target: float = 0.85,
+    target: float = DEFAULT_SETTINGS.target_pct / 100,
 ) -> FitAccuracy:
     """Fit-based accuracy: customers nearest their own segment's centre; segments >= ``target``.
 
@@ -154,8 +155,8 @@ def fit_accuracy(
     >>> import polars as pl
     >>> f = pl.DataFrame({"x": [0.0, 0.1, 0.2, 5.0, 5.1, 0.3]})
     >>> a = fit_accuracy(f, ["a", "a", "a", "b", "b", "b"], columns=["x"])
-    >>> round(a.customer.value, 3), a.segment.value
-    (0.833, 0.5)
+    >>> round(a.customer.value_pct, 1), a.segment.value_pct
+    (83.3, 50.0)
     """
     labels = np.asarray(list(segments), dtype=str)
     if labels.size != features.height:
@@ -164,7 +165,7 @@ def fit_accuracy(
     ok = nearest == labels
     per = {s: float(ok[labels == s].mean()) for s in sorted(set(labels.tolist()))}
     good = sum(v >= target for v in per.values())
-    return FitAccuracy(wilson(int(ok.sum()), ok.size), wilson(good, len(per)), per)
+    return FitAccuracy(proportion(int(ok.sum()), ok.size), proportion(good, len(per)), per)
 
 
 def adopt(
@@ -275,7 +276,7 @@ def discover_segments(
     max_candidates: int = 4,
     min_size: int = 20,
     rule_depth: int = 2,
-    target: float = 0.85,
+    target: float = DEFAULT_SETTINGS.target_pct / 100,
     seed: int = 0,
 ) -> list[Proposal]:
     """Propose new segments for the customers the current segmentation serves badly.

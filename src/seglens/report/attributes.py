@@ -21,8 +21,7 @@ from seglens.report.diagnose import (
     weakest_segments,
 )
 from seglens.report.impact import change_impact
-from seglens.report.snapshot import ReviewSnapshot, Severity
-from seglens.report.stats import two_proportion_test
+from seglens.report.snapshot import ReviewSnapshot, Severity, change_test
 from seglens.report.text import (
     Attribute,
     Item,
@@ -200,12 +199,7 @@ def trend_analysis(s: ReviewSnapshot) -> Attribute:
         return Attribute("trend_analysis", "Trend analysis", summary, ())
     items: list[Item] = []
     for prev, cur in itertools.pairwise(trend):
-        _, p = two_proportion_test(
-            cur.accuracy.value_pct / 100,
-            cur.accuracy.n,
-            prev.accuracy.value_pct / 100,
-            prev.accuracy.n,
-        )
+        _, p = change_test(prev.accuracy, cur.accuracy)
         delta = cur.accuracy.value_pct - prev.accuracy.value_pct
         sig = "significant" if p < 0.05 else "not significant"
         items.append(
@@ -216,12 +210,7 @@ def trend_analysis(s: ReviewSnapshot) -> Attribute:
             )
         )
     first, last = trend[0], trend[-1]
-    _, p = two_proportion_test(
-        last.accuracy.value_pct / 100,
-        last.accuracy.n,
-        first.accuracy.value_pct / 100,
-        first.accuracy.n,
-    )
+    _, p = change_test(first.accuracy, last.accuracy)
     above = sum(1 for t in trend if t.accuracy.value_pct >= s.target_pct)
     items.append(
         Item(f"{above} of {len(trend)} periods at or above the {s.target_pct:g} % target.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import polars as pl
@@ -21,7 +22,6 @@ from seglens.accuracy import (
     StabilityResult,
     proxy_caveat,
 )
-from seglens.accuracy import Estimate as AccEstimate
 from seglens.accuracy.caveats import PROXY_MEANINGS
 from seglens.errors import DataError, UsageError
 from seglens.report.snapshot import (
@@ -40,6 +40,7 @@ from seglens.report.snapshot import (
     SegmentStat,
     SourceFile,
 )
+from seglens.settings import DEFAULT_SETTINGS
 
 __all__ = [
     "collect_snapshot",
@@ -51,13 +52,11 @@ __all__ = [
 MAX_PROFILE_FEATURES = 8
 
 
-def convert_estimate(est: AccEstimate, successes: float | None = None) -> Estimate | None:
+def convert_estimate(est: Estimate, successes: float | None = None) -> Estimate | None:
     """The accuracy engine's estimate as a report :class:`Estimate` (``None`` when n is 0)."""
     if est.n == 0 or not math.isfinite(est.value_pct):
         return None
-    return Estimate(
-        est.value_pct, est.ci_low_pct, est.ci_high_pct, est.n, successes, est.confidence
-    )
+    return replace(est, successes=successes)
 
 
 def _frame(df: object, what: str) -> pl.DataFrame:
@@ -184,7 +183,7 @@ def _proxy_headline(
     if stability is not None:
         clip = [min(100.0, max(0.0, 100 * v)) for v in (stability.ari_low, stability.ari)]
         high = min(100.0, max(clip[1], 100 * stability.ari_high))
-        return Estimate(clip[1], min(clip), high, stability.n)
+        return Estimate(clip[1], stability.n, min(clip), high, method="bootstrap")
     raise UsageError(
         "no labels and no label-free proxy to report",
         hint="import labels (seglens labels import) or pass stability / out-of-time results",
@@ -298,7 +297,7 @@ def collect_snapshot(
     exports: Sequence[Export] = (),
     title: str | None = None,
     target_pct: float | None = None,
-    margin_pct: float = 3.0,
+    margin_pct: float = DEFAULT_SETTINGS.margin_pts,
     currency: str = "",
     store_url: str | None = None,
     generated_at: datetime | None = None,

@@ -37,6 +37,7 @@ from seglens.report.snapshot import (
     RunInfo,
     SourceFile,
 )
+from seglens.settings import DEFAULT_SETTINGS
 from seglens.store import Store, current_labels, kpi_table, list_alerts, run_assignments
 from seglens.store.models import CustomerFeatures, Import, Run
 from seglens.tracking import period_of
@@ -91,7 +92,7 @@ def _estimate(row: dict[str, Any]) -> Estimate:
     low = row["ci_low"] if row["ci_low"] is not None else value
     high = row["ci_high"] if row["ci_high"] is not None else value
     succ = row["successes"]
-    return Estimate(value, float(low), float(high), int(row["n"]), succ)
+    return Estimate(value, int(row["n"]), float(low), float(high), successes=succ)
 
 
 def _pick(latest: pl.DataFrame, period: str | None, metric: str | None) -> tuple[str, str, Method]:
@@ -190,7 +191,7 @@ def collect_from_store(
     metric: str | None = None,
     policy: str = "latest",
     target_pct: float | None = None,
-    margin_pct: float = 3.0,
+    margin_pct: float = DEFAULT_SETTINGS.margin_pts,
     title: str | None = None,
     stability: StabilityResult | None = None,
     separation: SeparationResult | None = None,

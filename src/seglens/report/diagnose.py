@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from seglens.report.snapshot import ReviewSnapshot, SegmentStat, Severity
-from seglens.report.stats import labels_for_margin
 from seglens.report.text import fmt_p, q
+from seglens.stats import labels_needed
 
 __all__ = [
     "ConfusedPair",
@@ -110,15 +110,15 @@ class LabelShortfall:
 
 def label_shortfalls(snap: ReviewSnapshot) -> list[LabelShortfall]:
     """Overall and per-segment label counts short of the ``margin_pct`` target."""
-    margin = snap.margin_pct / 100
+    margin = snap.margin_pct
     out: list[LabelShortfall] = []
     acc = snap.accuracy
     if snap.method != "proxy" and acc.half_width_pct > snap.margin_pct:
-        out.append(LabelShortfall(None, acc.n, labels_for_margin(acc.value_pct / 100, margin)))
+        out.append(LabelShortfall(None, acc.n, labels_needed(margin, expected_pct=acc.value_pct)))
     for s in snap.segments:
         p = s.precision
         if p is not None and p.half_width_pct > snap.margin_pct:
-            out.append(LabelShortfall(s.name, p.n, labels_for_margin(p.value_pct / 100, margin)))
+            out.append(LabelShortfall(s.name, p.n, labels_needed(margin, expected_pct=p.value_pct)))
     return out
 
 

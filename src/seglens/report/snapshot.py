@@ -18,7 +18,8 @@ from datetime import date, datetime
 from typing import Literal
 
 from seglens.errors import DataError
-from seglens.report.stats import two_proportion_test, wilson_interval
+from seglens.settings import DEFAULT_SETTINGS
+from seglens.stats import Estimate, two_proportion_test
 
 __all__ = [
     "Change",
@@ -42,57 +43,41 @@ Severity = Literal["info", "warning", "critical"]
 Status = Literal["green", "amber", "red"]
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """A percentage with its confidence interval and the number of units behind it.
+def check_estimate(est: Estimate, where: str) -> None:
+    """Refuse an estimate the review cannot show: outside 0–100, not finite, or off its interval.
 
-    Parameters
-    ----------
-    value_pct, ci_low_pct, ci_high_pct
-        Point estimate and interval bounds, 0–100.
-    n
-        Units checked (customers for customer-level accuracy, segments for segment-level).
-    successes
-        Units counted as correct, when the estimate is a plain proportion (``None`` for weighted
-        or proxy estimates).
-    confidence
-        Confidence level of the interval.
+    The review's estimates are :class:`seglens.stats.Estimate` records, which may also hold
+    differences or NaN elsewhere; a snapshot only takes percentages with a proper interval.
+    """
+    values = (est.value_pct, est.ci_low_pct, est.ci_high_pct)
+    if not all(math.isfinite(v) and -1e-9 <= v <= 100 + 1e-9 for v in values):
+        raise DataError(f"{where}: estimate out of 0–100 or not finite: {values}")
+    if not est.ci_low_pct - 1e-9 <= est.value_pct <= est.ci_high_pct + 1e-9:
+        raise DataError(f"{where}: estimate {est.value_pct} lies outside its interval {values[1:]}")
+    if est.n < 0:
+        raise DataError(f"{where}: n must be >= 0, got {est.n}")
+
+
+def change_test(earlier: Estimate, later: Estimate) -> tuple[float, float]:
+    """``(z, p_value)`` of the two-proportion test of ``later`` against ``earlier``.
+
+    Successes are ``value_pct / 100 × n`` (weighted estimates included); ``z > 0`` when the later
+    figure is higher. With an empty side there is nothing to test: ``(0.0, 1.0)``.
 
     Examples
     --------
-    >>> e = Estimate.from_counts(90, 100)
-    >>> round(e.value_pct, 1), round(e.ci_low_pct, 1), round(e.ci_high_pct, 1), e.n
-    (90.0, 82.6, 94.5, 100)
+    >>> z, p = change_test(Estimate.from_counts(344, 400), Estimate.from_counts(320, 400))
+    >>> round(z, 2), round(p, 3)
+    (-2.26, 0.024)
     """
+    if earlier.n <= 0 or later.n <= 0:
+        return 0.0, 1.0
 
-    value_pct: float
-    ci_low_pct: float
-    ci_high_pct: float
-    n: int
-    successes: float | None = None
-    confidence: float = 0.95
+    def hits(e: Estimate) -> float:
+        return min(max(e.value_pct / 100 * e.n, 0.0), float(e.n))
 
-    def __post_init__(self) -> None:
-        values = (self.value_pct, self.ci_low_pct, self.ci_high_pct)
-        if not all(math.isfinite(v) and -1e-9 <= v <= 100 + 1e-9 for v in values):
-            raise DataError(f"estimate out of 0–100 or not finite: {values}")
-        if not self.ci_low_pct - 1e-9 <= self.value_pct <= self.ci_high_pct + 1e-9:
-            raise DataError(f"estimate {self.value_pct} lies outside its interval {values[1:]}")
-        if self.n < 0:
-            raise DataError(f"n must be >= 0, got {self.n}")
-
-    @classmethod
-    def from_counts(cls, successes: int, n: int, *, confidence: float = 0.95) -> Estimate:
-        """Proportion ``successes / n`` in percent with its Wilson score interval."""
-        if n <= 0:
-            raise DataError("cannot estimate a proportion from 0 units", hint="check some units")
-        low, high = wilson_interval(successes, n, confidence=confidence)
-        return cls(100.0 * successes / n, 100.0 * low, 100.0 * high, n, successes, confidence)
-
-    @property
-    def half_width_pct(self) -> float:
-        """Larger distance from the point estimate to an interval bound (the stated margin)."""
-        return max(self.value_pct - self.ci_low_pct, self.ci_high_pct - self.value_pct)
+    r = two_proportion_test(hits(earlier), earlier.n, hits(later), later.n)
+    return r.z, r.p_value
 
 
 @dataclass(frozen=True)
@@ -305,8 +290,8 @@ class ReviewSnapshot:
     segments: tuple[SegmentStat, ...]
     title: str = "Customer Segmentation Accuracy — quarterly review"
     generated_at: datetime | None = None
-    target_pct: float = 85.0
-    margin_pct: float = 3.0
+    target_pct: float = DEFAULT_SETTINGS.target_pct
+    margin_pct: float = DEFAULT_SETTINGS.margin_pts
     """The margin (± points) the audit sample is meant to reach."""
     method: Method = "labelled"
     segment_accuracy: Estimate | None = None
@@ -333,6 +318,15 @@ class ReviewSnapshot:
     def __post_init__(self) -> None:
         if not 0 < self.target_pct <= 100:
             raise DataError(f"target must be in (0, 100], got {self.target_pct}")
+        check_estimate(self.accuracy, "accuracy")
+        if self.segment_accuracy is not None:
+            check_estimate(self.segment_accuracy, "segment_accuracy")
+        for h in self.history:
+            check_estimate(h.accuracy, f"history {h.period}")
+        for seg in self.segments:
+            for what, e in (("precision", seg.precision), ("recall", seg.recall)):
+                if e is not None:
+                    check_estimate(e, f"segment {seg.name} {what}")
         names = [s.name for s in self.segments]
         if len(set(names)) != len(names):
             raise DataError("segment names must be unique", values=tuple(names))
@@ -359,7 +353,7 @@ class ReviewSnapshot:
             return None
         prev = self.history[-1].accuracy
         cur = self.accuracy
-        z, p = two_proportion_test(cur.value_pct / 100, cur.n, prev.value_pct / 100, prev.n)
+        z, p = change_test(prev, cur)
         return Change(self.history[-1].period, cur.value_pct - prev.value_pct, z, p)
 
     @property

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from seglens.accuracy import AccuracyReport, accuracy_report_from_tables
 from seglens.audit import AuditPlan, draw_audit_sample, plan_audit, stratified_accuracy
 from seglens.errors import SeglensError
+from seglens.settings import Settings
 from seglens.store import Store, current_labels, label_history, list_runs, run_assignments
 from seglens.store.models import Assignment, CustomerFeatures, Run
 
@@ -39,16 +40,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Numbers the app works to: the KPI target and the audit's target margin."""
-
-    target_pct: float = 85.0
-    margin_pct: float = 5.0
-    confidence: float = 0.95
-    min_per_segment: int = 30
 
 
 @dataclass(frozen=True)
@@ -167,7 +158,7 @@ _queue_lock = threading.Lock()
 
 
 def _sample(store: Store, run: RunInfo, settings: Settings) -> tuple[AuditPlan, pl.DataFrame]:
-    key = (store.url, run.id, settings.margin_pct, settings.min_per_segment)
+    key = (store.url, run.id, settings.margin_pts, settings.min_per_segment)
     with _queue_lock:
         hit = _queue_cache.get(key)
     if hit is not None:
@@ -176,7 +167,7 @@ def _sample(store: Store, run: RunInfo, settings: Settings) -> tuple[AuditPlan, 
     sizes = dict(assigned.group_by("segment").len().sort("segment").iter_rows())
     plan = plan_audit(
         sizes,
-        margin_pct=settings.margin_pct,
+        margin_pct=settings.margin_pts,
         confidence=settings.confidence,
         min_per_segment=settings.min_per_segment,
     )

@@ -1,0 +1,217 @@
+"""Read-only questions the web app and the report ask the store: runs, features, customers.
+
+Each answer is a frozen dataclass or a Polars frame with a fixed schema, so callers never see a
+session or an ORM row. Runs never change once recorded, so what these return about a run can be
+cached by the caller (the web app does, per store URL and run id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from seglens.store.core import Store
+from seglens.store.labels import label_history
+from seglens.store.models import Assignment, CustomerFeatures, Import, Run
+
+__all__ = [
+    "CustomerRecord",
+    "RunInfo",
+    "customer_record",
+    "latest_run",
+    "list_imports",
+    "previous_run",
+    "run_features",
+    "run_info",
+    "run_segment_names",
+    "safe_url",
+]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One stored segmentation run."""
+
+    id: int
+    segmenter: str
+    parameters: dict[str, Any]
+    as_of: datetime
+    n_customers: int
+    created_at: datetime
+    seglens_version: str
+    data_hash: str
+
+
+def _info(run: Run) -> RunInfo:
+    return RunInfo(
+        run.id,
+        run.segmenter,
+        dict(run.parameters),
+        run.as_of,
+        run.n_customers,
+        run.created_at,
+        run.seglens_version,
+        run.data_hash,
+    )
+
+
+def run_info(store: Store, run_id: int) -> RunInfo | None:
+    """A run by id, or ``None``."""
+    with store.read() as s:
+        run = s.get(Run, run_id)
+        return None if run is None else _info(run)
+
+
+def latest_run(store: Store) -> RunInfo | None:
+    """The run with the latest as-of date (the "current" segmentation; ties: the last recorded).
+
+    Examples
+    --------
+    >>> import tempfile, polars as pl
+    >>> from seglens.store import open_store, record_run
+    >>> a = pl.DataFrame({"customer_id": ["1"], "segment": ["Loyal"]})
+    >>> with tempfile.TemporaryDirectory() as d, open_store(f"{d}/s.db") as st:
+    ...     first = latest_run(st)
+    ...     rid = record_run(st, a, segmenter="X", parameters={}, as_of=datetime(2024, 3, 31),
+    ...                      data_hash="h")
+    ...     first, latest_run(st).id == rid
+    (None, True)
+    """
+    with store.read() as s:
+        run = s.scalar(select(Run).order_by(Run.as_of.desc(), Run.id.desc()).limit(1))
+        return None if run is None else _info(run)
+
+
+def previous_run(store: Store, run_id: int) -> RunInfo | None:
+    """The run with the latest as-of date before ``run_id``'s (``None``: first or unknown run)."""
+    with store.read() as s:
+        as_of = s.scalar(select(Run.as_of).where(Run.id == run_id))
+        if as_of is None:
+            return None
+        stmt = (
+            select(Run).where(Run.as_of < as_of).order_by(Run.as_of.desc(), Run.id.desc()).limit(1)
+        )
+        run = s.scalar(stmt)
+        return None if run is None else _info(run)
+
+
+def run_segment_names(store: Store, run_id: int) -> list[str]:
+    """The segments a run uses, sorted (empty for an unknown run)."""
+    stmt = select(Assignment.segment).where(Assignment.run_id == run_id).distinct()
+    with store.read() as s:
+        return sorted(s.scalars(stmt))
+
+
+def run_features(store: Store, run_id: int) -> pl.DataFrame:
+    """The feature rows a run stored: ``customer_id`` (text) plus its feature columns.
+
+    A run recorded without features gives an empty frame with only ``customer_id``.
+    """
+    stmt = select(CustomerFeatures.customer_id, CustomerFeatures.features).where(
+        CustomerFeatures.run_id == run_id
+    )
+    with store.read() as s:
+        rows = s.execute(stmt.order_by(CustomerFeatures.customer_id)).all()
+    if not rows:
+        return pl.DataFrame(schema={"customer_id": pl.String})
+    frame = pl.DataFrame(
+        [{"customer_id": cid, **feats} for cid, feats in rows], infer_schema_length=None
+    )
+    return frame.with_columns(pl.col("customer_id").cast(pl.String))
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """What the store holds about one customer.
+
+    ``segments`` has ``run_id, as_of, segment, revenue`` per run that segmented the customer
+    (oldest as-of first); ``features`` are from the latest run that stored any
+    (``features_run``); ``labels`` is the customer's :func:`~seglens.store.label_history`.
+    """
+
+    customer_id: str
+    segments: pl.DataFrame
+    features: dict[str, Any]
+    features_run: int | None
+    labels: pl.DataFrame
+
+
+_SEGMENTS_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.Int64(),
+    "as_of": pl.Datetime("us"),
+    "segment": pl.String(),
+    "revenue": pl.Float64(),
+}
+
+
+def customer_record(store: Store, customer_id: str) -> CustomerRecord | None:
+    """The customer's segment in each run, latest features and labels; ``None`` if unknown."""
+    with store.read() as s:
+        seg_rows = s.execute(
+            select(Run.id, Run.as_of, Assignment.segment, Assignment.revenue)
+            .join(Assignment, Assignment.run_id == Run.id)
+            .where(Assignment.customer_id == customer_id)
+            .order_by(Run.as_of, Run.id)
+        ).all()
+        feat = s.execute(
+            select(CustomerFeatures.run_id, CustomerFeatures.features)
+            .join(Run, Run.id == CustomerFeatures.run_id)
+            .where(CustomerFeatures.customer_id == customer_id)
+            .order_by(Run.as_of.desc(), Run.id.desc())
+            .limit(1)
+        ).first()
+    labels = label_history(store, customer_id)
+    if not seg_rows and labels.is_empty():
+        return None
+    segments = pl.DataFrame([tuple(r) for r in seg_rows], schema=_SEGMENTS_SCHEMA, orient="row")
+    return CustomerRecord(
+        customer_id,
+        segments,
+        dict(feat[1]) if feat else {},
+        int(feat[0]) if feat else None,
+        labels,
+    )
+
+
+_IMPORTS_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "kind": pl.String(),
+    "source": pl.String(),
+    "file_hash": pl.String(),
+    "rows_read": pl.Int64(),
+    "rows_loaded": pl.Int64(),
+    "created_at": pl.Datetime("us"),
+    "created_by": pl.String(),
+}
+
+
+def list_imports(store: Store, kind: str | None = None) -> pl.DataFrame:
+    """Imported files (optionally of one ``kind``, e.g. ``labels``), oldest first."""
+    stmt = select(*(getattr(Import, c) for c in _IMPORTS_SCHEMA)).order_by(Import.id)
+    if kind is not None:
+        stmt = stmt.where(Import.kind == kind)
+    with store.read() as s:
+        data = [tuple(r) for r in s.execute(stmt)]
+    return pl.DataFrame(data, schema=_IMPORTS_SCHEMA, orient="row")
+
+
+def safe_url(url: str) -> str:
+    """A database URL with any password masked, fit to show in a report or a log.
+
+    Examples
+    --------
+    >>> safe_url("postgresql+psycopg://ana:secret@127.0.0.1:5432/seglens")
+    'postgresql+psycopg://ana:***@127.0.0.1:5432/seglens'
+    >>> safe_url("/data/seglens.db")
+    '/data/seglens.db'
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # a plain path: nothing secret to hide
+        return url

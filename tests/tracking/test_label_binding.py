@@ -259,3 +259,19 @@ def test_track_before_the_first_transaction_is_a_clear_error_and_writes_nothing(
     with open_store(db) as store:
         counts = table_counts(store)
     assert counts["imports"] == 0 and counts["runs"] == 0
+
+
+def test_the_same_verdict_about_the_next_run_is_a_new_label(db_url: str) -> None:
+    """A reviewer confirming a customer's segment again in next quarter's audit adds evidence
+    about the new run; before, the identical row was skipped as a duplicate."""
+    rows = pl.DataFrame({"customer_id": ["a"], "segment": ["Loyal"], "source": ["audit"]})
+    with open_store(db_url) as store:
+        q2 = _run(store, date(2011, 6, 30), {"a": "Loyal"})
+        first = store_labels(store, rows, source="q2.csv", file_hash="1" * 64)
+        again = store_labels(store, rows, source="q2-copy.csv", file_hash="2" * 64)
+        q3 = _run(store, date(2011, 9, 30), {"a": "Loyal"})
+        later = store_labels(store, rows, source="q3.csv", file_hash="3" * 64)
+        sel = run_labels(store, q3)
+    assert (first.added, again.added, again.already_present, later.added) == (1, 0, 1, 1)
+    assert (first.bound_to_run, later.bound_to_run) == (q2, q3)
+    assert sel.counts == {"fresh": 1, "carried": 0, "expired": 0}

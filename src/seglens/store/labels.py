@@ -115,14 +115,23 @@ def _canonical(table: pl.DataFrame) -> pl.DataFrame:
 
 
 def _fingerprints(frame: pl.DataFrame) -> list[str]:
-    """SHA-256 of each row's label content (who, when, what, where, why)."""
+    """SHA-256 of each row's label content (who, when, what, where, why) and the run it judged.
+
+    The same verdict about another run is another label: a reviewer who confirms a customer's
+    segment again in next quarter's audit adds evidence about the new run. Unbound labels keep
+    the content-only fingerprint they always had.
+    """
     parts = [
         (
             pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%.6f") if c == "labeled_at" else pl.col(c)
         ).fill_null("\x00")
         for c in _LABEL_COLUMNS
     ]
-    keys = frame.select(pl.concat_str(parts, separator="\x1f").alias("k"))["k"].to_list()
+    key = pl.concat_str(parts, separator="\x1f")
+    if "run_id" in frame.columns:
+        run = pl.lit("\x1frun=") + pl.col("run_id").cast(pl.String)
+        key = pl.when(pl.col("run_id").is_null()).then(key).otherwise(key + run)
+    keys = frame.select(key.alias("k"))["k"].to_list()
     return [hashlib.sha256(k.encode()).hexdigest() for k in keys]
 
 

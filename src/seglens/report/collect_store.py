@@ -10,12 +10,9 @@ previous run gives the migration; alerts and imports become findings and provena
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from seglens.accuracy import (
     SeparationResult,
@@ -38,8 +35,19 @@ from seglens.report.snapshot import (
     SourceFile,
 )
 from seglens.settings import DEFAULT_SETTINGS
-from seglens.store import Store, current_labels, kpi_table, list_alerts, run_assignments
-from seglens.store.models import CustomerFeatures, Import, Run
+from seglens.store import RunInfo as StoredRun
+from seglens.store import (
+    Store,
+    current_labels,
+    kpi_table,
+    list_alerts,
+    list_imports,
+    previous_run,
+    run_assignments,
+    run_features,
+    run_info,
+    safe_url,
+)
 from seglens.tracking import period_of
 
 __all__ = ["HEADLINE_METRICS", "collect_from_store", "safe_url"]
@@ -55,20 +63,6 @@ HEADLINE_METRICS: tuple[tuple[str, Method], ...] = (
     ("segment_hold", "proxy"),
 )
 """Stored KPI metrics that can head the review, in order of preference, with their method."""
-
-
-def safe_url(url: str) -> str:
-    """The database URL with any password masked (it is shown in the report).
-
-    Examples
-    --------
-    >>> safe_url("postgresql+psycopg://ana:secret@127.0.0.1:5432/seglens")
-    'postgresql+psycopg://ana:***@127.0.0.1:5432/seglens'
-    """
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # a plain path or an unparsable URL: nothing secret to hide
-        return url
 
 
 def _latest_rows(store: Store) -> pl.DataFrame:
@@ -121,55 +115,26 @@ def _pick(latest: pl.DataFrame, period: str | None, metric: str | None) -> tuple
     )
 
 
-def _run_info(store: Store, run_id: int | None) -> tuple[RunInfo | None, datetime | None]:
-    if run_id is None:
+def _run_info(store: Store, run_id: int | None) -> tuple[RunInfo | None, StoredRun | None]:
+    """The period's run as the snapshot shows it, and the run before it (for the migration)."""
+    run = None if run_id is None else run_info(store, run_id)
+    if run is None:
         return None, None
-    with store.read() as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            return None, None
-        params = tuple((str(k), str(v)) for k, v in sorted(run.parameters.items()))
-        info = RunInfo(
-            run.segmenter,
-            params,
-            run.as_of.date(),
-            run.data_hash,
-            run.seglens_version,
-            str(run.id),
-        )
-        return info, run.as_of
-
-
-def _previous_run(store: Store, as_of: datetime | None) -> tuple[int, datetime] | None:
-    if as_of is None:
-        return None
-    with store.read() as s:
-        row = s.execute(
-            select(Run.id, Run.as_of).where(Run.as_of < as_of).order_by(Run.as_of.desc()).limit(1)
-        ).first()
-    return (int(row[0]), row[1]) if row is not None else None
+    params = tuple((str(k), str(v)) for k, v in sorted(run.parameters.items()))
+    info = RunInfo(
+        run.segmenter, params, run.as_of.date(), run.data_hash, run.seglens_version, str(run.id)
+    )
+    return info, previous_run(store, run.id)
 
 
 def _features(store: Store, run_id: int) -> pl.DataFrame | None:
-    with store.read() as s:
-        rows = s.execute(
-            select(CustomerFeatures.customer_id, CustomerFeatures.features).where(
-                CustomerFeatures.run_id == run_id
-            )
-        ).all()
-    if not rows:
-        return None
-    records = [{"customer_id": cid, **feat} for cid, feat in rows]
-    frame = pl.DataFrame(records, infer_schema_length=None)
-    return frame.with_columns(pl.col("customer_id").cast(pl.String))
+    frame = run_features(store, run_id)
+    return None if frame.is_empty() else frame
 
 
 def _sources(store: Store) -> tuple[SourceFile, ...]:
-    with store.read() as s:
-        rows = s.execute(
-            select(Import.source, Import.rows_loaded, Import.file_hash).order_by(Import.id)
-        ).all()
-    return tuple(SourceFile(str(src), int(n), h) for src, n, h in rows)
+    imports = list_imports(store).select("source", "rows_loaded", "file_hash")
+    return tuple(SourceFile(str(src), int(n), h) for src, n, h in imports.iter_rows())
 
 
 def _alert_findings(store: Store, period: str) -> list[Finding]:
@@ -217,9 +182,8 @@ def collect_from_store(
         for r in rows.filter(pl.col("period") < period).iter_rows(named=True)
     )
     run_id = current["run_id"]
-    run, as_of = _run_info(store, run_id)
+    run, prev = _run_info(store, run_id)
     assignments = run_assignments(store, run_id) if run_id is not None else None
-    prev = _previous_run(store, as_of)
     report = None
     labels = current_labels(store, policy)  # type: ignore[arg-type]
     if assignments is not None and labels.height:
@@ -234,8 +198,8 @@ def collect_from_store(
         report,
         period=period,
         assignments=assignments,
-        previous_assignments=run_assignments(store, prev[0]) if prev else None,
-        previous_period=period_of(prev[1]).label if prev else None,
+        previous_assignments=run_assignments(store, prev.id) if prev else None,
+        previous_period=period_of(prev.as_of).label if prev else None,
         features=features,
         stability=stability,
         separation=separation,

@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from seglens.store import list_audit
-from seglens.store.accounts import ROLES
+from seglens.store import ROLES, list_audit
 from seglens.web.deps import require, state_of
 from seglens.web.pages import _render
 from seglens.web.users import (

@@ -14,12 +14,20 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
 
 from seglens.errors import UsageError
-from seglens.store import label_history, list_alerts, list_runs
+from seglens.store import (
+    RunInfo,
+    label_history,
+    latest_run,
+    list_alerts,
+    list_runs,
+    run_assignments,
+    run_info,
+)
 from seglens.tracking import kpi_history
 from seglens.web.deps import require_api, state_of
 from seglens.web.labels import LabelInput, submit_labels
 from seglens.web.segments import score_customers, segment_profiles
-from seglens.web.service import customer_view, latest_run, live_accuracy, run_info
+from seglens.web.service import customer_view, live_accuracy
 from seglens.web.users import Principal
 
 __all__ = ["router"]
@@ -143,11 +151,17 @@ class SegmentsOut(BaseModel):
 
 
 class LabelIn(BaseModel):
-    """A confirmation or correction."""
+    """A confirmation or correction of the segment a run gave a customer."""
 
     customer_id: str = Field(min_length=1, max_length=200)
     segment: str = Field(min_length=1, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
+    run_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="The run whose segment the reviewer judged (default: the latest run).",
+    )
 
 
 class LabelOut(BaseModel):
@@ -160,6 +174,8 @@ class LabelOut(BaseModel):
     labeled_by: str | None
     labeled_at: UtcDateTime
     source: str | None
+    run_id: int | None = Field(description="The run the label judged.")
+    judged_segment: str | None = Field(description="The segment that run gave the customer.")
 
 
 class LabelsOut(BaseModel):
@@ -310,8 +326,6 @@ def segments(request: Request, _: Viewer) -> SegmentsOut:
         return SegmentsOut(run_id=None, segments=[])
     prof = segment_profiles(store, run.id)
     if prof is None:
-        from seglens.store import run_assignments
-
         sizes = run_assignments(store, run.id).group_by("segment").len().sort("segment")
         total = max(run.n_customers, 1)
         out = [
@@ -380,7 +394,7 @@ def _submit(request: Request, p: Principal, items: list[LabelIn], key: str | Non
     done = submit_labels(
         state_of(request).store,
         p,
-        [LabelInput(i.customer_id, i.segment, i.note) for i in items],
+        [LabelInput(i.customer_id, i.segment, i.note, run_id=i.run_id) for i in items],
         source="api",
         idempotency_key=key,
     )
@@ -423,6 +437,10 @@ def score(request: Request, body: ScoreIn, _: Analyst) -> Any:
     )
 
 
+def _run_out(info: RunInfo) -> RunOut:
+    return RunOut(**{name: getattr(info, name) for name in RunOut.model_fields})
+
+
 @router.get("/runs", response_model=list[RunOut], responses=ERRORS)
 def runs(request: Request, _: Viewer) -> list[RunOut]:
     """Every segmentation run, oldest as-of first."""
@@ -431,7 +449,7 @@ def runs(request: Request, _: Viewer) -> list[RunOut]:
     for rid in list_runs(store)["run_id"].to_list():
         info = run_info(store, int(rid))
         if info is not None:
-            out.append(RunOut(**info.__dict__))
+            out.append(_run_out(info))
     return out
 
 
@@ -445,7 +463,7 @@ def run(request: Request, run_id: Annotated[int, Path(ge=1, le=2**31 - 1)], _: V
     info = run_info(state_of(request).store, run_id)
     if info is None:
         return JSONResponse({"detail": "no such run"}, status_code=404)
-    return RunOut(**info.__dict__)
+    return _run_out(info)
 
 
 @router.get("/alerts", response_model=list[AlertOut], responses=ERRORS)

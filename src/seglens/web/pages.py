@@ -13,7 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from seglens.store import acknowledge_alert, current_labels, list_alerts, run_assignments
+from seglens.store import (
+    acknowledge_alert,
+    current_labels,
+    latest_run,
+    list_alerts,
+    run_assignments,
+)
 from seglens.tracking import kpi_history, latest_migration
 from seglens.web import charts
 from seglens.web.deps import SESSION_COOKIE, optional_principal, require, state_of
@@ -22,7 +28,6 @@ from seglens.web.segments import segment_profiles
 from seglens.web.service import (
     QueueItem,
     customer_view,
-    latest_run,
     live_accuracy,
     review_queue,
     segment_names,
@@ -195,9 +200,15 @@ def customer_page(request: Request, customer_id: str, user: Viewer) -> Response:
     store = state_of(request).store
     view = customer_view(store, customer_id)
     run = latest_run(store)
+    # A label from this page judges the latest run: its segment for the customer is shown.
+    shown = None
+    if view is not None and run is not None:
+        shown = next((s["segment"] for s in view.segments if s["run_id"] == run.id), None)
     ctx = {
         "view": view,
         "query": customer_id,
+        "run": run,
+        "judged": shown,
         "segments": segment_names(store, run.id) if run else [],
         "can_label": user.can("reviewer"),
     }
@@ -209,11 +220,10 @@ def review_page(request: Request, user: Viewer, show: int = 50) -> Response:
     """The audit sample to check, with progress toward the target margin."""
     st = state_of(request)
     queue = review_queue(st.store, st.settings)
-    run = latest_run(st.store)
     ctx = {
         "queue": queue,
         "pending": queue.pending[: max(1, min(show, 500))] if queue else [],
-        "segments": segment_names(st.store, run.id) if run else [],
+        "segments": segment_names(st.store, queue.run.id) if queue else [],
         "can_label": user.can("reviewer"),
     }
     ctx.update(_kpi_context(request))
@@ -228,16 +238,23 @@ def review_label(
     segment: Annotated[str, Form(min_length=1, max_length=200)],
     note: Annotated[str, Form(max_length=2000)] = "",
     assigned: Annotated[str, Form(max_length=200)] = "",
+    run_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
     back: Annotated[str, Form(max_length=2000)] = "/review",
 ) -> Response:
-    """Confirm or correct one customer's segment (from the review queue or customer page)."""
+    """Confirm or correct one customer's segment (from the review queue or customer page).
+
+    The form says what the page showed: the run (``run_id``) and the segment it gave the
+    customer (``assigned``); the label is bound to them (default: the latest run's segment).
+    """
     st = state_of(request)
-    submit_labels(
-        st.store,
-        user,
-        [LabelInput(customer_id.strip(), segment.strip(), note.strip() or None)],
-        source="web",
+    given = LabelInput(
+        customer_id.strip(),
+        segment.strip(),
+        note.strip() or None,
+        run_id=run_id,
+        judged_segment=assigned.strip() or None,
     )
+    submit_labels(st.store, user, [given], source="web")
     if request.headers.get("hx-request") == "true":
         labels = current_labels(st.store).filter(customer_id=customer_id.strip())
         label = str(labels["segment"][0]) if labels.height else segment

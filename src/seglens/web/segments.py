@@ -19,8 +19,7 @@ import polars as pl
 
 from seglens.errors import DataError, SeglensError, UsageError
 from seglens.segmenters.profiles import SegmentProfiles, profile_segments
-from seglens.store import Store, run_assignments
-from seglens.web.service import RunInfo, run_features
+from seglens.store import RunInfo, Store, run_assignments, run_features
 
 __all__ = ["ScoringModel", "score_customers", "scoring_model", "segment_profiles"]
 

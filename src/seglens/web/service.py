@@ -11,73 +11,36 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
 
 from seglens.accuracy import AccuracyReport, accuracy_report_from_tables
 from seglens.audit import AuditPlan, draw_audit_sample, plan_audit, stratified_accuracy
 from seglens.errors import SeglensError
 from seglens.settings import Settings
-from seglens.store import Store, current_labels, label_history, list_runs, run_assignments
-from seglens.store.models import Assignment, CustomerFeatures, Run
+from seglens.store import (
+    RunInfo,
+    Store,
+    current_labels,
+    customer_record,
+    latest_run,
+    run_assignments,
+    run_segment_names,
+)
 
 __all__ = [
     "CustomerView",
     "QueueItem",
     "ReviewQueue",
-    "RunInfo",
     "Settings",
     "customer_view",
-    "latest_run",
     "live_accuracy",
     "review_queue",
-    "run_features",
-    "run_info",
     "segment_names",
 ]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """One stored segmentation run."""
-
-    id: int
-    segmenter: str
-    parameters: dict[str, Any]
-    as_of: datetime
-    n_customers: int
-    created_at: datetime
-    seglens_version: str
-
-
-def _info(run: Run) -> RunInfo:
-    return RunInfo(
-        run.id,
-        run.segmenter,
-        dict(run.parameters),
-        run.as_of,
-        run.n_customers,
-        run.created_at,
-        run.seglens_version,
-    )
-
-
-def run_info(store: Store, run_id: int) -> RunInfo | None:
-    """A run by id."""
-    with store.read() as s:
-        run = s.get(Run, run_id)
-        return None if run is None else _info(run)
-
-
-def latest_run(store: Store) -> RunInfo | None:
-    """The run with the latest as-of date (the "current" segmentation), if any."""
-    runs = list_runs(store)
-    return None if runs.is_empty() else run_info(store, int(runs["run_id"][-1]))
 
 
 _names_cache: dict[tuple[str, int], list[str]] = {}
@@ -88,9 +51,7 @@ def segment_names(store: Store, run_id: int) -> list[str]:
     key = (store.url, run_id)
     hit = _names_cache.get(key)
     if hit is None:
-        with store.read() as s:
-            stmt = select(Assignment.segment).where(Assignment.run_id == run_id).distinct()
-            hit = sorted(s.scalars(stmt))
+        hit = run_segment_names(store, run_id)
         if hit:
             _names_cache[key] = hit
     return list(hit)
@@ -210,21 +171,6 @@ def review_queue(store: Store, settings: Settings) -> ReviewQueue | None:
     return ReviewQueue(run, plan, items, per, estimate, margin, ci)
 
 
-def run_features(store: Store, run_id: int) -> pl.DataFrame:
-    """The feature rows a run stored (``customer_id`` plus its feature columns)."""
-    with store.read() as s:
-        rows = s.execute(
-            select(CustomerFeatures.customer_id, CustomerFeatures.features).where(
-                CustomerFeatures.run_id == run_id
-            )
-        ).all()
-    if not rows:
-        return pl.DataFrame({"customer_id": []}, schema={"customer_id": pl.String})
-    return pl.DataFrame(
-        [{"customer_id": cid, **feats} for cid, feats in rows], infer_schema_length=None
-    )
-
-
 @dataclass(frozen=True)
 class CustomerView:
     """Everything the store knows about one customer."""
@@ -239,33 +185,18 @@ class CustomerView:
 
 def customer_view(store: Store, customer_id: str) -> CustomerView | None:
     """The customer's features, segments across runs and label history; ``None`` if unknown."""
-    with store.read() as s:
-        seg_rows = s.execute(
-            select(Run.id, Run.as_of, Assignment.segment, Assignment.revenue)
-            .join(Assignment, Assignment.run_id == Run.id)
-            .where(Assignment.customer_id == customer_id)
-            .order_by(Run.as_of, Run.id)
-        ).all()
-        feat = s.execute(
-            select(CustomerFeatures.run_id, CustomerFeatures.features)
-            .join(Run, Run.id == CustomerFeatures.run_id)
-            .where(CustomerFeatures.customer_id == customer_id)
-            .order_by(Run.as_of.desc(), Run.id.desc())
-            .limit(1)
-        ).first()
-    history = label_history(store, customer_id)
-    if not seg_rows and history.is_empty():
+    record = customer_record(store, customer_id)
+    if record is None:
         return None
-    segments = [{"run_id": r[0], "as_of": r[1], "segment": r[2], "revenue": r[3]} for r in seg_rows]
-    labels = history.drop("customer_id").to_dicts()
+    history = record.labels
     # Same rule as current_labels(policy="latest"): latest labeled_at, then arrival order.
     ordered = history.sort("labeled_at", "id")
     current = str(ordered["segment"][-1]) if ordered.height else None
     return CustomerView(
         customer_id,
-        dict(feat[1]) if feat else {},
-        int(feat[0]) if feat else None,
-        segments,
-        labels,
+        record.features,
+        record.features_run,
+        record.segments.to_dicts(),
+        history.drop("customer_id").to_dicts(),
         current,
     )

@@ -109,18 +109,7 @@ def seed(store: Store, n: int = 120) -> Seeded:
         labelled.append(cid)
     seeded = Seeded(store, (runs[0], runs[1]), labelled)
     value, n_lab = seeded.expected_accuracy()
-    record_kpi(
-        store,
-        KpiRecord(
-            period="2011Q3",
-            metric="accuracy",
-            value=value,
-            n=n_lab,
-            method="labelled",
-            run_id=runs[1],
-        ),
-    )
-    record_kpi(
+    q2 = record_kpi(
         store,
         KpiRecord(
             period="2011Q2",
@@ -130,6 +119,20 @@ def seed(store: Store, n: int = 120) -> Seeded:
             method="labelled",
             successes=44,
             run_id=runs[0],
+        ),
+    )
+    # The comparison with the previous period is stored with a measurement (as track does).
+    record_kpi(
+        store,
+        KpiRecord(
+            period="2011Q3",
+            metric="accuracy",
+            value=value,
+            n=n_lab,
+            method="labelled",
+            run_id=runs[1],
+            compared_to_id=q2,
+            change_pts=value - 88.0,
         ),
     )
     record_alert(

@@ -117,7 +117,7 @@ class KpiCurrent(BaseModel):
 
 
 class KpiPoint(BaseModel):
-    """One period of the stored KPI history."""
+    """One period of the stored KPI history, with the comparison stored against the previous."""
 
     metric: str
     period: str
@@ -125,11 +125,18 @@ class KpiPoint(BaseModel):
     ci_low: float | None
     ci_high: float | None
     n: int
+    se: float | None
     method: str
     run_id: int | None
+    n_fresh: int | None
+    n_carried: int | None
+    n_expired: int | None
     change_pts: float | None
+    change_ci_low: float | None
+    change_ci_high: float | None
     p_value: float | None
-    significant: bool | None
+    n_paired: int | None
+    significant_drop: bool | None
 
 
 class SegmentOut(BaseModel):

@@ -99,7 +99,9 @@ def _reviewer(rng: np.random.Generator, truth: np.ndarray, error: float, k: int)
     return np.where(wrong, _other(rng, truth, k), truth)
 
 
-def simulate_seed(seed: int, scenario: Scenario, quarters: int, workdir: Path) -> list[QuarterOutcome]:
+def simulate_seed(
+    seed: int, scenario: Scenario, quarters: int, workdir: Path
+) -> list[QuarterOutcome]:
     """Run ``quarters`` quarters of one seed through the store; one outcome per quarter."""
     rng = np.random.default_rng(seed)
     k, n = len(SEGMENTS), scenario.customers

@@ -30,9 +30,11 @@ from seglens.errors import DataError, UsageError
 
 __all__ = [
     "SAMPLE_SIZE_CLAMP_PCT",
+    "DifferenceTest",
     "Estimate",
     "ProportionChange",
     "bootstrap_interval",
+    "difference_test",
     "labels_needed",
     "newcombe_diff",
     "proportion",
@@ -392,6 +394,50 @@ def bootstrap_interval(
         low = np.nanquantile(values, tail, axis=0)
         high = np.nanquantile(values, 1 - tail, axis=0)
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class DifferenceTest:
+    """The difference ``after − before`` of two estimates (in points) and its normal test."""
+
+    diff_pts: float
+    se_pts: float
+    ci_low_pts: float
+    ci_high_pts: float
+    p_value: float
+    confidence: float
+
+
+def difference_test(
+    before: tuple[float, float],
+    after: tuple[float, float],
+    *,
+    covariance: float = 0.0,
+    confidence: float = 0.95,
+) -> DifferenceTest:
+    """Test ``after − before`` for two estimates given as ``(value_pts, se_pts)``.
+
+    The variance of the difference is ``se_before² + se_after² − 2·covariance`` (points²): the
+    covariance is what customers counted in both estimates share (zero for independent samples),
+    so each estimate's own standard error — binomial or stratified — is used and paired data is
+    not treated as independent. The p-value is two-sided (normal); the interval is
+    ``diff ± z·se``. With no variance left the p-value is 1 for no difference, else 0.
+
+    Examples
+    --------
+    >>> t = difference_test((90.0, 1.5), (60.0, 2.45))
+    >>> round(t.diff_pts, 1), round(t.se_pts, 2), t.p_value < 1e-20
+    (-30.0, 2.87, True)
+    >>> round(difference_test((80.0, 3.0), (78.0, 3.0), covariance=8.0).se_pts, 2)
+    1.41
+    """
+    diff = after[0] - before[0]
+    var = before[1] ** 2 + after[1] ** 2 - 2.0 * covariance
+    se = math.sqrt(var) if var > 0 else 0.0
+    no_variance_p = 1.0 if diff == 0 else 0.0
+    p = float(2 * ndtr(-abs(diff) / se)) if se > 0 else no_variance_p
+    half = z_value(confidence) * se
+    return DifferenceTest(diff, se, diff - half, diff + half, p, confidence)
 
 
 def labels_needed(

@@ -21,16 +21,14 @@ periods, their covariance (:func:`compare_measurements`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import polars as pl
-from scipy.special import ndtr
 
-from seglens.stats import Estimate, proportion, stratified_proportion, z_value
+from seglens.stats import Estimate, difference_test, proportion, stratified_proportion, z_value
 from seglens.store import (
     AuditDesignRecord,
     KpiRecord,
@@ -185,8 +183,8 @@ def compare_measurements(
 ) -> Change:
     """Test the change from ``before`` to ``after`` (each ``(value_pts, se_pts)``).
 
-    The variance of the difference is ``se_before² + se_after² − 2·covariance``; the two-sided
-    normal test gives the p-value. A *significant drop* needs both a fall of at least
+    The test is :func:`seglens.stats.difference_test` (variance ``se_before² + se_after² −
+    2·covariance``, two-sided normal p-value). A *significant drop* needs both a fall of at least
     ``rules.drop_points`` and ``p < rules.alpha`` (so under no change its rate is at most
     ``alpha / 2`` per period).
 
@@ -199,13 +197,9 @@ def compare_measurements(
     False
     """
     r = rules or AlertRules()
-    diff = after[0] - before[0]
-    var = before[1] ** 2 + after[1] ** 2 - 2.0 * covariance
-    se = math.sqrt(var) if var > 0 else 0.0
-    p = float(2 * ndtr(-abs(diff) / se)) if se > 0 else (1.0 if diff == 0 else 0.0)
-    half = z_value(r.confidence) * se
-    drop = diff <= -r.drop_points and p < r.alpha
-    return Change(diff, se, diff - half, diff + half, p, n_paired, drop)
+    t = difference_test(before, after, covariance=covariance, confidence=r.confidence)
+    drop = t.diff_pts <= -r.drop_points and t.p_value < r.alpha
+    return Change(t.diff_pts, t.se_pts, t.ci_low_pts, t.ci_high_pts, t.p_value, n_paired, drop)
 
 
 def _covariance(a: pl.DataFrame | None, b: pl.DataFrame | None) -> tuple[float, int]:

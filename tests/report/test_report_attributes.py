@@ -102,9 +102,14 @@ def test_status_follows_the_interval_against_the_target() -> None:
     assert base.status == "green"
     assert replace(base, accuracy=Estimate.from_counts(86, 100)).status == "amber"
     assert replace(base, accuracy=Estimate.from_counts(70, 100)).status == "red"
-    # A significant fall turns green into amber even above target.
-    fell = replace(base, history=(PeriodKPI("P", Estimate.from_counts(2000, 2000)),))
-    assert fell.change is not None and fell.change.significant
+    # A significant drop (the alert rule: >= 5 points, p < 0.05) turns green into amber even
+    # above target; a significant 1-point dip is not a drop the alerts would raise.
+    before = (PeriodKPI("P", Estimate.from_counts(2000, 2000)),)
+    dipped = replace(base, history=before)
+    assert dipped.change is not None and dipped.change.significant
+    assert not dipped.change.significant_drop and dipped.status == "green"
+    fell = replace(base, accuracy=Estimate.from_counts(940, 1000), history=before)
+    assert fell.change is not None and fell.change.significant_drop
     assert fell.status == "amber"
 
 

@@ -21,7 +21,7 @@ from seglens.report.diagnose import (
     weakest_segments,
 )
 from seglens.report.impact import change_impact
-from seglens.report.snapshot import ReviewSnapshot, Severity, change_test
+from seglens.report.snapshot import ReviewSnapshot, Severity, period_change
 from seglens.report.text import (
     Attribute,
     Item,
@@ -177,11 +177,17 @@ def formula(s: ReviewSnapshot) -> Attribute:
     ch = s.change
     if ch is not None:
         prev = s.history[-1].accuracy
+        se = "" if ch.se_points is None else f" = {ch.se_points:.2f} points"
+        paired = (
+            f"; {ch.n_paired:,} customers count in both periods (their covariance is subtracted)"
+            if ch.n_paired
+            else ""
+        )
         items.append(
             Item(
-                "Change test: z = (p₁ − p₀) / √(p̄(1 − p̄)(1/n₁ + 1/n₀)) with "
-                f"p₁ = {acc.value_pct / 100:.3f} (n₁ = {acc.n:,}), p₀ = {prev.value_pct / 100:.3f} "
-                f"(n₀ = {prev.n:,}) gives z = {ch.z:.2f}, {fmt_p(ch.p_value)}."
+                f"Change test: d = {fmt_pct(acc.value_pct)} − {fmt_pct(prev.value_pct)} = "
+                f"{fmt_points(ch.delta_points)}, standard error √(se₁² + se₀² − 2·cov){se}"
+                f"{paired}; {fmt_p(ch.p_value)}."
             )
         )
     summary = "Correctly segmented customers / customers checked × 100."
@@ -198,19 +204,24 @@ def trend_analysis(s: ReviewSnapshot) -> Attribute:
         )
         return Attribute("trend_analysis", "Trend analysis", summary, ())
     items: list[Item] = []
+    drops = 0
     for prev, cur in itertools.pairwise(trend):
-        _, p = change_test(prev.accuracy, cur.accuracy)
-        delta = cur.accuracy.value_pct - prev.accuracy.value_pct
-        sig = "significant" if p < 0.05 else "not significant"
+        ch = period_change(prev, cur)
+        drops += ch.significant_drop
+        sig = (
+            "significant drop"
+            if ch.significant_drop
+            else ("significant" if ch.significant else "not significant")
+        )
         items.append(
             Item(
                 f"{prev.period} → {cur.period}: {fmt_pct(prev.accuracy.value_pct)} → "
-                f"{fmt_pct(cur.accuracy.value_pct)} ({fmt_points(delta)}, {fmt_p(p)}, {sig}).",
-                "warning" if p < 0.05 and delta < 0 else "info",
+                f"{fmt_pct(cur.accuracy.value_pct)} ({fmt_points(ch.delta_points)}, "
+                f"{fmt_p(ch.p_value)}, {sig}).",
+                "warning" if ch.significant_drop else "info",
             )
         )
     first, last = trend[0], trend[-1]
-    _, p = change_test(first.accuracy, last.accuracy)
     above = sum(1 for t in trend if t.accuracy.value_pct >= s.target_pct)
     items.append(
         Item(f"{above} of {len(trend)} periods at or above the {s.target_pct:g} % target.")
@@ -219,10 +230,10 @@ def trend_analysis(s: ReviewSnapshot) -> Attribute:
     if len(deltas) >= 2 and all(d < 0 for d in deltas[-2:]):
         items.append(Item("The KPI has fallen in each of the last two periods.", "warning"))
     delta = last.accuracy.value_pct - first.accuracy.value_pct
-    word = "significant" if p < 0.05 else "not significant"
     summary = (
         f"Over {len(trend)} periods ({first.period}–{last.period}) the KPI moved "
-        f"{fmt_points(delta)} ({fmt_p(p)}, {word})."
+        f"{fmt_points(delta)}; {drops} of the {len(trend) - 1} period-on-period changes "
+        "were significant drops."
     )
     return Attribute("trend_analysis", "Trend analysis", summary, tuple(items))
 

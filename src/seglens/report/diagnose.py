@@ -153,7 +153,7 @@ def _kpi_risks(snap: ReviewSnapshot) -> list[Risk]:
             )
         )
     change = snap.change
-    if change is not None and change.significant and change.delta_points < 0:
+    if change is not None and change.significant_drop:
         out.append(
             Risk(
                 "critical",

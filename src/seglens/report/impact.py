@@ -82,7 +82,7 @@ def change_impact(snap: ReviewSnapshot) -> Attribute:
             Item(
                 f"KPI {fmt_points(ch.delta_points)} since {ch.previous_period} "
                 f"({fmt_p(ch.p_value)}, {word}).",
-                "warning" if ch.significant and ch.delta_points < 0 else "info",
+                "warning" if ch.significant_drop else "info",
             )
         )
     items.extend(_revenue_items(snap))

@@ -19,7 +19,7 @@ from typing import Literal
 
 from seglens.errors import DataError
 from seglens.settings import DEFAULT_SETTINGS
-from seglens.stats import Estimate, two_proportion_test
+from seglens.stats import Estimate, z_value
 
 __all__ = [
     "Change",
@@ -56,28 +56,6 @@ def check_estimate(est: Estimate, where: str) -> None:
         raise DataError(f"{where}: estimate {est.value_pct} lies outside its interval {values[1:]}")
     if est.n < 0:
         raise DataError(f"{where}: n must be >= 0, got {est.n}")
-
-
-def change_test(earlier: Estimate, later: Estimate) -> tuple[float, float]:
-    """``(z, p_value)`` of the two-proportion test of ``later`` against ``earlier``.
-
-    Successes are ``value_pct / 100 × n`` (weighted estimates included); ``z > 0`` when the later
-    figure is higher. With an empty side there is nothing to test: ``(0.0, 1.0)``.
-
-    Examples
-    --------
-    >>> z, p = change_test(Estimate.from_counts(344, 400), Estimate.from_counts(320, 400))
-    >>> round(z, 2), round(p, 3)
-    (-2.26, 0.024)
-    """
-    if earlier.n <= 0 or later.n <= 0:
-        return 0.0, 1.0
-
-    def hits(e: Estimate) -> float:
-        return min(max(e.value_pct / 100 * e.n, 0.0), float(e.n))
-
-    r = two_proportion_test(hits(earlier), earlier.n, hits(later), later.n)
-    return r.z, r.p_value
 
 
 @dataclass(frozen=True)
@@ -131,30 +109,88 @@ class ConfusionTable:
 
 
 @dataclass(frozen=True)
+class Change:
+    """Movement of the KPI against the previous period: the difference test of the two estimates
+    (:func:`seglens.tracking.compare_measurements`), as stored with the measurement.
+
+    ``significant_drop`` is the alert rule's verdict (a fall of at least the rule's points with
+    ``p < alpha``), so the review, ``seglens alerts`` and ``history`` agree.
+    """
+
+    previous_period: str
+    delta_points: float
+    p_value: float
+    se_points: float | None = None
+    ci_low_points: float | None = None
+    ci_high_points: float | None = None
+    significant_drop: bool = False
+    n_paired: int = 0
+    alpha: float = 0.05
+
+    @property
+    def significant(self) -> bool:
+        """Whether the change is significant at ``alpha`` (either direction)."""
+        return self.p_value < self.alpha
+
+
+@dataclass(frozen=True)
 class PeriodKPI:
-    """The KPI as measured in one period (a calendar quarter such as ``2011Q3``)."""
+    """The KPI as measured in one period (a calendar quarter such as ``2011Q3``).
+
+    ``change`` is the stored comparison with the previous period, when the KPI came from a store.
+    ``n_fresh``/``n_carried``/``n_expired`` count the labels that judged the period's run, were
+    carried from an earlier run, or no longer count (see :mod:`seglens.tracking.labels`).
+    """
 
     period: str
     accuracy: Estimate
     segment_accuracy_pct: float | None = None
     method: Method = "labelled"
     run_id: str | None = None
+    change: Change | None = None
+    n_fresh: int | None = None
+    n_carried: int | None = None
+    n_expired: int | None = None
 
 
-@dataclass(frozen=True)
-class Change:
-    """Movement of the KPI against the previous period, with a two-proportion z-test."""
+def period_change(previous: PeriodKPI, current: PeriodKPI) -> Change:
+    """The change from ``previous`` to ``current``: the stored comparison when ``current`` has
+    one, else the same difference test on the two estimates' standard errors (no pairing known).
 
-    previous_period: str
-    delta_points: float
-    z: float
-    p_value: float
-    alpha: float = 0.05
+    Examples
+    --------
+    >>> a = PeriodKPI("2011Q2", Estimate.from_counts(344, 400))
+    >>> b = PeriodKPI("2011Q3", Estimate.from_counts(320, 400))
+    >>> c = period_change(a, b)
+    >>> round(c.delta_points, 1), round(c.p_value, 3), c.significant_drop
+    (-6.0, 0.023, True)
+    """
+    if current.change is not None:
+        return current.change
+    from seglens.tracking import compare_measurements
 
-    @property
-    def significant(self) -> bool:
-        """Whether the change is significant at ``alpha``."""
-        return self.p_value < self.alpha
+    t = compare_measurements(
+        (previous.accuracy.value_pct, comparison_se(previous.accuracy)),
+        (current.accuracy.value_pct, comparison_se(current.accuracy)),
+    )
+    return Change(
+        previous.period,
+        t.diff_pts,
+        t.p_value,
+        t.se_pts,
+        t.ci_low_pts,
+        t.ci_high_pts,
+        t.significant_drop,
+    )
+
+
+def comparison_se(est: Estimate) -> float:
+    """Standard error (points) for comparing ``est``: its own, never below the interval's
+    half-width over ``z`` (a perfect small sample still carries uncertainty)."""
+    half = (est.ci_high_pct - est.ci_low_pct) / 2 / z_value(est.confidence)
+    if est.se_pct is not None:
+        return max(est.se_pct, half)
+    return half
 
 
 @dataclass(frozen=True)
@@ -300,6 +336,10 @@ class ReviewSnapshot:
     confusion: ConfusionTable | None = None
     history: tuple[PeriodKPI, ...] = ()
     """Earlier periods, oldest first (the current one is :attr:`current`)."""
+    current_change: Change | None = None
+    """The stored comparison of this period with the previous one (from a store)."""
+    label_counts: tuple[int, int, int] | None = None
+    """Labels of this period's run: fresh, carried, expired."""
     migration: MigrationTable | None = None
     profiles: Profiles | None = None
     proxies: tuple[ProxyValue, ...] = ()
@@ -339,7 +379,10 @@ class ReviewSnapshot:
         """The current period's KPI as a history point."""
         seg = self.segment_accuracy.value_pct if self.segment_accuracy else None
         run_id = self.run.run_id if self.run else None
-        return PeriodKPI(self.period, self.accuracy, seg, self.method, run_id)
+        counts = self.label_counts or (None, None, None)
+        return PeriodKPI(
+            self.period, self.accuracy, seg, self.method, run_id, self.current_change, *counts
+        )
 
     @property
     def trend(self) -> tuple[PeriodKPI, ...]:
@@ -348,13 +391,10 @@ class ReviewSnapshot:
 
     @property
     def change(self) -> Change | None:
-        """Change against the previous period (two-proportion z-test), if there is one."""
+        """Change against the previous period (:func:`period_change`), if there is one."""
         if not self.history:
             return None
-        prev = self.history[-1].accuracy
-        cur = self.accuracy
-        z, p = change_test(prev, cur)
-        return Change(self.history[-1].period, cur.value_pct - prev.value_pct, z, p)
+        return period_change(self.history[-1], self.current)
 
     @property
     def status(self) -> Status:
@@ -368,7 +408,7 @@ class ReviewSnapshot:
             return "red"
         if acc.ci_low_pct >= self.target_pct:
             change = self.change
-            if change is not None and change.significant and change.delta_points < 0:
+            if change is not None and change.significant_drop:
                 return "amber"
             return "green"
         return "amber"

@@ -1,15 +1,18 @@
 """Collect a review snapshot from the seglens store (``seglens report --db URL --period P``).
 
 The headline is the KPI stored for the period by ``seglens track`` (preferring the stratified
-audit estimate, then labelled accuracy, then the out-of-time hold proxy); the earlier periods of
-the same metric make the trend. The run behind the period gives the segments, revenue and
-feature profiles; the current labels give per-segment precision and the confusion matrix; the
-previous run gives the migration; alerts and imports become findings and provenance.
+audit estimate, then labelled accuracy, then the out-of-time hold proxy), with its stored
+comparison and label counts; the earlier periods of the same metric make the trend. The run behind
+the period gives the segments, revenue and feature profiles; the labels that count for that run
+(:func:`seglens.tracking.run_labels`: fresh and carried, the same selection the KPI used) give
+per-segment precision and the confusion matrix; the previous run gives the migration; alerts and
+imports become findings and provenance.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
@@ -24,6 +27,7 @@ from seglens.accuracy.caveats import PROXY_MEANINGS
 from seglens.errors import DataError, UsageError
 from seglens.report.collect import collect_snapshot
 from seglens.report.snapshot import (
+    Change,
     Estimate,
     Export,
     Finding,
@@ -38,7 +42,6 @@ from seglens.settings import DEFAULT_SETTINGS
 from seglens.store import RunInfo as StoredRun
 from seglens.store import (
     Store,
-    current_labels,
     kpi_table,
     list_alerts,
     list_imports,
@@ -48,7 +51,7 @@ from seglens.store import (
     run_info,
     safe_url,
 )
-from seglens.tracking import period_of
+from seglens.tracking import period_of, run_labels
 
 __all__ = ["HEADLINE_METRICS", "collect_from_store", "safe_url"]
 
@@ -86,7 +89,37 @@ def _estimate(row: dict[str, Any]) -> Estimate:
     low = row["ci_low"] if row["ci_low"] is not None else value
     high = row["ci_high"] if row["ci_high"] is not None else value
     succ = row["successes"]
-    return Estimate(value, int(row["n"]), float(low), float(high), successes=succ)
+    return Estimate(value, int(row["n"]), float(low), float(high), se_pct=row["se"], successes=succ)
+
+
+def _change(row: dict[str, Any], periods: dict[int, str]) -> Change | None:
+    """The comparison stored with the measurement ``row`` (``None`` when there was none)."""
+    if row["change_pts"] is None or row["compared_to_id"] is None:
+        return None
+    return Change(
+        periods.get(int(row["compared_to_id"]), "previous period"),
+        float(row["change_pts"]),
+        float(row["change_p_value"]),
+        row["change_se"],
+        row["change_ci_low"],
+        row["change_ci_high"],
+        bool(row["significant_drop"]),
+        int(row["n_paired"] or 0),
+    )
+
+
+def _period_kpi(row: dict[str, Any], method: Method, periods: dict[int, str]) -> PeriodKPI:
+    return PeriodKPI(
+        row["period"],
+        _estimate(row),
+        None,
+        method,
+        str(row["run_id"]),
+        _change(row, periods),
+        row["n_fresh"],
+        row["n_carried"],
+        row["n_expired"],
+    )
 
 
 def _pick(latest: pl.DataFrame, period: str | None, metric: str | None) -> tuple[str, str, Method]:
@@ -175,22 +208,23 @@ def collect_from_store(
     """
     latest = _latest_rows(store)
     period, metric, method = _pick(latest, period, metric)
+    periods = dict(kpi_table(store).select("id", "period").iter_rows())
     rows = latest.filter(pl.col("metric") == metric)
     current = rows.filter(pl.col("period") == period).row(0, named=True)
     history = tuple(
-        PeriodKPI(r["period"], _estimate(r), None, method, str(r["run_id"]))
+        _period_kpi(r, method, periods)
         for r in rows.filter(pl.col("period") < period).iter_rows(named=True)
     )
     run_id = current["run_id"]
     run, prev = _run_info(store, run_id)
     assignments = run_assignments(store, run_id) if run_id is not None else None
     report = None
-    labels = current_labels(store, policy)  # type: ignore[arg-type]
-    if assignments is not None and labels.height:
-        matched = labels.join(assignments.select("customer_id"), on="customer_id", how="semi")
-        if matched.height:
+    if assignments is not None:
+        counted = run_labels(store, run_id, policy=policy).counted
+        if counted.height:
+            # per-segment detail from the same labels the stored KPI counted, matched by name
             report = accuracy_report_from_tables(
-                assignments, labels.select("customer_id", "segment")
+                assignments, counted.select("customer_id", "segment"), match="names"
             )
     features = _features(store, run_id) if run_id is not None else None
     url = safe_url(store.url)
@@ -219,7 +253,14 @@ def collect_from_store(
         headline=(_estimate(current), method),
         extra_proxies=_hold_proxy(latest, period, metric),
     )
-    return snap
+    counts = (current["n_fresh"], current["n_carried"], current["n_expired"])
+    return replace(
+        snap,
+        current_change=_change(current, periods),
+        label_counts=None
+        if counts[0] is None
+        else (int(counts[0]), int(counts[1]), int(counts[2])),
+    )
 
 
 def _hold_proxy(latest: pl.DataFrame, period: str, headline_metric: str) -> tuple[ProxyValue, ...]:

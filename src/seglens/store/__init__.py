@@ -49,7 +49,6 @@ from seglens.store.runs import (
     record_run,
     resolve_alerts,
     run_assignments,
-    run_table,
     table_counts,
 )
 from seglens.store.users import (
@@ -147,7 +146,6 @@ __all__ = [
     "run_features",
     "run_info",
     "run_segment_names",
-    "run_table",
     "safe_url",
     "schema_url",
     "set_password_hash",

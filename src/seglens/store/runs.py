@@ -36,7 +36,6 @@ __all__ = [
     "record_run",
     "resolve_alerts",
     "run_assignments",
-    "run_table",
     "table_counts",
 ]
 
@@ -133,23 +132,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and value != value:  # NaN is not JSON
         return None
     return value
-
-
-def run_table(store: Store, run_id: int) -> dict[str, Any] | None:
-    """One run's row (``run_id``, ``segmenter``, ``parameters``, ``as_of``, ``n_customers``,
-    ``created_at``), or ``None``."""
-    with store.read() as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            return None
-        return {
-            "run_id": run.id,
-            "segmenter": run.segmenter,
-            "parameters": dict(run.parameters),
-            "as_of": run.as_of,
-            "n_customers": run.n_customers,
-            "created_at": run.created_at,
-        }
 
 
 def list_runs(store: Store) -> pl.DataFrame:

@@ -362,8 +362,7 @@ def _estimate_in_store(db: str, sheet: Path, frame: Any, as_json: bool) -> None:
 
     from seglens.errors import DataError
     from seglens.store import file_sha256, open_store, store_labels
-    from seglens.tracking import measure_run
-    from seglens.tracking.config import load_tracking_config
+    from seglens.tracking.measure import measure_configured
 
     need = ["customer_id", "assigned_segment", "reviewer_segment", "run_id"]
     missing = [c for c in need if c not in frame.columns]
@@ -382,7 +381,6 @@ def _estimate_in_store(db: str, sheet: Path, frame: Any, as_json: bool) -> None:
         (pl.col("note").cast(pl.String) if "note" in frame.columns else pl.lit(None, pl.String)),
         pl.lit("audit").alias("source"),
     )
-    settings = load_tracking_config()
     with open_store(db) as store:
         res = store_labels(
             store,
@@ -393,14 +391,7 @@ def _estimate_in_store(db: str, sheet: Path, frame: Any, as_json: bool) -> None:
         )
         if res.bound_to_run is None:
             raise DataError("the sheet names no run", source=str(sheet), column="run_id")
-        m = measure_run(
-            store,
-            res.bound_to_run,
-            period_kind=settings.period,
-            policy=settings.policy,
-            carry=settings.carry,
-            rules=settings.rules,
-        )
+        m = measure_configured(store, res.bound_to_run)
     audit = next((k for k in m.kpis if k.metric == "accuracy_audit"), None)
     if as_json:
         from dataclasses import asdict

@@ -143,18 +143,11 @@ def labels_import(
 
 def _remeasure(store: Any, run_id: int, config: Path | None, policy: str | None = None) -> None:
     """Measure ``run_id`` again with the tracking settings and print its stored figures."""
-    from seglens.tracking import deliver_alerts, measure_run
+    from seglens.tracking import deliver_alerts
     from seglens.tracking.config import load_tracking_config
+    from seglens.tracking.measure import measure_configured
 
-    settings = load_tracking_config(config).override(policy=policy)
-    res = measure_run(
-        store,
-        run_id,
-        period_kind=settings.period,
-        policy=settings.policy,
-        carry=settings.carry,
-        rules=settings.rules,
-    )
+    res = measure_configured(store, run_id, load_tracking_config(config).override(policy=policy))
     _print_kpis(res.kpis, res.selection.counts, f"run {run_id} ({res.period.label})")
     if res.resolved_alerts:
         console.print(

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -52,9 +52,13 @@ __all__ = [
     "Change",
     "Measurement",
     "compare_measurements",
+    "measure_configured",
     "measure_run",
     "run_labels",
 ]
+
+if TYPE_CHECKING:
+    from seglens.tracking.config import TrackingConfig
 
 AUDIT_METRIC = "accuracy_audit"
 LABELLED_METRIC = "accuracy"
@@ -397,6 +401,23 @@ def measure_run(
     keep = {(a.rule, a.metric, a.segment) for a in result.alerts}
     result.resolved_alerts = resolve_alerts(store, period=period.label, keep=keep)
     return result
+
+
+def measure_configured(
+    store: Store, run_id: int, config: TrackingConfig | None = None
+) -> Measurement:
+    """:func:`measure_run` with the tracking settings (default: the tracking config file)."""
+    from seglens.tracking.config import load_tracking_config
+
+    c = config or load_tracking_config()
+    return measure_run(
+        store,
+        run_id,
+        period_kind=c.period,
+        policy=c.policy,
+        carry=c.carry,
+        rules=c.rules,
+    )
 
 
 def _stability(

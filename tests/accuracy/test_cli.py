@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -157,6 +158,7 @@ def test_audit_sample_then_estimate(tmp_path: Path) -> None:
         "assigned_segment",
         "stratum_size",
         "sample_weight",
+        "population",
         "reviewer_segment",
         "note",
     ]
@@ -239,8 +241,12 @@ def test_audit_estimate_reads_excel_and_cp1252_semicolon_sheets(tmp_path: Path) 
     csv_cp.write_bytes(text.encode("cp1252"))
     for path in (xlsx, csv_cp):
         code, out = _run("audit-estimate", str(path), "--json")
+        assert code == 2 and "'Größe'" in out  # read correctly, and refused: not a segment
+        code, out = _run("audit-estimate", str(path), "--json", "--match", "names")
         assert code == 0, out
-        assert json.loads(out)["accuracy_pct"] == pytest.approx(100 * (10 / 15 + 5 / 15 * 0.5))
+        d = json.loads(out)
+        assert d["accuracy_pct"] == pytest.approx(100 * (10 / 15 + 5 / 15 * 0.5))
+        assert d["n_unrecognised"] == 1
 
 
 def test_audit_estimate_rejects_a_broken_stratum_size(tmp_path: Path) -> None:
@@ -265,3 +271,83 @@ def test_columns_maps_both_files(tmp_path: Path) -> None:
     d = json.loads(out)
     assert d["accuracy_pct"] == 75.0 and d["mapping"] == {"x": "vip", "y": "new"}
     assert d["inputs"][1]["mapping"] == {"customer_id": "ID", "segment": "Seg"}
+
+
+def _sales_sheet(tmp_path: Path) -> tuple[Path, pl.DataFrame]:
+    """An audit sheet where reviewers wrote the sales team's codes A-D instead of segments."""
+    rng = np.random.default_rng(8)
+    segments = ["Champions", "Loyal", "At risk", "Hibernating"]
+    codes = dict(zip(segments, ["A", "B", "C", "D"], strict=True))
+    rows = []
+    for seg in segments:
+        for i in range(40):
+            right = rng.random() < 0.8
+            answer = codes[seg] if right else codes[segments[(segments.index(seg) + 1) % 4]]
+            rows.append((f"{seg[:2]}{i}", seg, 1000, answer))
+    frame = pl.DataFrame(
+        rows,
+        schema=["customer_id", "assigned_segment", "stratum_size", "reviewer_segment"],
+        orient="row",
+    ).with_columns(pl.lit(4000).alias("population"))
+    path = tmp_path / "sheet.csv"
+    frame.write_csv(path)
+    return path, frame
+
+
+def test_audit_estimate_refuses_answers_in_another_vocabulary_and_names_match(
+    tmp_path: Path,
+) -> None:
+    path, frame = _sales_sheet(tmp_path)
+    code, out = _run("audit-estimate", str(path))
+    assert code == 2
+    flat = " ".join(out.split())
+    assert "reviewers answered with names the segmentation does not use" in flat
+    assert "'A'" in flat and "'Champions'" in flat and "--match" in flat
+    truth = 100 * float(
+        (
+            frame["reviewer_segment"]
+            == frame["assigned_segment"].replace_strict(
+                {"Champions": "A", "Loyal": "B", "At risk": "C", "Hibernating": "D"}
+            )
+        ).mean()
+    )
+    mapping = tmp_path / "map.csv"
+    mapping.write_text(
+        "label,segment\nA,Champions\nB,Loyal\nC,At risk\nD,Hibernating\n", encoding="utf-8"
+    )
+    code, out = _run("audit-estimate", str(path), "--match", str(mapping), "--json")
+    assert code == 0, out
+    d = json.loads(out)
+    assert d["match"] == "mapping" and d["accuracy_pct"] == pytest.approx(truth)
+    code, out = _run("audit-estimate", str(path), "--match", "hungarian", "--json")
+    assert code == 0, out
+    d = json.loads(out)
+    assert d["match"] == "hungarian"
+    assert abs(d["accuracy_pct"] - truth) < 5  # cross-fitted: each row scored by other rows
+    code, out = _run("audit-estimate", str(path), "--match", "names", "--json")
+    assert code == 0 and json.loads(out)["accuracy_pct"] == 0.0  # explicitly asked for
+
+
+def test_audit_estimate_refuses_a_sheet_that_lost_a_segment(tmp_path: Path) -> None:
+    path, frame = _sales_sheet(tmp_path)
+    mapping = tmp_path / "map.csv"
+    mapping.write_text(
+        "label,segment\nA,Champions\nB,Loyal\nC,At risk\nD,Hibernating\n", encoding="utf-8"
+    )
+    frame.filter(pl.col("assigned_segment") != "Loyal").write_csv(path)
+    code, out = _run("audit-estimate", str(path), "--match", str(mapping))
+    assert code == 2 and "hold 3,000 of the 4,000 customers" in " ".join(out.split())
+    code, out = _run(
+        "audit-estimate", str(path), "--match", str(mapping), "--allow-incomplete", "--json"
+    )
+    assert code == 0, out
+    assert json.loads(out)["coverage_pct"] == pytest.approx(75.0)
+    blank = frame.with_columns(
+        pl.when(pl.col("assigned_segment") == "Loyal")
+        .then(None)
+        .otherwise(pl.col("reviewer_segment"))
+        .alias("reviewer_segment")
+    )
+    blank.write_csv(path)
+    code, out = _run("audit-estimate", str(path), "--match", str(mapping))
+    assert code == 2 and "no reviewer answer yet for segment(s) 'Loyal'" in " ".join(out.split())

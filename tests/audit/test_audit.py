@@ -87,6 +87,7 @@ def test_draw_audit_sample_sheet() -> None:
         "assigned_segment",
         "stratum_size",
         "sample_weight",
+        "population",
         "reviewer_segment",
         "note",
     ]

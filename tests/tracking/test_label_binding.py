@@ -3,6 +3,7 @@ that resolve; an as-of before the data writes nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -275,3 +276,54 @@ def test_the_same_verdict_about_the_next_run_is_a_new_label(db_url: str) -> None
     assert (first.added, again.added, again.already_present, later.added) == (1, 0, 1, 1)
     assert (first.bound_to_run, later.bound_to_run) == (q2, q3)
     assert sel.counts == {"fresh": 1, "carried": 0, "expired": 0}
+
+
+def test_audit_estimate_with_the_store_checks_the_sheet_against_its_design(
+    tmp_path: Path,
+) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    with open_store(db) as store:
+        _run(store, date(2011, 6, 30), {f"c{i:03d}": ("A" if i < 120 else "B") for i in range(200)})
+    sheet_path = tmp_path / "audit.csv"
+    out = runner.invoke(
+        app, ["audit-sample", "--db", db, "--out", str(sheet_path), "--total", "60"]
+    )
+    assert out.exit_code == 0, out.output
+    sheet = pl.read_csv(sheet_path, infer_schema=False)
+    assert {"run_id", "design_id", "population"} <= set(sheet.columns)
+    answered = sheet.with_columns(pl.col("assigned_segment").alias("reviewer_segment"))
+    answered.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("999"))
+        .otherwise("stratum_size")
+        .alias("stratum_size")
+    ).write_csv(sheet_path)
+    out = runner.invoke(app, ["audit-estimate", str(sheet_path), "--db", db])
+    flat = " ".join(out.output.split())
+    assert out.exit_code == 2 and "stratum_size was changed" in flat and "audit.csv" in flat
+    # a consistent edit of one segment's size (population too) is caught against the design
+    answered.with_columns(
+        pl.when(pl.col("assigned_segment") == "B")
+        .then(pl.lit("90"))
+        .otherwise("stratum_size")
+        .alias("stratum_size"),
+        pl.lit("210").alias("population"),
+    ).write_csv(sheet_path)
+    out = runner.invoke(app, ["audit-estimate", str(sheet_path), "--db", db])
+    flat = " ".join(out.output.split())
+    assert out.exit_code == 2 and "does not match its stored audit design" in flat
+    answered.with_columns(pl.lit("Gold").alias("reviewer_segment")).write_csv(sheet_path)
+    out = runner.invoke(app, ["audit-estimate", str(sheet_path), "--db", db])
+    assert out.exit_code == 2 and "--match" in out.output
+    answered.write_csv(sheet_path)
+    out = runner.invoke(app, ["audit-estimate", str(sheet_path), "--db", db, "--json"])
+    assert out.exit_code == 0, out.output
+    kpi = json.loads(out.output)["kpi"]
+    assert (kpi["metric"], kpi["value"], kpi["n"], kpi["n_fresh"]) == (
+        "accuracy_audit",
+        100.0,
+        60,
+        60,
+    )
+    with open_store(db) as store:
+        assert table_counts(store)["labels"] == 60

@@ -27,7 +27,13 @@ from seglens.accuracy._inputs import encode, to_numpy
 from seglens.errors import DataError
 from seglens.stats import Estimate, proportion, stratified_proportion
 
-__all__ = ["StratifiedEstimate", "estimate_from_sheet", "stratified_accuracy"]
+__all__ = [
+    "SheetMatch",
+    "StratifiedEstimate",
+    "estimate_from_sheet",
+    "map_answers",
+    "stratified_accuracy",
+]
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,14 @@ class StratifiedEstimate:
     per_stratum: dict[str, Estimate]
     weights: dict[str, float]
     n_not_reviewed: int = 0
+    match: str = "names"
+    """How answers met segment names: ``names``, ``mapping`` or ``hungarian`` (cross-fitted)."""
+    mapping: dict[str, str] | None = None
+    n_unrecognised: int = 0
+    """Answers that are not segment names (counted as wrong under explicit ``names``)."""
+    coverage_pct: float = 100.0
+    """Share of the sheet's population in the estimated segments (< 100 only when allowed)."""
+    missing_strata: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""
@@ -68,6 +82,11 @@ class StratifiedEstimate:
             "se_pct": self.se_pct,
             "n_effective": self.n_effective,
             "n_not_reviewed": self.n_not_reviewed,
+            "match": self.match,
+            "mapping": self.mapping,
+            "n_unrecognised": self.n_unrecognised,
+            "coverage_pct": self.coverage_pct,
+            "missing_strata": list(self.missing_strata),
             "per_stratum": {
                 s: {**e.to_dict(), "weight": self.weights[s]} for s, e in self.per_stratum.items()
             },
@@ -141,12 +160,94 @@ def stratified_accuracy(
     )
 
 
-def estimate_from_sheet(sheet: pl.DataFrame, *, confidence: float = 0.95) -> StratifiedEstimate:
+SheetMatch = str | Mapping[str, str] | None
+"""How reviewer answers meet segment names: ``None`` (names, refusing other vocabularies),
+``"names"`` (other names count as wrong), ``"hungarian"`` (mapping learnt from the sheet,
+cross-fitted), or a ``{reviewer label: segment}`` mapping."""
+
+
+def _vocabulary_error(unknown: pl.DataFrame, segments: list[str], source: str | None) -> DataError:
+    shown = ", ".join(f"{v!r} ({n} rows)" for v, n, _ in unknown.head(8).iter_rows())
+    lines = [int(x[0]) for x in unknown["lines"].to_list()[:10]]
+    return DataError(
+        f"reviewers answered with names the segmentation does not use: {shown}; "
+        f"its segments are {', '.join(repr(s) for s in segments)}",
+        source=source,
+        column="reviewer_segment",
+        lines=lines,
+        values=unknown["answer"].to_list()[:10],
+        hint="if reviewers used their own vocabulary (e.g. the sales team's A-D), pass "
+        "--match FILE (a CSV with columns label,segment saying which segment each answer means) "
+        "or --match hungarian (learn it from the sheet, cross-fitted); pass --match names to "
+        "count every answer that is not a segment name as wrong",
+    )
+
+
+def _crossfit_hungarian(assigned: list[str], answers: list[str], folds: int = 5) -> np.ndarray:
+    """Per row, whether its answer is the label a mapping learnt on the *other* rows gives its
+    segment (Hungarian, one-to-one): no row is scored by a mapping that saw its own answer."""
+    from seglens.accuracy._core import contingency
+    from seglens.accuracy.matching import match_segments
+
+    seg, lab = encode(assigned, "assigned_segment"), encode(answers, "reviewer_segment")
+    fold = np.random.default_rng(0).permutation(len(assigned)) % folds
+    ok = np.zeros(len(assigned), dtype=bool)
+    for f in range(folds):
+        train, test = fold != f, fold == f
+        table = contingency(lab.codes[train], lab.k, seg.codes[train], seg.k)
+        mapping = match_segments(table, lab, seg, "hungarian").segment_to_label
+        ok[test] = mapping[seg.codes[test]] == lab.codes[test]
+    return ok
+
+
+def _check_population(
+    df: pl.DataFrame, size_map: dict[str, int], allow_incomplete: bool, source: str | None
+) -> float:
+    """Share (percent) of the sheet's population its strata cover; refuse a gap unless allowed."""
+    if "population" not in df.columns:
+        return 100.0
+    total = df["population"].cast(pl.Int64, strict=False).drop_nulls().max()
+    covered = sum(size_map.values())
+    if not isinstance(total, int) or total == covered:
+        return 100.0
+    if covered > total:
+        raise DataError(
+            f"the sheet's segment sizes add up to {covered:,} customers but it was drawn from "
+            f"{total:,}: stratum_size was changed",
+            source=source,
+            column="stratum_size",
+            hint="restore stratum_size as `seglens audit-sample` wrote it",
+        )
+    if not allow_incomplete:
+        raise DataError(
+            f"the sheet's segments hold {covered:,} of the {total:,} customers it was drawn "
+            "from: rows of at least one segment are missing",
+            source=source,
+            column="assigned_segment",
+            hint="restore the missing rows (every segment needs audited customers), or pass "
+            "--allow-incomplete to estimate the accuracy of the segments present only",
+        )
+    return 100.0 * covered / total
+
+
+def estimate_from_sheet(
+    sheet: pl.DataFrame,
+    *,
+    confidence: float = 0.95,
+    match: SheetMatch = None,
+    allow_incomplete: bool = False,
+    source: str | None = None,
+) -> StratifiedEstimate:
     """Estimate accuracy from a filled-in audit sheet (as written by ``seglens audit-sample``).
 
     A row is correct when ``reviewer_segment`` equals ``assigned_segment`` (ignoring case and
-    surrounding spaces). Rows without a reviewer answer are left out and counted in
-    ``n_not_reviewed``; the estimate then assumes the unreviewed rows are like the reviewed ones.
+    surrounding spaces). Answers that are not segment names stop the estimate with an error
+    naming them, unless ``match`` says how to read them (see :data:`SheetMatch`). A sheet whose
+    segments do not cover its ``population`` (rows of a segment deleted), or a segment with no
+    answer yet, is refused unless ``allow_incomplete``: the estimate then covers the segments
+    present and says how much of the population that is (``coverage_pct``). Rows without an
+    answer are left out and counted in ``n_not_reviewed``; the estimate assumes they are like the
+    reviewed ones.
 
     Examples
     --------
@@ -163,6 +264,7 @@ def estimate_from_sheet(sheet: pl.DataFrame, *, confidence: float = 0.95) -> Str
     if missing:
         raise DataError(
             f"the audit sheet lacks column(s) {', '.join(missing)}",
+            source=source,
             column=missing[0],
             hint="use the sheet written by `seglens audit-sample`, with reviewer_segment filled in",
         )
@@ -174,12 +276,14 @@ def estimate_from_sheet(sheet: pl.DataFrame, *, confidence: float = 0.95) -> Str
         .str.strip_chars()
         .cast(pl.Float64, strict=False)
         .alias("_size"),
+        pl.int_range(2, pl.len() + 2).alias("_line"),
     )
     bad = df["_size"].is_null() | (df["_size"] < 1) | (df["_size"] != df["_size"].round())
     if bad.any():
         rows = np.flatnonzero(bad.to_numpy())[:10]
         raise DataError(
             "stratum_size must be a whole number of customers (>= 1) on every row",
+            source=source,
             column="stratum_size",
             lines=[int(i) + 2 for i in rows],
             values=[sheet["stratum_size"][int(i)] for i in rows],
@@ -189,15 +293,94 @@ def estimate_from_sheet(sheet: pl.DataFrame, *, confidence: float = 0.95) -> Str
     blank = df["reviewer_segment"].is_null() | (df["reviewer_segment"] == "")
     sizes = df.group_by("assigned_segment").agg(pl.col("stratum_size").max())
     size_map = {str(a): int(b) for a, b in sizes.iter_rows()}
+    coverage = _check_population(df, size_map, allow_incomplete, source)
     done = df.filter(~blank)
     if done.height == 0:
         raise DataError(
-            "no row of the audit sheet has a reviewer_segment yet", column="reviewer_segment"
+            "no row of the audit sheet has a reviewer_segment yet",
+            source=source,
+            column="reviewer_segment",
         )
-    ok = (
-        done["reviewer_segment"].str.to_lowercase() == done["assigned_segment"].str.to_lowercase()
-    ).to_numpy()
+    unanswered = sorted(set(size_map) - set(done["assigned_segment"].to_list()))
+    if unanswered and not allow_incomplete:
+        raise DataError(
+            f"no reviewer answer yet for segment(s) {', '.join(map(repr, unanswered))}",
+            source=source,
+            column="reviewer_segment",
+            hint="every segment needs reviewed customers, or the estimate is biased; finish "
+            "the sheet, or pass --allow-incomplete to estimate the other segments only",
+        )
+    if unanswered:
+        dropped = sum(size_map.pop(s) for s in unanswered)
+        kept = sum(size_map.values())
+        coverage *= kept / (kept + dropped)
+    answers, method, mapping = _read_answers(done, sorted(size_map), match, source)
+    if method == "hungarian":
+        ok = _crossfit_hungarian(done["assigned_segment"].to_list(), answers.to_list())
+    else:
+        ok = (answers.str.to_lowercase() == done["assigned_segment"].str.to_lowercase()).to_numpy()
     res = stratified_accuracy(ok, done["assigned_segment"], size_map, confidence=confidence)
+    known = {s.lower() for s in size_map}
+    unrecognised = int((~answers.str.to_lowercase().is_in(sorted(known))).sum())
     return StratifiedEstimate(
-        res.estimate, res.se_pct, res.n_effective, res.per_stratum, res.weights, int(blank.sum())
+        res.estimate,
+        res.se_pct,
+        res.n_effective,
+        res.per_stratum,
+        res.weights,
+        int(blank.sum()),
+        match=method,
+        mapping=mapping,
+        n_unrecognised=unrecognised,
+        coverage_pct=coverage,
+        missing_strata=tuple(unanswered),
     )
+
+
+def map_answers(answers: pl.Series, mapping: Mapping[str, str]) -> pl.Series:
+    """Reviewer answers translated by ``{answer: segment}`` (case and spaces ignored); answers
+    the mapping does not name stay as they are.
+
+    Examples
+    --------
+    >>> map_answers(pl.Series(["A", " b", "Loyal"]), {"a": "Champions", "B": "Loyal"}).to_list()
+    ['Champions', 'Loyal', 'Loyal']
+    """
+    table = {str(k).strip().lower(): str(v).strip() for k, v in mapping.items()}
+    frame = pl.DataFrame({"a": answers.cast(pl.String).str.strip_chars()})
+    return frame.select(
+        pl.col("a")
+        .str.to_lowercase()
+        .replace_strict(table, default=pl.col("a"), return_dtype=pl.String)
+        .alias(answers.name)
+    ).to_series()
+
+
+def _read_answers(
+    done: pl.DataFrame, segments: list[str], match: SheetMatch, source: str | None
+) -> tuple[pl.Series, str, dict[str, str] | None]:
+    """The answers in the segmentation's vocabulary, the rule used, and the mapping applied."""
+    answers = done["reviewer_segment"]
+    if match == "hungarian":
+        return answers, "hungarian", None
+    mapping = None
+    if isinstance(match, Mapping):
+        mapping = {str(k).strip().lower(): str(v).strip() for k, v in match.items()}
+        answers = answers.map_elements(lambda a: mapping.get(a.lower(), a), return_dtype=pl.String)
+    known = {s.lower() for s in segments}
+    if mapping is not None:  # a segment the mapping names may have no row left in the sheet
+        known |= {str(v).strip().lower() for v in mapping.values()}
+    if match is None or isinstance(match, Mapping):
+        unknown = (
+            done.with_columns(answers.alias("answer"))
+            .filter(~pl.col("answer").str.to_lowercase().is_in(sorted(known)))
+            .group_by("answer", maintain_order=True)
+            .agg(pl.len().alias("n"), pl.col("_line").alias("lines"))
+        )
+        if unknown.height:
+            raise _vocabulary_error(unknown, segments, source)
+    elif match != "names":
+        raise DataError(
+            f"unknown match rule {match!r}", hint="use names, hungarian or a mapping file"
+        )
+    return answers, "mapping" if mapping is not None else "names", mapping

@@ -233,8 +233,9 @@ def draw_audit_sample(
     """Draw the planned customers: a sheet ready for reviewers.
 
     Columns: ``customer_id``, ``assigned_segment``, ``stratum_size`` (customers in that segment),
-    ``sample_weight`` (customers each row stands for), and blank ``reviewer_segment`` and
-    ``note`` for the reviewer to fill in.
+    ``sample_weight`` (customers each row stands for), ``population`` (customers in the whole
+    segmentation, so a sheet that lost a segment's rows is recognised), and blank
+    ``reviewer_segment`` and ``note`` for the reviewer to fill in.
 
     Examples
     --------
@@ -276,6 +277,7 @@ def draw_audit_sample(
             )
         )
     return pl.concat(parts).with_columns(
+        pl.lit(plan.population, dtype=pl.Int64).alias("population"),
         pl.lit(None, dtype=pl.String).alias("reviewer_segment"),
         pl.lit(None, dtype=pl.String).alias("note"),
     )

@@ -299,6 +299,28 @@ def _print_estimate(est: StratifiedEstimate) -> None:
         f"stratified, weighted by segment size)",
         highlight=False,
     )
+    if est.match == "hungarian":
+        console.print(
+            "answers met segments by a one-to-one mapping learnt from the sheet, cross-fitted "
+            "(no row was scored by a mapping that saw its own answer)",
+            highlight=False,
+        )
+    elif est.mapping:
+        pairs = ", ".join(f"{k} → {v}" for k, v in est.mapping.items())
+        console.print(f"answers translated by the mapping file: {pairs}", highlight=False)
+    if est.n_unrecognised:
+        console.print(
+            f"[yellow]note:[/yellow] {est.n_unrecognised:,} answer(s) are not segment names and "
+            "count as wrong (--match names)",
+            highlight=False,
+        )
+    if est.coverage_pct < 100:
+        missing = ", ".join(est.missing_strata) or "rows of at least one segment"
+        console.print(
+            f"[yellow]incomplete (allowed):[/yellow] the estimate covers "
+            f"{est.coverage_pct:.1f} % of the customers; missing: {missing}",
+            highlight=False,
+        )
     if est.n_not_reviewed:
         console.print(
             f"[yellow]note:[/yellow] {est.n_not_reviewed:,} row(s) not reviewed yet were left "
@@ -337,6 +359,22 @@ def audit_estimate(
             show_default=False,
         ),
     ] = None,
+    match: Annotated[
+        str | None,
+        typer.Option(
+            help="How answers meet segment names when reviewers used other words: names "
+            "(count them as wrong), hungarian (learn the mapping from the sheet, cross-fitted; "
+            "not with --db) or a CSV file with columns label,segment. Default: refuse answers "
+            "that are not segment names.",
+        ),
+    ] = None,
+    allow_incomplete: Annotated[
+        bool,
+        typer.Option(
+            help="Estimate even when a segment's rows are missing or unanswered, or the sheet's "
+            "segment sizes differ from the stored design (the output says so)."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print stable JSON.")] = False,
 ) -> None:
     """Estimate population accuracy from a filled-in audit sheet (stratified, weighted)."""
@@ -346,20 +384,113 @@ def audit_estimate(
     raw = open_source(str(sheet))  # sniffs delimiter / encoding; .xlsx saved by Excel works too
     frame = raw.frame.collect().select(raw.columns)
     frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
+    rule = _sheet_match(match)
+    est = estimate_from_sheet(
+        frame,
+        confidence=confidence,
+        match=rule,
+        allow_incomplete=allow_incomplete,
+        source=str(sheet),
+    )
     if db is not None:
-        _estimate_in_store(db, sheet, frame, as_json)
+        if rule == "hungarian":
+            raise UsageError(
+                "--match hungarian learns a mapping from this sheet only; it cannot label a run",
+                hint="run without --db to see the learnt mapping, then write it as a label,segment "
+                "file and pass --match FILE",
+            )
+        _estimate_in_store(db, sheet, frame, as_json, rule, allow_incomplete)
         return
-    est = estimate_from_sheet(frame, confidence=confidence)
     if as_json:
         emit_json(est.to_dict())
     else:
         _print_estimate(est)
 
 
-def _estimate_in_store(db: str, sheet: Path, frame: Any, as_json: bool) -> None:
-    """Import the sheet's answers as labels of its run, then measure that run from the store."""
+def _sheet_match(match: str | None) -> Any:
+    """``--match``: None, ``names``, ``hungarian``, or a label,segment CSV read into a dict."""
+    if match is None or match in ("names", "hungarian"):
+        return match
     import polars as pl
 
+    from seglens.errors import DataError
+    from seglens.io import open_source
+
+    path = Path(match)
+    if not path.is_file():
+        raise UsageError(
+            f"--match {match!r} is neither names, hungarian nor an existing file",
+            hint="give a CSV with columns label,segment",
+        )
+    raw = open_source(str(path))
+    table = raw.frame.collect().select(raw.columns)
+    table = table.rename({c: c.lstrip("\ufeff").strip().lower() for c in table.columns})
+    if not {"label", "segment"} <= set(table.columns):
+        raise DataError(
+            f"the mapping file has columns {table.columns}, not label and segment",
+            source=str(path),
+            hint="one row per reviewer answer: label (what reviewers wrote), segment (its name)",
+        )
+    rows = table.select(pl.col("label").cast(pl.String), pl.col("segment").cast(pl.String))
+    return dict(rows.drop_nulls().iter_rows())
+
+
+def _check_design(store: Any, frame: Any, sheet: Path, allow_incomplete: bool) -> list[str]:
+    """Compare the sheet with its stored design; returns the problems (refused unless allowed)."""
+    import polars as pl
+
+    from seglens.errors import DataError
+    from seglens.store import audit_design
+
+    if "design_id" not in frame.columns:
+        if not allow_incomplete:
+            raise DataError(
+                "the sheet names no stored audit design (no design_id column)",
+                source=str(sheet),
+                hint="use the sheet `seglens audit-sample --db` wrote, or pass --allow-incomplete",
+            )
+        return ["the sheet names no stored audit design (no design_id column)"]
+    ids = frame["design_id"].cast(pl.Int64, strict=False).drop_nulls().unique().to_list()
+    design = audit_design(store, design_id=int(ids[0])) if len(ids) == 1 else None
+    if design is None:
+        raise DataError(
+            f"the sheet's design_id {ids} is not a stored audit design",
+            source=str(sheet),
+            column="design_id",
+            hint="use the sheet `seglens audit-sample --db` wrote for this database",
+        )
+    sizes = (
+        frame.group_by(pl.col("assigned_segment").cast(pl.String))
+        .agg(pl.col("stratum_size").cast(pl.Int64, strict=False).max())
+        .rows()
+    )
+    problems = [
+        f"segment {seg!r}: the sheet says {n} customers, design {design.id} says "
+        f"{design.population.get(seg)}"
+        for seg, n in sizes
+        if design.population.get(seg) != n
+    ]
+    absent = sorted(set(design.population) - {seg for seg, _ in sizes})
+    problems += [f"segment {seg!r} of design {design.id} has no row in the sheet" for seg in absent]
+    if problems and not allow_incomplete:
+        raise DataError(
+            "the sheet does not match its stored audit design: " + "; ".join(problems[:5]),
+            source=str(sheet),
+            hint="restore the sheet as `seglens audit-sample` wrote it, or pass "
+            "--allow-incomplete (the stored design's weights are used either way)",
+        )
+    return problems
+
+
+def _estimate_in_store(
+    db: str, sheet: Path, frame: Any, as_json: bool, rule: Any, allow_incomplete: bool
+) -> None:
+    """Import the sheet's answers as labels of its run, then measure that run from the store."""
+    from collections.abc import Mapping
+
+    import polars as pl
+
+    from seglens.audit.estimate import map_answers
     from seglens.errors import DataError
     from seglens.store import file_sha256, open_store, store_labels
     from seglens.tracking.measure import measure_configured
@@ -373,15 +504,19 @@ def _estimate_in_store(db: str, sheet: Path, frame: Any, as_json: bool) -> None:
             column=missing[0],
             hint="use a sheet written by `seglens audit-sample --db`, which names its run",
         )
+    answers = frame["reviewer_segment"].cast(pl.String)
+    if isinstance(rule, Mapping):
+        answers = map_answers(answers, rule)
     labels = frame.select(
         pl.col("customer_id").cast(pl.String),
-        pl.col("reviewer_segment").cast(pl.String).alias("segment"),
+        answers.alias("segment"),
         pl.col("assigned_segment").cast(pl.String).alias("judged_segment"),
         pl.col("run_id").cast(pl.Int64),
         (pl.col("note").cast(pl.String) if "note" in frame.columns else pl.lit(None, pl.String)),
         pl.lit("audit").alias("source"),
     )
     with open_store(db) as store:
+        problems = _check_design(store, frame, sheet, allow_incomplete)
         res = store_labels(
             store,
             labels,
@@ -401,6 +536,7 @@ def _estimate_in_store(db: str, sheet: Path, frame: Any, as_json: bool) -> None:
                 "run_id": m.run_id,
                 "period": m.period.label,
                 "labels_added": res.added,
+                "problems_allowed": problems,
                 "audit": None
                 if m.audit is None
                 else {
@@ -414,6 +550,8 @@ def _estimate_in_store(db: str, sheet: Path, frame: Any, as_json: bool) -> None:
         )
         return
     console.print(f"{res.added:,} answers stored as labels of run {m.run_id}", highlight=False)
+    for problem in problems:
+        console.print(f"[yellow]allowed:[/yellow] {problem}", highlight=False)
     if audit is None:
         missing_strata = ", ".join(m.audit.missing_strata) if m.audit else "no stored design"
         console.print(f"no audit estimate yet: no reviewed customer in {missing_strata}")

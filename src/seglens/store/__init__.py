@@ -32,6 +32,7 @@ from seglens.store.queries import (
     previous_run,
     run_features,
     run_info,
+    run_inputs_recorded_at,
     run_segment_names,
     safe_url,
 )
@@ -145,6 +146,7 @@ __all__ = [
     "run_assignments",
     "run_features",
     "run_info",
+    "run_inputs_recorded_at",
     "run_segment_names",
     "safe_url",
     "schema_url",

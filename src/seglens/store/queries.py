@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from seglens.store.core import Store
 from seglens.store.labels import label_history
-from seglens.store.models import Assignment, CustomerFeatures, Import, Run
+from seglens.store.models import Assignment, AuditDesign, CustomerFeatures, Import, Label, Run
 
 __all__ = [
     "CustomerRecord",
@@ -29,6 +29,7 @@ __all__ = [
     "previous_run",
     "run_features",
     "run_info",
+    "run_inputs_recorded_at",
     "run_segment_names",
     "safe_url",
 ]
@@ -215,3 +216,32 @@ def safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):  # a plain path: nothing secret to hide
         return url
+
+
+def run_inputs_recorded_at(store: Store, run_id: int) -> datetime | None:
+    """When the newest input of run ``run_id``'s KPI was stored; ``None`` when it has none.
+
+    The inputs are the labels that can count for the run (those judging it, an earlier run or
+    no run; labels of later runs never count) and the run's audit designs. A stored
+    measurement older than this is out of date: measure the run again.
+    """
+    with store.read() as s:
+        as_of = s.scalar(select(Run.as_of).where(Run.id == run_id))
+        if as_of is None:
+            return None
+        not_later = or_(
+            Label.run_id.is_(None),
+            Run.as_of < as_of,
+            and_(Run.as_of == as_of, Run.id <= run_id),
+        )
+        labels_at = s.scalar(
+            select(func.max(Label.recorded_at))
+            .select_from(Label)
+            .outerjoin(Run, Run.id == Label.run_id)
+            .where(not_later)
+        )
+        design_at = s.scalar(
+            select(func.max(AuditDesign.created_at)).where(AuditDesign.run_id == run_id)
+        )
+    times = [t for t in (labels_at, design_at) if t is not None]
+    return max(times) if times else None

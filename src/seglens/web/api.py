@@ -25,9 +25,10 @@ from seglens.store import (
 )
 from seglens.tracking import kpi_history
 from seglens.web.deps import require_api, state_of
+from seglens.web.kpi import RunKpi, run_kpi
 from seglens.web.labels import LabelInput, submit_labels
 from seglens.web.segments import score_customers, segment_profiles
-from seglens.web.service import customer_view, live_accuracy
+from seglens.web.service import customer_view
 from seglens.web.users import Principal
 
 __all__ = ["router"]
@@ -84,12 +85,12 @@ class Unprocessable(BaseModel):
 
 
 class EstimateOut(BaseModel):
-    """A percentage with its n and confidence interval."""
+    """A percentage with its n and confidence interval (``None``: a stored row without one)."""
 
     value_pct: float
     n: int
-    ci_low_pct: float
-    ci_high_pct: float
+    ci_low_pct: float | None
+    ci_high_pct: float | None
     confidence: float
     method: str
 
@@ -106,14 +107,37 @@ class SegmentKpi(BaseModel):
 
 
 class KpiCurrent(BaseModel):
-    """The live KPI: the current run against the current labels."""
+    """The latest run's stored KPI measurement (as ``seglens history`` shows its period).
+
+    ``accuracy`` is the stored headline (``metric``: the audit estimate ``accuracy_audit`` when
+    the run has one, else the labelled share ``accuracy``); the change is the stored comparison
+    with the previous period. ``segment_level`` and ``per_segment`` are a detail view over the
+    same labels (fresh and carried).
+    """
 
     run_id: int | None
     target_pct: float
-    accuracy: EstimateOut | None
+    accuracy: EstimateOut | None = Field(
+        description="The stored headline measurement (None: not measured, no label counts)."
+    )
     segment_level: EstimateOut | None
     per_segment: list[SegmentKpi]
-    n_labelled_customers: int
+    n_labelled_customers: int = Field(description="Customers whose label counts for the run.")
+    period: str | None = None
+    metric: str | None = None
+    method: str | None = None
+    n_fresh: int = Field(default=0, description="Labels that judged this run.")
+    n_carried: int = Field(
+        default=0, description="Labels carried from an earlier run (unchanged segment)."
+    )
+    n_expired: int = Field(
+        default=0, description="Earlier labels that do not count (moved, too old)."
+    )
+    change_pts: float | None = Field(
+        default=None, description="Stored change vs the previous period."
+    )
+    change_p_value: float | None = None
+    significant_drop: bool | None = None
 
 
 class KpiPoint(BaseModel):
@@ -279,24 +303,40 @@ def me(principal: Viewer) -> Me:
 
 @router.get("/kpi", response_model=KpiCurrent, responses=ERRORS)
 def kpi_current(request: Request, _: Viewer) -> KpiCurrent:
-    """The current KPI with its n and confidence interval, and precision per segment."""
+    """The latest run's stored KPI with its n, CI, label counts and change; precision per segment.
+
+    The figure is the stored measurement (measured again first when a label arrived since).
+    """
     st = state_of(request)
-    run = latest_run(st.store)
-    rep = live_accuracy(st.store, st.settings)
-    if rep is None:
+    return _kpi_out(run_kpi(st.store, st.settings), st.settings.target_pct)
+
+
+def _kpi_out(kpi: RunKpi | None, target_pct: float) -> KpiCurrent:
+    if kpi is None:
         return KpiCurrent(
-            run_id=run.id if run else None,
-            target_pct=st.settings.target_pct,
+            run_id=None,
+            target_pct=target_pct,
             accuracy=None,
             segment_level=None,
             per_segment=[],
             n_labelled_customers=0,
         )
-    seg_level = rep.segment_level.estimate
+    head, rep, counts = kpi.headline, kpi.detail, kpi.counts
+    seg_level = rep.segment_level.estimate if rep is not None else None
+    accuracy = None
+    if head is not None:
+        accuracy = EstimateOut(
+            value_pct=head["value"],
+            n=head["n"],
+            ci_low_pct=head["ci_low"],
+            ci_high_pct=head["ci_high"],
+            confidence=kpi.confidence,
+            method=head["method"],
+        )
     return KpiCurrent(
-        run_id=run.id if run else None,
-        target_pct=rep.target_pct,
-        accuracy=_estimate(rep.accuracy),
+        run_id=kpi.run.id,
+        target_pct=target_pct,
+        accuracy=accuracy,
         segment_level=_estimate(seg_level) if seg_level is not None else None,
         per_segment=[
             SegmentKpi(
@@ -307,9 +347,18 @@ def kpi_current(request: Request, _: Viewer) -> KpiCurrent:
                 precision=_estimate(r.precision),
                 accurate=r.accurate,
             )
-            for r in rep.per_segment
+            for r in (rep.per_segment if rep is not None else ())
         ],
-        n_labelled_customers=rep.accuracy.n,
+        n_labelled_customers=kpi.selection.counted.height,
+        period=head["period"] if head else None,
+        metric=head["metric"] if head else None,
+        method=head["method"] if head else None,
+        n_fresh=counts["fresh"],
+        n_carried=counts["carried"],
+        n_expired=counts["expired"],
+        change_pts=head["change_pts"] if head else None,
+        change_p_value=head["change_p_value"] if head else None,
+        significant_drop=head["significant_drop"] if head else None,
     )
 
 

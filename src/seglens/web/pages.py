@@ -20,18 +20,14 @@ from seglens.store import (
     list_alerts,
     run_assignments,
 )
-from seglens.tracking import kpi_history, latest_migration
+from seglens.tracking import latest_migration
 from seglens.web import charts
 from seglens.web.deps import SESSION_COOKIE, optional_principal, require, state_of
+from seglens.web.kpi import RunKpi, headline_history, p_text, run_kpi
 from seglens.web.labels import LabelInput, submit_labels
+from seglens.web.queue import QueueItem, review_queue
 from seglens.web.segments import segment_profiles
-from seglens.web.service import (
-    QueueItem,
-    customer_view,
-    live_accuracy,
-    review_queue,
-    segment_names,
-)
+from seglens.web.service import customer_view, segment_names
 from seglens.web.users import Principal, authenticate, create_session, end_session
 
 __all__ = ["router"]
@@ -115,14 +111,21 @@ def logout(request: Request, user: Viewer) -> Response:
     return resp
 
 
-def _kpi_context(request: Request) -> dict[str, Any]:
+def _kpi_context(request: Request, kpi: RunKpi | None = None) -> dict[str, Any]:
+    """What ``_kpi.html`` shows: the latest run's stored headline measurement."""
     st = state_of(request)
-    rep = live_accuracy(st.store, st.settings)
-    ctx: dict[str, Any] = {"report": rep, "run": latest_run(st.store)}
-    if rep is not None:
-        a = rep.accuracy
+    kpi = kpi or run_kpi(st.store, st.settings)
+    head = kpi.headline if kpi is not None else None
+    ctx: dict[str, Any] = {
+        "kpi": kpi,
+        "head": head,
+        "report": kpi.detail if kpi is not None else None,
+        "run": kpi.run if kpi is not None else None,
+        "p_text": p_text,
+    }
+    if head is not None and head["ci_low"] is not None and head["ci_high"] is not None:
         ctx["bullet"] = charts.bullet_spec(
-            a.value_pct, a.ci_low_pct, a.ci_high_pct, a.n, st.settings.target_pct
+            head["value"], head["ci_low"], head["ci_high"], head["n"], st.settings.target_pct
         )
     return ctx
 
@@ -132,10 +135,12 @@ def overview(request: Request, _: Viewer) -> Response:
     """KPI against target, trend, per-segment precision, confusion heatmap, open alerts."""
     st = state_of(request)
     ctx = _kpi_context(request)
-    hist = kpi_history(st.store, "accuracy")
+    metric, hist, proxy_only = headline_history(st.store)
     rep = ctx["report"]
     ctx.update(
         history=hist.to_dicts(),
+        history_metric=metric,
+        proxy_only=proxy_only,
         trend=charts.trend_spec(hist, st.settings.target_pct) if hist.height else None,
         precision=charts.precision_spec(rep) if rep is not None else None,
         confusion=charts.confusion_spec(rep) if rep is not None else None,
@@ -219,14 +224,14 @@ def customer_page(request: Request, customer_id: str, user: Viewer) -> Response:
 def review_page(request: Request, user: Viewer, show: int = 50) -> Response:
     """The audit sample to check, with progress toward the target margin."""
     st = state_of(request)
-    queue = review_queue(st.store, st.settings)
+    queue = review_queue(st.store, st.settings, actor=user.username)
     ctx = {
         "queue": queue,
         "pending": queue.pending[: max(1, min(show, 500))] if queue else [],
         "segments": segment_names(st.store, queue.run.id) if queue else [],
         "can_label": user.can("reviewer"),
     }
-    ctx.update(_kpi_context(request))
+    ctx.update(_kpi_context(request, queue.kpi if queue else None))
     return _render(request, "review.html", ctx)
 
 
@@ -256,9 +261,8 @@ def review_label(
     )
     submit_labels(st.store, user, [given], source="web")
     if request.headers.get("hx-request") == "true":
-        labels = current_labels(st.store).filter(customer_id=customer_id.strip())
-        label = str(labels["segment"][0]) if labels.height else segment
-        item = QueueItem(customer_id.strip(), assigned, label)
+        # The row shows the verdict just stored; the KPI panel re-reads the stored measurement.
+        item = QueueItem(given.customer_id, assigned, given.segment)
         resp = _render(request, "_review_row.html", {"item": item, "done": True})
         resp.headers["HX-Trigger"] = "kpi-changed"
         return resp

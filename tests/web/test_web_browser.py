@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 from seglens.store import run_assignments
+from seglens.tracking import kpi_history
 from seglens.web import Settings, create_app
 from tests.web.conftest import PASSWORD, Seeded, Users
 
@@ -157,6 +158,10 @@ def test_reviewer_corrects_a_segment_and_the_kpi_moves(
     value_after, n_after = seeded.expected_accuracy()
     assert int(page.inner_text("[data-testid=kpi-n]")) == n_after == n_before + 1
     assert page.inner_text("[data-testid=kpi-value]") == f"{value_after:.1f} %"
+    # The figure is the measurement stored after the correction, as `seglens history` shows it.
+    stored = kpi_history(seeded.store, "accuracy").row(-1, named=True)
+    assert (stored["period"], stored["n"]) == ("2011Q3", n_after)
+    assert page.inner_text("[data-testid=kpi-value]") == f"{stored['value']:.1f} %"
     assert value_after < expected_value  # a correction is a miss for the run
     _shot(page, "overview-after")
 

@@ -386,3 +386,41 @@ def test_cli_track_uses_a_saved_segmenter(db_url: str, tmp_path: Path) -> None:
         params = s.execute(text("SELECT parameters FROM runs")).scalar_one()
     params = json.loads(params) if isinstance(params, str) else params
     assert params["n_bins"] == 3
+
+
+def test_without_labels_track_and_history_say_not_measured_and_keep_the_proxy_apart(
+    tmp_path: Path,
+) -> None:
+    from seglens.audit import plan_audit
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    csv = tmp_path / "tx.csv"
+    _transactions(seed=3).write_csv(csv)
+    out = runner.invoke(
+        app, ["track", str(csv), "--as-of", "2011-09-30", "--db", db], env={"COLUMNS": "250"}
+    )
+    assert out.exit_code == 0, out.output
+    assert "segmentation accuracy not measured (n = 0)" in out.output
+    assert "monitoring (label-free, not the KPI): segment_hold" in out.output
+    assert "segment_hold" not in out.output.split("monitoring")[0]  # never in the KPI table
+    with open_store(db) as store:
+        run = int(list_runs(store)["run_id"][-1])
+        sizes = dict(run_assignments(store, run).group_by("segment").len().iter_rows())
+    plan3, plan5 = plan_audit(sizes, margin_pct=3.0), plan_audit(sizes, margin_pct=5.0)
+    total_row = next(
+        line for line in out.output.splitlines() if line.strip("│ ").startswith("total")
+    )
+    assert f"{plan5.total:,}" in total_row and f"{plan3.total:,}" in total_row
+    js = runner.invoke(app, ["track", str(csv), "--as-of", "2011-09-30", "--db", db, "--json"])
+    d = json.loads(js.output)
+    assert d["measured"] is False and d["headline"] is None
+    assert d["audit_plan"]["3"]["total"] == plan3.total
+    assert d["audit_plan"]["5"]["total"] == plan5.total
+    hist = runner.invoke(app, ["history", "--db", db], env={"COLUMNS": "250"})
+    assert hist.exit_code == 0, hist.output
+    kpi_part, monitoring_part = hist.output.split("monitoring (label-free signals, not the KPI)")
+    assert "not measured" in kpi_part and "segment_hold" not in kpi_part
+    from seglens.accuracy import proxy_caveat
+
+    caveat = " ".join(proxy_caveat("out_of_time_held").split())
+    assert f"segment_hold: {caveat}" in " ".join(monitoring_part.split())

@@ -166,19 +166,64 @@ def _label_counts(counts: dict[str, int]) -> str:
 
 
 def _print_kpis(kpis: Sequence[Any], counts: dict[str, int], title: str) -> None:
-    table = Table("metric", "value", "95 % CI", "n", "change", "method", title=title)
-    for k in kpis:
-        change = "" if k.change_pts is None else f"{k.change_pts:+.1f} pts ({_p(k.change_p_value)})"
-        table.add_row(
-            k.metric,
-            f"{k.value:.1f} %",
-            f"{k.ci_low:.1f}–{k.ci_high:.1f}",
-            f"{k.n:,}",
-            change,
-            k.method,
+    """The accuracy KPIs (or "not measured"), then label-free signals apart, as monitoring."""
+    from seglens.tracking.measure import PROXY_METRICS
+
+    measured = [k for k in kpis if k.metric not in PROXY_METRICS]
+    if measured:
+        table = Table("metric", "value", "95 % CI", "n", "change", "method", title=title)
+        for k in measured:
+            change = (
+                "" if k.change_pts is None else f"{k.change_pts:+.1f} pts ({_p(k.change_p_value)})"
+            )
+            table.add_row(
+                k.metric,
+                f"{k.value:.1f} %",
+                f"{k.ci_low:.1f}–{k.ci_high:.1f}",
+                f"{k.n:,}",
+                change,
+                k.method,
+            )
+        console.print(table)
+    else:
+        console.print(
+            f"{title}: segmentation accuracy not measured (n = 0): no label judged this run",
+            highlight=False,
         )
-    console.print(table)
     console.print(_label_counts(counts), highlight=False)
+    _print_monitoring([k for k in kpis if k.metric in PROXY_METRICS])
+
+
+def _print_monitoring(proxies: Sequence[Any]) -> None:
+    """Label-free signals with their calibrated error: never shown as the KPI."""
+    from seglens.accuracy import proxy_caveat
+    from seglens.tracking.measure import PROXY_METRICS
+
+    for k in proxies:
+        console.print(
+            f"monitoring (label-free, not the KPI): {k.metric} {k.value:.1f} % "
+            f"(n={k.n:,}) — {proxy_caveat(PROXY_METRICS[k.metric])}",
+            highlight=False,
+        )
+
+
+def _print_audit_plan(sizes: dict[str, int]) -> None:
+    """Labels a stratified audit needs for ±3 and ±5 points, overall and per segment."""
+    from seglens.audit import plan_audit
+
+    plans = {m: plan_audit(sizes, margin_pct=m) for m in (3.0, 5.0)}
+    table = Table("segment", "customers", "labels for ±5", "labels for ±3", title="audit plan")
+    for s5, s3 in zip(plans[5.0].strata, plans[3.0].strata, strict=True):
+        table.add_row(s5.segment, f"{s5.population:,}", f"{s5.sample:,}", f"{s3.sample:,}")
+    table.add_row(
+        "total", f"{plans[5.0].population:,}", f"{plans[5.0].total:,}", f"{plans[3.0].total:,}"
+    )
+    console.print(table)
+    console.print(
+        "draw it with `seglens audit-sample --db ... --margin 5` and measure it with "
+        "`seglens audit-estimate SHEET --db ...`",
+        highlight=False,
+    )
 
 
 def _p(p: float | None) -> str:
@@ -475,8 +520,8 @@ def _print_track(res: Any, day: date) -> None:
             f"reviewed; {state}",
             highlight=False,
         )
-    if not res.kpis:
-        err_console.print("[yellow]no KPI could be measured: no labels and no earlier data")
+    if m.headline is None:
+        _print_audit_plan(res.segment_sizes)
     if res.migration is not None:
         moved = res.migration.flows.filter(_moved())
         console.print(
@@ -486,14 +531,45 @@ def _print_track(res: Any, day: date) -> None:
     _show_alerts(res.alerts)
 
 
+def _history_row(r: dict[str, Any]) -> list[str]:
+    change = "" if r["change_pts"] is None else f"{r['change_pts']:+.1f} pts"
+    if r["significant_drop"]:
+        change += " (drop)"
+    ci = "" if r["ci_low"] is None else f"{r['ci_low']:.1f}–{r['ci_high']:.1f}"
+    counts = (
+        "" if r["n_fresh"] is None else f"{r['n_fresh']:,}/{r['n_carried']:,}/{r['n_expired']:,}"
+    )
+    return [
+        r["metric"],
+        r["period"],
+        f"{r['value']:.1f} %",
+        ci,
+        f"{r['n']:,}",
+        counts,
+        change,
+        _p(r["p_value"]),
+    ]
+
+
 def _track_json(res: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
+    from seglens.audit import plan_audit
+
+    head = res.measurement.headline
+    plan = (
+        None
+        if head is not None
+        else {f"{m:g}": plan_audit(res.segment_sizes, margin_pct=m).to_dict() for m in (3.0, 5.0)}
+    )
     return {
         "run_id": res.run_id,
         "period": res.period.label,
         "n_customers": res.n_customers,
         "labels": res.measurement.selection.counts,
+        "measured": head is not None,
+        "headline": None if head is None else head.metric,
+        "audit_plan": plan,
         "kpis": [asdict(k) for k in res.kpis],
         "alerts": [
             {"rule": a.rule, "severity": a.severity, "message": a.message} for a in res.alerts
@@ -545,28 +621,45 @@ def history(
             moved[2].wide("customers").write_csv(output / "migration_customers.csv")
             moved[2].wide("revenue").write_csv(output / "migration_revenue.csv")
         console.print(f"tables written to {output}")
-    table = Table("metric", "period", "value", "95 % CI", "n", "labels f/c/e", "change", "p")
-    for r in trend.iter_rows(named=True):
-        change = "" if r["change_pts"] is None else f"{r['change_pts']:+.1f} pts"
-        if r["significant_drop"]:
-            change += " (drop)"
-        ci = "" if r["ci_low"] is None else f"{r['ci_low']:.1f}–{r['ci_high']:.1f}"
-        counts = (
-            ""
-            if r["n_fresh"] is None
-            else f"{r['n_fresh']:,}/{r['n_carried']:,}/{r['n_expired']:,}"
-        )
-        table.add_row(
-            r["metric"],
-            r["period"],
-            f"{r['value']:.1f} %",
-            ci,
-            f"{r['n']:,}",
-            counts,
-            change,
-            _p(r["p_value"]),
-        )
+    from seglens.accuracy import proxy_caveat
+    from seglens.tracking.measure import PROXY_METRICS
+
+    kpi = trend.filter(~pl.col("metric").is_in(list(PROXY_METRICS)))
+    unmeasured = sorted(set(trend["period"].to_list()) - set(kpi["period"].to_list()))
+    table = Table(
+        "metric",
+        "period",
+        "value",
+        "95 % CI",
+        "n",
+        "labels f/c/e",
+        "change",
+        "p",
+        title="segmentation accuracy",
+    )
+    for r in kpi.iter_rows(named=True):
+        table.add_row(*_history_row(r))
+    for period in unmeasured:
+        table.add_row("accuracy", period, "not measured", "", "0", "", "", "")
     console.print(table)
+    monitoring = trend.filter(pl.col("metric").is_in(list(PROXY_METRICS)))
+    if monitoring.height:
+        mon = Table(
+            "metric",
+            "period",
+            "value",
+            "95 % CI",
+            "n",
+            "change",
+            "p",
+            title="monitoring (label-free signals, not the KPI)",
+        )
+        for r in monitoring.iter_rows(named=True):
+            cells = _history_row(r)
+            mon.add_row(*cells[:5], *cells[6:])
+        console.print(mon)
+        for name in sorted(set(monitoring["metric"].to_list())):
+            console.print(f"{name}: {proxy_caveat(PROXY_METRICS[name])}", highlight=False)
     console.print(
         "labels f/c/e: fresh (judged that run) / carried from an earlier run / expired; "
         "change: against the previous period, tested with both estimates' standard errors"

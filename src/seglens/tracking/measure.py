@@ -48,6 +48,7 @@ from seglens.tracking.migration import migration_matrix
 from seglens.tracking.periods import Period, period_of
 
 __all__ = [
+    "PROXY_METRICS",
     "AuditOutcome",
     "Change",
     "Measurement",
@@ -62,6 +63,9 @@ if TYPE_CHECKING:
 
 AUDIT_METRIC = "accuracy_audit"
 LABELLED_METRIC = "accuracy"
+PROXY_METRICS = {"segment_hold": "out_of_time_held"}
+"""Stored label-free metrics, each with its proxy name in :data:`seglens.accuracy.PROXY_CAVEATS`:
+monitoring signals, never the KPI."""
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,8 @@ class TrackResult:
     labels_import: LabelImportResult | None = None
     measurement: Measurement | None = None
     """The stored measurement: label counts (fresh, carried, expired), audit progress."""
+    segment_sizes: dict[str, int] = field(default_factory=dict)
+    """Customers per segment in the run (for the audit plan when nothing is measured yet)."""
 
 
 def _end_of(as_of: date | datetime) -> datetime:
@@ -250,6 +252,7 @@ def track(
         measurement=measured,
         labels_import=imported,
         alerts=measured.alerts,
+        segment_sizes={str(k): int(v) for k, v in assigned.group_by("segment").len().rows()},
     )
     if prev_runs.height:
         result.previous_run = int(prev_runs["run_id"][-1])

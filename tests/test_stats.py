@@ -45,9 +45,12 @@ def _scipy_wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, floa
 def test_public_surface_is_pinned() -> None:
     assert seglens.stats.__all__ == [
         "SAMPLE_SIZE_CLAMP_PCT",
+        "DifferenceTest",
         "Estimate",
         "ProportionChange",
         "bootstrap_interval",
+        "comparison_se",
+        "difference_test",
         "labels_needed",
         "newcombe_diff",
         "proportion",
@@ -315,3 +318,21 @@ def test_cli_defaults_read_the_settings() -> None:
     assert _option_default("accuracy", "confidence") == DEFAULT_SETTINGS.confidence
     assert _option_default("audit-sample", "margin") == DEFAULT_SETTINGS.margin_pts
     assert _option_default("audit-sample", "min_per_segment") == DEFAULT_SETTINGS.min_per_segment
+
+
+def test_difference_test_against_a_simulation_of_paired_estimates() -> None:
+    """Two estimates sharing customers: the variance with the covariance term matches the
+    variance of simulated differences; without it the test would be far too conservative."""
+    rng = np.random.default_rng(11)
+    n, shared, reps = 400, 300, 4000
+    diffs = np.empty(reps)
+    for r in range(reps):
+        y = rng.random(n + n - shared) < 0.8
+        a, b = y[:n], y[n - shared :]
+        diffs[r] = 100 * (b.mean() - a.mean())
+    se = 100 * (0.8 * 0.2 / n) ** 0.5
+    cov = 1e4 * shared * 0.8 * 0.2 / (n * n)
+    t = seglens.stats.difference_test((80.0, se), (80.0, se), covariance=cov)
+    assert t.se_pts == pytest.approx(float(diffs.std()), rel=0.05)
+    independent = seglens.stats.difference_test((80.0, se), (80.0, se))
+    assert independent.se_pts > 1.8 * t.se_pts

@@ -34,6 +34,7 @@ __all__ = [
     "Estimate",
     "ProportionChange",
     "bootstrap_interval",
+    "comparison_se",
     "difference_test",
     "labels_needed",
     "newcombe_diff",
@@ -394,6 +395,25 @@ def bootstrap_interval(
         low = np.nanquantile(values, tail, axis=0)
         high = np.nanquantile(values, 1 - tail, axis=0)
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+
+
+def comparison_se(
+    se_pct: float | None, ci_low_pct: float, ci_high_pct: float, confidence: float = 0.95
+) -> float:
+    """The standard error (points) to compare an estimate with: its own, but never below its
+    interval's half-width over ``z``.
+
+    A binomial or stratified standard error collapses to 0 at 0 % or 100 % (every audited
+    customer right) although the Wilson interval does not; using the larger of the two keeps a
+    perfect small sample from claiming certainty in a change test.
+
+    Examples
+    --------
+    >>> round(comparison_se(0.0, 91.2, 100.0), 2), round(comparison_se(3.0, 80.0, 90.0), 2)
+    (2.24, 3.0)
+    """
+    half = (ci_high_pct - ci_low_pct) / 2 / z_value(confidence)
+    return max(se_pct or 0.0, half)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from seglens.stats import Estimate, difference_test, proportion, stratified_proportion, z_value
+from seglens.stats import (
+    Estimate,
+    comparison_se,
+    difference_test,
+    proportion,
+    stratified_proportion,
+)
 from seglens.store import (
     AuditDesignRecord,
     KpiRecord,
@@ -171,14 +177,13 @@ def _audit(selection: LabelSelection, design: AuditDesignRecord, confidence: flo
 
 
 def _se(record: KpiRecord | dict[str, Any], confidence: float) -> float:
-    """The standard error used for comparisons: the stored one, but never below the interval's
-    half-width over ``z`` (so 100 % of 40 labels does not claim zero uncertainty)."""
+    """The standard error a stored record is compared with (:func:`seglens.stats.comparison_se`)."""
     get = record.get if isinstance(record, dict) else lambda k: getattr(record, k)
-    se = get("se") or 0.0
+    value = float(get("value") or 0.0)
     lo, hi = get("ci_low"), get("ci_high")
-    if lo is not None and hi is not None:
-        se = max(se, (hi - lo) / (2 * z_value(confidence)))
-    return float(se)
+    return comparison_se(
+        get("se"), value if lo is None else lo, value if hi is None else hi, confidence
+    )
 
 
 def compare_measurements(

@@ -1,9 +1,12 @@
 """What each label-free proxy means, and how far to trust it.
 
-The wording is fixed here; the numbers come from the planted-truth calibration
-(``benchmarks/calibrate_proxies.py`` writes ``calibration.json`` next to this module and the table
-in ``docs/accuracy.md``), so the caveat shown next to a proxy quotes the measured Spearman
-correlation and error against true accuracy.
+The wording is fixed here; the numbers come from the calibration against known truth
+(``benchmarks/calibrate_proxies.py`` writes ``calibration.json`` next to this module and the tables
+in ``docs/accuracy.md``). The calibration has several *truth families* (k-means-shaped segments,
+noisy human labels, truth in a subspace, quantiles of a latent score, real sales labels); the
+caveat shown next to a proxy quotes its **worst** family — the lowest Spearman correlation and the
+largest errors against true accuracy — because a user cannot tell which family their own
+customers belong to.
 """
 
 from __future__ import annotations
@@ -57,8 +60,42 @@ def calibration() -> dict[str, Any]:
     return data
 
 
+def _calibration_note(name: str) -> str:
+    """The family-wise worst calibration figures of a proxy, in words ('' when not calibrated)."""
+    cal = calibration()
+    worst = cal.get("worst", {}).get(name)
+    if not worst or "spearman" not in worst:
+        return ""
+    fams = cal.get("families", {})
+
+    def label(key: str) -> str:
+        return str(fams.get(worst[key], {}).get("label", worst[key]))
+
+    rho, down = worst["spearman"], worst.get("direction", 1) < 0
+    poor = (-rho if down else rho) < 0.5
+    parts = [
+        f"Spearman ρ with true accuracy as {'high' if down else 'low'} as {rho:+.2f} "
+        f"({label('spearman_family')}{'; lower should mean better' if down else ''})"
+    ]
+    if "mae_points" in worst:
+        parts.append(
+            f"mean abs. error up to {worst['mae_points']:.0f} points ({label('mae_family')})"
+        )
+    if "max_error_points" in worst:
+        parts.append(f"single errors up to {worst['max_error_points']:.0f} points")
+    return (
+        f"; it tracks true accuracy {'poorly' if poor else 'only roughly'}: across "
+        f"{len(fams)} truth families ({cal.get('n_scenarios')} scenarios) "
+        + ", ".join(parts)
+        + "; a proxy is a monitoring signal, not the KPI"
+    )
+
+
 def proxy_caveat(name: str) -> str:
-    """The caveat to show next to a proxy, with its calibration figures when available.
+    """The caveat to show next to a proxy, with its worst-case calibration figures.
+
+    The figures are the least favourable over the calibration's truth families (lowest Spearman
+    correlation, largest mean and single errors), not the best.
 
     Examples
     --------
@@ -67,14 +104,4 @@ def proxy_caveat(name: str) -> str:
     """
     if name not in PROXY_CAVEATS:
         raise KeyError(f"unknown proxy {name!r}; known: {', '.join(PROXY_CAVEATS)}")
-    text = PROXY_CAVEATS[name]
-    row = calibration().get("proxies", {}).get(name)
-    if row:
-        n = calibration().get("n_scenarios")
-        mae = row.get("mae_points")
-        err = f", mean abs. error {mae:.0f} points" if mae is not None else ""
-        text += (
-            f" (over {n} planted-truth scenarios: Spearman {row['spearman']:+.2f} with true "
-            f"accuracy{err})"
-        )
-    return text
+    return PROXY_CAVEATS[name] + _calibration_note(name)

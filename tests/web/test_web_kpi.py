@@ -399,3 +399,24 @@ def test_run_inputs_recorded_at(
         assert t1 is not None and t1 == run_inputs_recorded_at(store, run2) and t1 >= t2
         measure_run(store, run2)
         assert run_inputs_recorded_at(store, run2) == t1  # a measurement is not an input
+
+
+def test_the_web_measures_with_the_tracking_settings_track_uses(two_runs: TwoRuns) -> None:
+    """With ``carry = "none"`` in the tracking config, the dashboard counts fresh labels only,
+    as ``seglens track`` would; the web app does not fall back to its own policy."""
+    from seglens.tracking import CarryPolicy
+    from seglens.tracking.config import TrackingConfig
+
+    make_users(two_runs.store)
+    app = create_app(
+        two_runs.store, settings=SETTINGS, tracking=TrackingConfig(carry=CarryPolicy(mode="none"))
+    )
+    c = Client(app)
+    login(c, "viewer")
+    try:
+        got = c.get("/api/kpi").json()
+    finally:
+        c.close()
+    assert (got["n_fresh"], got["n_carried"], got["n_expired"]) == (300, 0, 100)
+    assert got["accuracy"]["n"] == 300
+    assert got["accuracy"]["value_pct"] == pytest.approx(100 * 258 / 300)

@@ -308,7 +308,7 @@ def kpi_current(request: Request, _: Viewer) -> KpiCurrent:
     The figure is the stored measurement (measured again first when a label arrived since).
     """
     st = state_of(request)
-    return _kpi_out(run_kpi(st.store, st.settings), st.settings.target_pct)
+    return _kpi_out(run_kpi(st.store, st.settings, tracking=st.tracking), st.settings.target_pct)
 
 
 def _kpi_out(kpi: RunKpi | None, target_pct: float) -> KpiCurrent:

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from seglens.errors import SeglensError
 from seglens.store import Store, open_store
+from seglens.tracking.config import TrackingConfig, load_tracking_config
 from seglens.web import admin, api, pages
 from seglens.web.deps import (
     ForbiddenError,
@@ -99,6 +100,7 @@ def create_app(
     db: str | Store | None = None,
     *,
     settings: Settings | None = None,
+    tracking: TrackingConfig | None = None,
 ) -> FastAPI:
     """Build the seglens web app over a store (a URL/path, an open :class:`Store`, or default).
 
@@ -120,7 +122,9 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.seglens = WebState(store=store, settings=settings or Settings())
+    app.state.seglens = WebState(
+        store=store, settings=settings or Settings(), tracking=tracking or load_tracking_config()
+    )
     # Outermost first: log every request, add headers to every answer, refuse forgeries early.
     app.add_middleware(CsrfMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 
 from seglens.store import Store
+from seglens.tracking.config import TrackingConfig
 from seglens.web.security import LoginLimiter
 from seglens.web.service import Settings
 from seglens.web.users import Principal, principal_for_session, principal_for_token
@@ -44,6 +45,8 @@ class WebState:
 
     store: Store
     settings: Settings
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    """Label and carry-forward policy and alert rules: the ones ``seglens track`` uses."""
     templates: Jinja2Templates = field(
         default_factory=lambda: Jinja2Templates(directory=str(TEMPLATES_DIR))
     )

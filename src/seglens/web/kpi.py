@@ -11,7 +11,7 @@ same label selection (:func:`seglens.tracking.run_labels`, fresh and carried lab
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,13 +27,12 @@ from seglens.store import (
     run_inputs_recorded_at,
 )
 from seglens.tracking import (
-    AlertRules,
-    CarryPolicy,
     LabelSelection,
     kpi_history,
     measure_run,
     run_labels,
 )
+from seglens.tracking.config import TrackingConfig
 
 __all__ = [
     "AUDIT_METRIC",
@@ -169,15 +168,11 @@ def _detail(selection: LabelSelection, settings: Settings) -> AccuracyReport | N
 
 
 def run_kpi(
-    store: Store,
-    settings: Settings,
-    *,
-    policy: str = "latest",
-    carry: CarryPolicy | None = None,
+    store: Store, settings: Settings, *, tracking: TrackingConfig | None = None
 ) -> RunKpi | None:
     """The latest run's stored KPI (see :func:`kpi_of_run`); ``None`` without a run."""
     run = latest_run(store)
-    return None if run is None else kpi_of_run(store, settings, run, policy=policy, carry=carry)
+    return None if run is None else kpi_of_run(store, settings, run, tracking=tracking)
 
 
 def kpi_of_run(
@@ -185,18 +180,20 @@ def kpi_of_run(
     settings: Settings,
     run: RunInfo,
     *,
-    policy: str = "latest",
-    carry: CarryPolicy | None = None,
+    tracking: TrackingConfig | None = None,
 ) -> RunKpi:
     """The stored KPI of ``run``, measured first when out of date.
 
     When labels count for the run but its stored measurement is missing or older than its
     newest label or audit design (:func:`seglens.store.run_inputs_recorded_at`),
     :func:`seglens.tracking.measure_run` measures it (period kind of its earlier measurements,
-    else ``quarter``; alert rules from ``settings``) and the answer is what it stored. Without a
-    counted label nothing is measured (no figure, n = 0).
+    else ``quarter``; label policy, carry-forward policy and the other alert rules from
+    ``tracking`` — the same tracking settings ``seglens track`` uses — with the target, margin and
+    confidence of ``settings``) and the answer is what it stored. Without a counted label nothing
+    is measured (no figure, n = 0).
     """
-    carry = carry or CarryPolicy()
+    tracking = tracking or TrackingConfig()
+    policy, carry = tracking.policy, tracking.carry
     rows, kind = _latest_rows(store, run.id)
     selection: LabelSelection | None = None
     if _out_of_date(store, run.id, rows):
@@ -211,7 +208,8 @@ def kpi_of_run(
                         period_kind=kind or "quarter",
                         policy=policy,
                         carry=carry,
-                        rules=AlertRules(
+                        rules=replace(
+                            tracking.rules,
                             target_pct=settings.target_pct,
                             margin_pts=settings.margin_pts,
                             confidence=settings.confidence,

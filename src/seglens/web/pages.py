@@ -114,7 +114,7 @@ def logout(request: Request, user: Viewer) -> Response:
 def _kpi_context(request: Request, kpi: RunKpi | None = None) -> dict[str, Any]:
     """What ``_kpi.html`` shows: the latest run's stored headline measurement."""
     st = state_of(request)
-    kpi = kpi or run_kpi(st.store, st.settings)
+    kpi = kpi or run_kpi(st.store, st.settings, tracking=st.tracking)
     head = kpi.headline if kpi is not None else None
     ctx: dict[str, Any] = {
         "kpi": kpi,
@@ -224,7 +224,7 @@ def customer_page(request: Request, customer_id: str, user: Viewer) -> Response:
 def review_page(request: Request, user: Viewer, show: int = 50) -> Response:
     """The audit sample to check, with progress toward the target margin."""
     st = state_of(request)
-    queue = review_queue(st.store, st.settings, actor=user.username)
+    queue = review_queue(st.store, st.settings, actor=user.username, tracking=st.tracking)
     ctx = {
         "queue": queue,
         "pending": queue.pending[: max(1, min(show, 500))] if queue else [],

@@ -30,6 +30,7 @@ from seglens.store import (
     record_audit_design,
     run_assignments,
 )
+from seglens.tracking.config import TrackingConfig
 from seglens.web.kpi import RunKpi, kpi_of_run
 
 __all__ = ["QueueItem", "ReviewQueue", "ensure_audit_design", "review_queue"]
@@ -144,7 +145,11 @@ def ensure_audit_design(
 
 
 def review_queue(
-    store: Store, settings: Settings, *, actor: str | None = None
+    store: Store,
+    settings: Settings,
+    *,
+    actor: str | None = None,
+    tracking: TrackingConfig | None = None,
 ) -> ReviewQueue | None:
     """The latest run's audit design with each member's counted label; ``None`` without a run.
 
@@ -154,7 +159,8 @@ def review_queue(
     if run is None:
         return None
     design = ensure_audit_design(store, run, settings, actor=actor)
-    kpi = kpi_of_run(store, settings, run)  # after the design: a new design gets measured
+    # after the design: a new design gets measured
+    kpi = kpi_of_run(store, settings, run, tracking=tracking)
     counted = kpi.selection.counted.select("customer_id", pl.col("segment").alias("label"))
     joined = design.members.join(counted, on="customer_id", how="left").sort("customer_id")
     items = [QueueItem(c, s, lab) for c, s, lab in joined.iter_rows()]

@@ -178,3 +178,41 @@ def test_history_and_report_show_the_same_stored_q3_figure(quarters: dict[str, A
     html = (out / "r.html").read_text(encoding="utf-8")
     assert f"{kpi['value']:.1f} %" in html
     assert f"{kpi['n_carried']:,} carried from earlier runs" in html
+
+
+def test_the_web_dashboard_and_api_show_the_same_stored_q3_figure(
+    quarters: dict[str, Any],
+) -> None:
+    from seglens.store import open_store
+    from seglens.web import create_app
+    from tests.web.conftest import Client, login, make_users
+
+    kpi = quarters["estimate"]["kpi"]
+    with open_store(quarters["db"]) as store:
+        make_users(store)
+        client = Client(create_app(store))
+        try:
+            login(client, "viewer")
+            api = client.get("/api/kpi").json()
+            page = client.get("/").text
+        finally:
+            client.close()
+    assert (api["period"], api["metric"], api["run_id"]) == (
+        "2011Q3",
+        "accuracy_audit",
+        kpi["run_id"],
+    )
+    acc = api["accuracy"]
+    assert (acc["value_pct"], acc["ci_low_pct"], acc["ci_high_pct"], acc["n"]) == (
+        kpi["value"],
+        kpi["ci_low"],
+        kpi["ci_high"],
+        kpi["n"],
+    )
+    assert (api["n_fresh"], api["n_carried"], api["n_expired"]) == (
+        kpi["n_fresh"],
+        kpi["n_carried"],
+        kpi["n_expired"],
+    )
+    assert f"{kpi['value']:.1f} %" in page
+    assert f"{kpi['n_carried']:,} carried" in page

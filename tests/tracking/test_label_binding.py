@@ -327,3 +327,23 @@ def test_audit_estimate_with_the_store_checks_the_sheet_against_its_design(
     )
     with open_store(db) as store:
         assert table_counts(store)["labels"] == 60
+
+
+def test_teaching_labels_never_count_in_the_kpi(db_url: str) -> None:
+    """Labels asked for because a model learns most from them are chosen for being hard: the
+    KPI stays on the labels that were not chosen that way (fails if one is counted)."""
+    with open_store(db_url) as store:
+        run = _run(store, date(2011, 6, 30), {f"c{i}": "A" if i < 5 else "B" for i in range(10)})
+        for i in range(4):
+            add_label(store, f"c{i}", "A", run_id=run)
+        teach = pl.DataFrame({"customer_id": ["c5", "c6", "c7"], "segment": ["A", "A", "A"]})
+        res = store_labels(
+            store, teach, source="suggested.csv", file_hash="f" * 64, purpose="teach"
+        )
+        add_label(store, "c8", "A", run_id=run, purpose="teach")
+        m = measure_run(store, run)
+        with pytest.raises(Exception, match="unknown label purpose"):
+            add_label(store, "c9", "B", purpose="curiosity")
+    assert res.added == 3
+    acc = m.kpis[0]
+    assert (acc.metric, acc.n, acc.successes, acc.n_fresh) == ("accuracy", 4, 4, 4)

@@ -190,6 +190,7 @@ def _store_labels_once(
     allow_unknown_segments: bool = False,
     actor: str | None = None,
     run_id: int | None = None,
+    purpose: str = "kpi",
 ) -> LabelImportResult:
     """One attempt of :func:`store_labels`."""
     missing = {"customer_id", "segment"} - set(table.columns)
@@ -210,7 +211,7 @@ def _store_labels_once(
     now = utcnow()
     line_numbers = list(lines) if lines is not None else list(range(2, table.height + 2))
     frame = _canonical(table).with_columns(pl.Series("_line", line_numbers, pl.Int64))
-    frame = _bind(frame, table, binding)
+    frame = _bind(frame, table, binding).with_columns(pl.lit(_purpose(purpose)).alias("purpose"))
     valid = (pl.col("customer_id").str.len_chars() > 0) & (pl.col("segment").str.len_chars() > 0)
     result.invalid_lines = frame.filter(~valid.fill_null(False))["_line"].to_list()
     frame = frame.filter(valid.fill_null(False))
@@ -272,6 +273,15 @@ def _store_labels_once(
     return result
 
 
+PURPOSES = ("kpi", "teach")
+
+
+def _purpose(purpose: str) -> str:
+    if purpose not in PURPOSES:
+        raise UsageError(f"unknown label purpose {purpose!r}", hint=f"use one of {PURPOSES}")
+    return purpose
+
+
 def _file_run(table: pl.DataFrame, source: str) -> int | None:
     """The run named by the file's ``run_id`` column (one run per file), if it has one."""
     if "run_id" not in table.columns:
@@ -322,12 +332,15 @@ def store_labels(
     allow_unknown_segments: bool = False,
     actor: str | None = None,
     run_id: int | None = None,
+    purpose: str = "kpi",
 ) -> LabelImportResult:
     """Append the labels in ``table`` (canonical LABELS columns) as one atomic import.
 
     The labels are bound to ``run_id`` (default: the latest run), the segmentation the reviewers
     judged; ``judged_segment`` comes from the table when it has that column (or an audit
     sheet's ``assigned_segment``), else from the run. Without any run they stay unbound.
+    ``purpose`` is ``"kpi"`` (evidence for the KPI) or ``"teach"`` (labels asked for to teach a
+    model, e.g. by ``seglens labels suggest``; they never count in the KPI).
 
     Importing the same file (same ``file_hash``) twice adds nothing; rows already in the store
     (same customer, segment, reviewer, time, source and note) are skipped, so overlapping
@@ -361,6 +374,7 @@ def store_labels(
                 allow_unknown_segments=allow_unknown_segments,
                 actor=actor,
                 run_id=run_id,
+                purpose=purpose,
             )
         except IntegrityError:
             # Another import of the same file or of overlapping rows committed first.
@@ -382,6 +396,7 @@ def add_label(
     actor: str | None = None,
     run_id: int | None = None,
     judged_segment: str | None = None,
+    purpose: str = "kpi",
 ) -> int:
     """Record one confirmation or correction (and its audit entry) in one transaction.
 
@@ -415,6 +430,7 @@ def add_label(
         "segment": segment,
         "run_id": run_id,
         "judged_segment": judged_segment,
+        "purpose": _purpose(purpose),
         "labeled_by": labeled_by,
         "labeled_at": labeled_at or now,
         "source": source,
@@ -477,12 +493,15 @@ def label_history(store: Store, customer_id: str | None = None) -> pl.DataFrame:
 
 def label_events(store: Store) -> pl.DataFrame:
     """Every label, fetched in bulk: ``id, customer_id, segment, labeled_at, source, run_id,
-    judged_segment``.
+    judged_segment, purpose``.
 
     Raw driver rows and one vectorised date parse: the ORM's per-row processing costs more
     than the whole derivation.
     """
-    sql = "SELECT id, customer_id, segment, labeled_at, source, run_id, judged_segment FROM labels"
+    sql = (
+        "SELECT id, customer_id, segment, labeled_at, source, run_id, judged_segment, purpose "
+        "FROM labels"
+    )
     with store.read_engine.connect() as conn:
         cursor = conn.connection.cursor()  # plain tuples, no Row objects
         try:
@@ -499,6 +518,7 @@ def label_events(store: Store) -> pl.DataFrame:
         "source": pl.String(),
         "run_id": pl.Int64(),
         "judged_segment": pl.String(),
+        "purpose": pl.String(),
     }
     frame = pl.DataFrame(rows, schema=schema, orient="row")
     if raw_dates:

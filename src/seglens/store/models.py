@@ -122,6 +122,9 @@ class Label(Base):
         ForeignKey("runs.id", ondelete="SET NULL"), nullable=True, index=True
     )
     judged_segment: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    purpose: Mapped[str] = mapped_column(String(10), server_default="kpi")
+    """``kpi`` (random audits, feedback: evidence for the KPI) or ``teach`` (asked for because a
+    model learns most from it; never counted in the KPI, which stays on random samples)."""
     labeled_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     labeled_at: Mapped[datetime] = mapped_column(DateTime)
     source: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -166,6 +166,8 @@ def select_labels(
     seg = assigned.select(
         pl.col("customer_id").cast(pl.String), pl.col("segment").cast(pl.String).alias("assigned")
     )
+    if "purpose" in events.columns:
+        events = events.filter(pl.col("purpose").fill_null("kpi") != "teach")
     mine = events.join(seg, on="customer_id", how="inner")
     fresh = _decide(mine.filter(pl.col("run_id") == run_id), policy).with_columns(
         pl.lit("fresh").alias("status")

@@ -1,4 +1,5 @@
-"""Labels bound to the run they judged; stored audit designs; stored comparisons; resolved alerts.
+"""Labels bound to the run they judged (and their purpose: KPI evidence or teaching); stored
+audit designs; stored comparisons; resolved alerts.
 
 Revision ID: 0004
 Revises: 0003
@@ -57,6 +58,7 @@ def upgrade() -> None:
     with op.batch_alter_table("labels") as batch:
         batch.add_column(sa.Column("run_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("judged_segment", sa.String(200), nullable=True))
+        batch.add_column(sa.Column("purpose", sa.String(10), nullable=False, server_default="kpi"))
         batch.create_foreign_key(
             "fk_labels_run_id_runs", "runs", ["run_id"], ["id"], ondelete="SET NULL"
         )
@@ -122,6 +124,7 @@ def downgrade() -> None:
     with op.batch_alter_table("labels") as batch:
         batch.drop_index("ix_labels_run_id")
         batch.drop_constraint("fk_labels_run_id_runs", type_="foreignkey")
+        batch.drop_column("purpose")
         batch.drop_column("judged_segment")
         batch.drop_column("run_id")
     op.drop_table("audit_members")

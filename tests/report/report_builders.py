@@ -31,6 +31,7 @@ from seglens.report import (
     MigrationTable,
     PeriodKPI,
     Profiles,
+    ProxyValue,
     ReviewSnapshot,
     RunInfo,
     SegmentStat,
@@ -255,6 +256,38 @@ def build_planted(names: tuple[str, ...], *, seed: int = 7, n: int = 3000) -> Bu
         currency="GBP",
     )
     return Built(snap, acc_pct, {s: stats[s][0] for s in names})
+
+
+def build_label_free() -> ReviewSnapshot:
+    """2011Q1–Q2 measured on labels, 2011Q3 without any: only monitoring signals (the issue's
+    hold rate, 54 of 136 customers held, and a bootstrap ARI) and the segment sizes."""
+    from seglens.accuracy import proxy_caveat
+    from seglens.accuracy.caveats import PROXY_MEANINGS
+
+    def proxy(key: str, name: str, value: float, n: int) -> ProxyValue:
+        return ProxyValue(name, value, PROXY_MEANINGS[key], proxy_caveat(key), n)
+
+    return ReviewSnapshot(
+        "2011Q3",
+        None,
+        (
+            SegmentStat("Loyal", 600, stability=0.9, revenue=52_000.0),
+            SegmentStat("New", 300, stability=0.8, revenue=9_000.0),
+            SegmentStat("Lost", 90, stability=0.6, revenue=400.0),
+        ),
+        method="unmeasured",
+        generated_at=datetime(2011, 10, 3, 9, 0),
+        history=(
+            PeriodKPI("2011Q1", Estimate.from_counts(170, 200)),
+            PeriodKPI("2011Q2", Estimate.from_counts(180, 200)),
+        ),
+        proxies=(
+            proxy("out_of_time_held", "held (out of time)", 54 / 136, 136),
+            proxy("stability_ari", "bootstrap ARI", 0.6123, 990),
+        ),
+        population=990,
+        label_counts=(0, 0, 120),
+    )
 
 
 # --- headless Chromium -------------------------------------------------------------------

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from seglens.audit import plan_audit
 from seglens.errors import UsageError
 from seglens.report import (
     ATTRIBUTE_KEYS,
@@ -21,7 +22,8 @@ from seglens.report import (
     write_report,
 )
 from seglens.report.pdf_chromium import find_chromium
-from tests.report.report_builders import Built, build_planted, need_pdftoppm
+from tests.report.label_free_checks import check_label_free_review
+from tests.report.report_builders import Built, build_label_free, build_planted, need_pdftoppm
 
 XSS = "<script>alert(1)</script>"
 
@@ -110,6 +112,43 @@ def test_user_text_is_escaped_in_the_browser(browser: Any, tmp_path: Path) -> No
         "&gt;", ">"
     )
     page.close()
+
+
+@pytest.mark.browser
+def test_label_free_review_in_chromium(browser: Any, tmp_path: Path, artifacts: Path) -> None:
+    """No labels: "not measured (n = 0)", the audit plan, proxies only under Monitoring."""
+    snap = build_label_free()
+    out = write_report(snap, tmp_path / "label-free.html").html
+    shot = artifacts / "review-label-free.png"
+    page, seen = _open(browser, out, shot)
+    assert seen["requests"] == [out.as_uri()]
+    assert seen["failed"] == seen["console"] == seen["errors"] == []
+    card = page.locator("[data-testid=headline-card]")
+    assert card.get_attribute("data-measured") == "false"
+    assert " ".join(card.inner_text().split()).startswith(
+        "SEGMENTATION ACCURACY not measured (n = 0)"
+    )
+    assert (
+        page.locator("[data-testid=status], .light, [data-testid=headline-accuracy]").count() == 0
+    )
+    sizes = {s.name: s.customers for s in snap.segments}
+    for margin in (5, 3):
+        plan = plan_audit(dict(sorted(sizes.items())), margin_pct=margin)
+        total = page.locator(f"[data-testid=audit-plan-total] td[data-margin='{margin}']")
+        assert total.inner_text() == f"{plan.total:,}"
+    panel = page.locator("[data-testid=monitoring]")
+    assert panel.locator("h2").inner_text() == "Monitoring (label-free signals, not the KPI)"
+    rows = panel.locator("[data-testid=monitoring-signal]")
+    assert rows.count() == 2 and rows.first.is_visible()
+    # Laid out apart: the monitoring panel starts below the headline card and the trend chart.
+    head, mon = card.bounding_box(), panel.bounding_box()
+    trend = page.locator("#chart-trend").bounding_box()
+    assert head and mon and trend and mon["y"] > head["y"] + head["height"]
+    assert mon["y"] > trend["y"] + trend["height"]
+    check_label_free_review(page.content(), segment_sizes=sizes)
+    page.close()
+    img = np.asarray(Image.open(shot).convert("L"))
+    assert img.shape[0] > 1500 and (img < 200).mean() > 0.02
 
 
 def test_pdf_pages_all_have_content(automobile: Built, tmp_path: Path, artifacts: Path) -> None:

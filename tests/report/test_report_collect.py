@@ -17,7 +17,9 @@ from seglens.accuracy import (
 from seglens.errors import UsageError
 from seglens.report import ATTRIBUTE_KEYS, compute_attributes, render_html
 from seglens.report.collect import collect_snapshot, migration_table, segment_profiles
+from seglens.report.diagnose import risks
 from seglens.synthetic import make_population
+from tests.report.label_free_checks import check_label_free_review
 
 
 @pytest.fixture(scope="module")
@@ -105,18 +107,23 @@ def test_headline_and_segments_come_from_the_accuracy_report(pop_run: dict[str, 
     assert 'data-chart="migration"' in html and 'data-chart="profiles"' in html
 
 
-def test_without_labels_the_headline_is_a_proxy_with_its_caveat() -> None:
+def test_without_labels_the_accuracy_is_not_measured_and_the_proxy_is_monitoring() -> None:
     pop = make_population(600, n_segments=3, separation=6.0, seed=5)
     oot = out_of_time_validity(pop.features, pop.holdout_features, n_segments=3)
-    snap = collect_snapshot(None, period="2011Q3", out_of_time=oot)
-    assert snap.method == "proxy"
-    assert snap.accuracy.value_pct == oot.held.value_pct
-    assert [p.name for p in snap.proxies] == ["held"]
+    assignments = pl.DataFrame(
+        {"customer_id": pop.customer_id, "segment": [f"s{c}" for c in pop.truth]},
+        schema={"customer_id": pl.String, "segment": pl.String},
+    )
+    snap = collect_snapshot(None, period="2011Q3", out_of_time=oot, assignments=assignments)
+    assert snap.method == "unmeasured" and snap.accuracy is None and snap.status is None
+    # The hold rate is listed with its caveat, as a monitoring signal only.
+    assert [(p.name, p.value, p.n) for p in snap.proxies] == [
+        ("held", oot.held.value_pct / 100, oot.held.n)
+    ]
     assert "migrate" in snap.proxies[0].caveat
-    kinds = {r for a in compute_attributes(snap) for r in [a.key]}
-    assert "risk_warnings" in kinds
-    html = render_html(snap)
-    assert "(proxy)" in html and "not measured accuracy" in html
+    assert "not-measured" in {r.kind for r in risks(snap)}
+    sizes = {str(s): int(n) for s, n in assignments.group_by("segment").len().iter_rows()}
+    check_label_free_review(render_html(snap), segment_sizes=sizes)
 
 
 def test_nothing_to_report_is_a_usage_error() -> None:

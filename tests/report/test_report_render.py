@@ -201,3 +201,35 @@ def test_headline_shows_the_snapshot_value(planted: Built) -> None:
     assert m is not None
     assert float(m.group(1)) == pytest.approx(planted.accuracy_pct, abs=1e-9)
     assert m.group(2) == f"{planted.accuracy_pct:.1f} %"
+
+
+def test_the_pdf_engine_named_is_the_one_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``auto`` falling back from a failing Chromium to WeasyPrint says WeasyPrint everywhere."""
+    from typer.testing import CliRunner
+
+    import seglens.cli.report_cmd  # noqa: F401  (registers `seglens report`)
+    from seglens.cli._app import app
+
+    snap = ReviewSnapshot(
+        "2011Q3",
+        Estimate.from_counts(88, 100),
+        (SegmentStat("A", 60, precision=Estimate.from_counts(50, 55)),),
+    )
+    js = write_snapshot(snap, tmp_path / "s.json")
+    monkeypatch.setenv("SEGLENS_CHROMIUM", "/bin/false")  # a "browser" that always fails
+    out, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
+    res = CliRunner().invoke(
+        app, ["report", "--snapshot", str(js), "-o", str(out), "--pdf", str(pdf)]
+    )
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert f"pdf: {pdf} (WeasyPrint; Chromium failed:" in flat
+    assert pdf.read_bytes().startswith(b"%PDF")
+    page = out.read_text("utf-8")
+    assert "PDF: WeasyPrint" in page and "Chromium" not in page
+    # Without a PDF the document claims no engine.
+    files = write_report(snap, tmp_path / "only.html")
+    assert files.pdf is None and files.pdf_engine is None
+    assert "no PDF rendered with this file" in files.html.read_text("utf-8")

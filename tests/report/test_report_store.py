@@ -16,6 +16,7 @@ from seglens.cli._app import app
 from seglens.report import read_snapshot
 from seglens.report.collect_store import collect_from_store
 from seglens.report.diagnose import risks
+from seglens.report.render import planned_engine
 from seglens.store import Store, kpi_table, open_store, run_assignments, store_labels
 from seglens.synthetic import make_population
 from seglens.tracking import track
@@ -128,6 +129,11 @@ def test_cli_writes_html_pdf_and_json(tracked_db: Path, tmp_path: Path) -> None:
     assert f'data-value="{q3["value"]}">{headline}<' in page
     assert "<b>team</b>" not in page and "&lt;b&gt;team&lt;/b&gt;" in page  # import source
     assert pdf.read_bytes().startswith(b"%PDF")
+    # The engine named in the output and in the document is the one `auto` picked.
+    engine = planned_engine("auto")
+    named = {"chromium": "Chromium", "weasyprint": "WeasyPrint"}[engine]
+    assert f"pdf: {pdf} ({named})" in " ".join(res.output.split())
+    assert {"chromium": "PDF: headless Chromium", "weasyprint": "PDF: WeasyPrint"}[engine] in page
     snap = read_snapshot(js)
     assert snap.accuracy.value_pct == q3["value"]
     # The saved snapshot renders again without the store.

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from seglens.cli._app import app, console
 from seglens.errors import UsageError
 from seglens.settings import DEFAULT_SETTINGS
+
+if TYPE_CHECKING:
+    from seglens.report import ReviewSnapshot
 
 __all__ = ["report"]
 
@@ -34,8 +37,9 @@ def report(
         str | None,
         typer.Option(
             "--metric",
-            help="Stored KPI to head the review (default: accuracy_audit, then accuracy, "
-            "then segment_hold).",
+            help="Stored KPI to head the review (default: accuracy_audit, then accuracy; "
+            "without either the KPI is shown as not measured). Label-free signals such as "
+            "segment_hold are monitoring, never the headline.",
         ),
     ] = None,
     snapshot: Annotated[
@@ -96,16 +100,44 @@ def report(
     files = write_report(snap, output, pdf_path=pdf, pdf_engine=pdf_engine)  # type: ignore[arg-type]
     if json_out is not None:
         write_snapshot(snap, json_out)
+    _print_headline(snap)
+    console.print(f"report: {files.html}", highlight=False, markup=False)
+    if files.pdf is not None:
+        engine = {"chromium": "Chromium", "weasyprint": "WeasyPrint"}.get(
+            files.pdf_engine or "", "?"
+        )
+        why = f"; Chromium failed: {files.pdf_fallback}" if files.pdf_fallback else ""
+        console.print(f"pdf: {files.pdf} ({engine}{why})", highlight=False, markup=False)
+    if json_out is not None:
+        console.print(f"snapshot: {json_out}", highlight=False, markup=False)
+
+
+def _print_headline(snap: ReviewSnapshot) -> None:
+    """The KPI line: the measured figure with its CI, n and light, or "not measured (n = 0)"."""
+    from seglens.report.plan import audit_plans
+
     acc = snap.accuracy
+    if acc is None:
+        plans = audit_plans(snap)
+        plan = ", ".join(f"{p.total:,} labels for ±{m:g} points" for m, p in plans.items())
+        console.print(
+            f"{snap.period}: Segmentation accuracy not measured (n = 0): no labelled customer "
+            "judged this run" + (f"; audit plan: {plan}" if plan else ""),
+            highlight=False,
+            markup=False,
+        )
+        for p in snap.proxies:
+            console.print(
+                f"monitoring (label-free, not the KPI): {p.name} {p.value:.3f}"
+                + (f" (n={p.n:,})" if p.n else ""),
+                highlight=False,
+                markup=False,
+            )
+        return
     console.print(
         f"{snap.period}: Segmentation Accuracy {acc.value_pct:.1f} % "
         f"(95 % CI {acc.ci_low_pct:.1f}–{acc.ci_high_pct:.1f}, n={acc.n:,}) — "
-        f"{snap.status.upper()}",
+        f"{(snap.status or '').upper()}",
         highlight=False,
         markup=False,
     )
-    console.print(f"report: {files.html}", highlight=False, markup=False)
-    if files.pdf is not None:
-        console.print(f"pdf: {files.pdf}", highlight=False, markup=False)
-    if json_out is not None:
-        console.print(f"snapshot: {json_out}", highlight=False, markup=False)

@@ -6,7 +6,6 @@ twelve in the order the review shows them.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
@@ -21,49 +20,25 @@ from seglens.report.diagnose import (
     weakest_segments,
 )
 from seglens.report.impact import change_impact
-from seglens.report.snapshot import ReviewSnapshot, Severity, period_change
+from seglens.report.measurement import (
+    definition,
+    formula,
+    interval_method,
+    measurement_approach,
+    plan_text,
+    trend_analysis,
+)
+from seglens.report.snapshot import ReviewSnapshot, Severity
 from seglens.report.text import (
     Attribute,
     Item,
-    fmt_ci,
     fmt_est,
-    fmt_p,
     fmt_pct,
-    fmt_points,
     plural,
     q,
 )
 
 __all__ = ["ATTRIBUTE_KEYS", "Attribute", "Item", "compute_attributes"]
-
-
-def _method_phrase(s: ReviewSnapshot) -> str:
-    return {
-        "labelled": "labelled customers (sales / service confirmations)",
-        "stratified": "customers in a stratified audit sample (weighted estimate)",
-        "proxy": "customers scored by a label-free proxy",
-    }[s.method]
-
-
-def definition(s: ReviewSnapshot) -> Attribute:
-    """What the KPI measures, scoped to this period's population and target."""
-    pop = f" out of {s.population:,} segmented customers" if s.population else ""
-    items = [
-        Item(
-            "Customer-level Segmentation Accuracy = customers whose assigned segment is correct / "
-            "customers checked × 100."
-        ),
-        Item(
-            "Segment-level accuracy = segments that pass the accuracy rule / segments analysed × "
-            f"100. Rule used: {s.segment_rule or 'precision point estimate at or above target'}."
-        ),
-        Item(f"Target: above {s.target_pct:g} %; every figure carries n and a 95 % interval."),
-    ]
-    summary = (
-        f"For {s.period}, accuracy is measured on {s.accuracy.n:,} {_method_phrase(s)}{pop}, "
-        f"across {plural(len(s.segments), 'segment')}."
-    )
-    return Attribute("definition", "Definition", summary, tuple(items))
 
 
 def business_insights(s: ReviewSnapshot) -> Attribute:
@@ -111,6 +86,12 @@ def business_insights(s: ReviewSnapshot) -> Attribute:
                 f"{fmt_pct(wp.value_pct)}."
             )
         )
+    if s.accuracy is None or s.status is None:
+        summary = (
+            f"Segmentation accuracy is not measured for {s.period} (n = 0): this review cannot "
+            f"say whether the segmentation meets the {s.target_pct:g} % target."
+        )
+        return Attribute("business_insights", "Business insights", summary, tuple(items))
     verdict = {
         "green": "is above target with 95 % confidence",
         "amber": "cannot yet be told apart from the target",
@@ -118,124 +99,6 @@ def business_insights(s: ReviewSnapshot) -> Attribute:
     }[s.status]
     summary = f"At {fmt_pct(s.accuracy.value_pct)} the segmentation {verdict}."
     return Attribute("business_insights", "Business insights", summary, tuple(items))
-
-
-def measurement_approach(s: ReviewSnapshot) -> Attribute:
-    """How this period's figure was obtained: sample, matching, interval, margin."""
-    items: list[Item] = []
-    if s.labels is not None:
-        lc = s.labels
-        items.append(
-            Item(
-                f"{lc.labels:,} labels received, {lc.matched:,} matched to segmented customers, "
-                f"{lc.unknown_customers:,} for unknown customers (excluded, counted here)."
-            )
-        )
-        if lc.by_source:
-            parts = ", ".join(f"{src}: {n:,}" for src, n in lc.by_source)
-            items.append(Item(f"Labels by source: {parts}."))
-    mapped = [x for x in s.segments if x.matched_label not in (None, x.name)]
-    if mapped:
-        parts = ", ".join(f"{x.name} → {x.matched_label}" for x in mapped)
-        items.append(Item(f"Segments were matched to label names one-to-one: {parts}."))
-    if s.method != "proxy":
-        items.append(
-            Item(
-                f"95 % interval: Wilson score, ±{s.accuracy.half_width_pct:.1f} points against "
-                f"a planned margin of ±{s.margin_pct:g} points."
-            )
-        )
-    items.extend(
-        Item(f"Proxy {p.name}: {p.value:.3f} — {p.meaning}" + (f" (n = {p.n:,})" if p.n else ""))
-        for p in s.proxies
-    )
-    summary = f"{s.method.capitalize()} measurement on {s.accuracy.n:,} customers for {s.period}."
-    return Attribute("measurement_approach", "Measurement approach", summary, tuple(items))
-
-
-def formula(s: ReviewSnapshot) -> Attribute:
-    """The formulas with this period's numbers substituted."""
-    acc = s.accuracy
-    items: list[Item] = []
-    if acc.successes is not None:
-        items.append(
-            Item(
-                f"Customer-level: {acc.successes:,.0f} / {acc.n:,} × 100 = "
-                f"{fmt_pct(acc.value_pct, 2)}; 95 % CI {fmt_ci(acc)}."
-            )
-        )
-    else:
-        items.append(Item(f"Customer-level (weighted): {fmt_est(acc)}."))
-    seg = s.segment_accuracy
-    if seg is not None and seg.successes is not None:
-        items.append(
-            Item(
-                f"Segment-level: {seg.successes:.0f} / {seg.n} × 100 = {fmt_pct(seg.value_pct)}; "
-                f"95 % CI {fmt_ci(seg)}."
-            )
-        )
-    ch = s.change
-    if ch is not None:
-        prev = s.history[-1].accuracy
-        se = "" if ch.se_points is None else f" = {ch.se_points:.2f} points"
-        paired = (
-            f"; {ch.n_paired:,} customers count in both periods (their covariance is subtracted)"
-            if ch.n_paired
-            else ""
-        )
-        items.append(
-            Item(
-                f"Change test: d = {fmt_pct(acc.value_pct)} − {fmt_pct(prev.value_pct)} = "
-                f"{fmt_points(ch.delta_points)}, standard error √(se₁² + se₀² − 2·cov){se}"
-                f"{paired}; {fmt_p(ch.p_value)}."
-            )
-        )
-    summary = "Correctly segmented customers / customers checked × 100."
-    return Attribute("formula", "Formula", summary, tuple(items))
-
-
-def trend_analysis(s: ReviewSnapshot) -> Attribute:
-    """How the KPI moved over the recorded periods, and which moves are significant."""
-    trend = s.trend
-    if len(trend) == 1:
-        summary = (
-            f"{s.period} is the first recorded period: no trend yet; the next review will test "
-            "the change against it."
-        )
-        return Attribute("trend_analysis", "Trend analysis", summary, ())
-    items: list[Item] = []
-    drops = 0
-    for prev, cur in itertools.pairwise(trend):
-        ch = period_change(prev, cur)
-        drops += ch.significant_drop
-        sig = (
-            "significant drop"
-            if ch.significant_drop
-            else ("significant" if ch.significant else "not significant")
-        )
-        items.append(
-            Item(
-                f"{prev.period} → {cur.period}: {fmt_pct(prev.accuracy.value_pct)} → "
-                f"{fmt_pct(cur.accuracy.value_pct)} ({fmt_points(ch.delta_points)}, "
-                f"{fmt_p(ch.p_value)}, {sig}).",
-                "warning" if ch.significant_drop else "info",
-            )
-        )
-    first, last = trend[0], trend[-1]
-    above = sum(1 for t in trend if t.accuracy.value_pct >= s.target_pct)
-    items.append(
-        Item(f"{above} of {len(trend)} periods at or above the {s.target_pct:g} % target.")
-    )
-    deltas = [b.accuracy.value_pct - a.accuracy.value_pct for a, b in itertools.pairwise(trend)]
-    if len(deltas) >= 2 and all(d < 0 for d in deltas[-2:]):
-        items.append(Item("The KPI has fallen in each of the last two periods.", "warning"))
-    delta = last.accuracy.value_pct - first.accuracy.value_pct
-    summary = (
-        f"Over {len(trend)} periods ({first.period}–{last.period}) the KPI moved "
-        f"{fmt_points(delta)}; {drops} of the {len(trend) - 1} period-on-period changes "
-        "were significant drops."
-    )
-    return Attribute("trend_analysis", "Trend analysis", summary, tuple(items))
 
 
 def diagnostics(s: ReviewSnapshot) -> Attribute:
@@ -290,6 +153,17 @@ def diagnostics(s: ReviewSnapshot) -> Attribute:
 def improvement_tips(s: ReviewSnapshot) -> Attribute:
     """Actions derived from the diagnostics: merge, re-draw a boundary, label more, re-fit."""
     items: list[Item] = []
+    if not s.measured:
+        plan = plan_text(s)
+        items.append(
+            Item(
+                "Measure the KPI first: label a stratified audit sample"
+                + (f" ({plan})" if plan else "")
+                + f", drawn with `seglens audit-sample --db URL --margin {s.margin_pct:g}` and "
+                "scored with `seglens audit-estimate SHEET --db URL`.",
+                "warning",
+            )
+        )
     for pair in confused_pairs(s):
         if pair.mutual:
             items.append(
@@ -327,11 +201,21 @@ def improvement_tips(s: ReviewSnapshot) -> Attribute:
                     "warning",
                 )
             )
-    if not items:
+    if not items and s.status == "green":
         items.append(
             Item(
                 f"No action needed: every interval is within ±{s.margin_pct:g} points and no "
                 "segments are confused; keep the audit sample size."
+            )
+        )
+    elif not items:
+        where = "is below" if s.status == "red" else "cannot yet be told apart from"
+        items.append(
+            Item(
+                f"The KPI {where} the {s.target_pct:g} % target, but no segment stands out: "
+                "review the segment definitions with the people who label, and label more "
+                "customers in the largest segments to locate the errors.",
+                "warning",
             )
         )
     summary = f"{plural(len(items), 'action')} derived from the diagnostics."
@@ -340,12 +224,16 @@ def improvement_tips(s: ReviewSnapshot) -> Attribute:
 
 def visualization(s: ReviewSnapshot) -> Attribute:
     """What each chart of this review shows and how to read it."""
-    items = [
-        Item(
-            f"Trend: {plural(len(s.trend), 'period')}, point = KPI, band = 95 % interval, dashed "
-            f"line = {s.target_pct:g} % target."
+    items: list[Item] = []
+    if s.trend:
+        items.append(
+            Item(
+                f"Trend: {plural(len(s.trend), 'measured period')}, point = KPI, band = 95 % "
+                f"interval, dashed line = {s.target_pct:g} % target"
+                + ("" if s.measured else f"; {s.period} is not measured and not plotted")
+                + "."
+            )
         )
-    ]
     with_p = [x for x in s.segments if x.precision is not None]
     if with_p:
         below = sum(1 for x in with_p if x.precision and x.precision.value_pct < s.target_pct)
@@ -382,7 +270,17 @@ def visualization(s: ReviewSnapshot) -> Attribute:
                 "across segments, label = raw mean."
             )
         )
-    summary = f"Dashboard tile: traffic light {s.status.upper()} beside the trend line."
+    if s.proxies:
+        items.append(
+            Item(
+                "Monitoring signals are listed in their own table, with no target line and no "
+                "traffic light."
+            )
+        )
+    if s.status is None:
+        summary = "Dashboard tile: no traffic light — the KPI is not measured (n = 0)."
+    else:
+        summary = f"Dashboard tile: traffic light {s.status.upper()} beside the trend line."
     return Attribute("visualization", "Visualization", summary, tuple(items))
 
 
@@ -391,7 +289,13 @@ def risk_warnings(s: ReviewSnapshot) -> Attribute:
     found = risks(s)
     items = tuple(Item(r.message, r.severity) for r in found)
     crit = sum(1 for r in found if r.severity == "critical")
-    summary = f"{plural(len(found), 'warning')}, {crit} critical." if found else "No risks raised."
+    notes = sum(1 for r in found if r.severity == "info")
+    summary = (
+        f"{plural(len(found) - notes, 'warning')}, {crit} critical"
+        + (f"; {plural(notes, 'note')}." if notes else ".")
+        if found
+        else "No risks raised."
+    )
     return Attribute("risk_warnings", "Risk warnings", summary, items)
 
 
@@ -402,33 +306,47 @@ def _dist_version(name: str) -> str:
         return "not installed"
 
 
-def tools_and_technology(s: ReviewSnapshot) -> Attribute:
-    """The methods and software actually used for this snapshot."""
+def _pdf_text(pdf_engine: str | None) -> str:
+    if pdf_engine == "chromium":
+        return "PDF: headless Chromium print-to-PDF"
+    if pdf_engine == "weasyprint":
+        return f"PDF: WeasyPrint {_dist_version('weasyprint')}"
+    return "no PDF rendered with this file"
+
+
+def tools_and_technology(s: ReviewSnapshot, *, pdf_engine: str | None = None) -> Attribute:
+    """The methods and software actually used for this snapshot (and the PDF engine used)."""
     items: list[Item] = []
     if s.run is not None:
         params = ", ".join(f"{k}={v}" for k, v in s.run.parameters)
         ver = s.run.seglens_version or _dist_version("seglens")
         items.append(Item(f"Segmenter: {s.run.segmenter}({params}), seglens {ver}."))
-    methods = ["Wilson score intervals"] if s.method != "proxy" else []
+    methods = (
+        [interval_method(s.accuracy)]
+        if s.accuracy is not None
+        else ["stratified audit planning (seglens.audit.plan_audit)"]
+    )
     if any(x.matched_label not in (None, x.name) for x in s.segments):
         methods.append("Hungarian matching of segments to labels")
     if s.history:
         methods.append("two-proportion z-test between periods")
     if any(x.stability is not None for x in s.segments):
         methods.append("bootstrap Jaccard stability")
-    methods.extend(p.name for p in s.proxies)
     if methods:
         items.append(Item("Methods: " + "; ".join(methods) + "."))
+    if s.proxies:
+        names = ", ".join(p.name for p in s.proxies)
+        items.append(Item(f"Monitoring signals (label-free, not the KPI): {names}."))
     if s.store_url:
         items.append(Item(f"KPI history store: {s.store_url.split(':', 1)[0]}."))
     items.append(
         Item(
             f"Charts: Vega-Lite rendered by vl-convert {_dist_version('vl-convert-python')} "
-            "(inline SVG, no JavaScript); templates: Jinja2 with autoescaping; PDF: WeasyPrint "
-            f"{_dist_version('weasyprint')}."
+            "(inline SVG, no JavaScript); templates: Jinja2 with autoescaping; "
+            f"{_pdf_text(pdf_engine)}."
         )
     )
-    summary = f"{len(methods)} statistical methods behind this review."
+    summary = f"{plural(len(methods), 'statistical method')} behind this review."
     return Attribute("tools_and_technology", "Tools and technology", summary, tuple(items))
 
 
@@ -465,8 +383,13 @@ ATTRIBUTES: tuple[tuple[str, Callable[[ReviewSnapshot], Attribute]], ...] = (
 ATTRIBUTE_KEYS: tuple[str, ...] = tuple(k for k, _ in ATTRIBUTES)
 
 
-def compute_attributes(snap: ReviewSnapshot) -> tuple[Attribute, ...]:
+def compute_attributes(
+    snap: ReviewSnapshot, *, pdf_engine: str | None = None
+) -> tuple[Attribute, ...]:
     """All twelve attributes for ``snap``, in review order.
+
+    ``pdf_engine`` is the engine that renders this document to PDF (``"chromium"`` or
+    ``"weasyprint"``; ``None``: no PDF), as *Tools and technology* names it.
 
     Examples
     --------
@@ -475,4 +398,8 @@ def compute_attributes(snap: ReviewSnapshot) -> tuple[Attribute, ...]:
     >>> [a.key for a in compute_attributes(snap)][:3]
     ['definition', 'business_insights', 'measurement_approach']
     """
-    return tuple(fn(snap) for _, fn in ATTRIBUTES)
+    tools = "tools_and_technology"
+    return tuple(
+        tools_and_technology(snap, pdf_engine=pdf_engine) if key == tools else fn(snap)
+        for key, fn in ATTRIBUTES
+    )

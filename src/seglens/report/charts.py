@@ -144,8 +144,15 @@ def _y_floor(values: list[float], target: float) -> float:
     return max(0.0, math.floor((low - 5) / 5) * 5)
 
 
-def trend_spec(snap: ReviewSnapshot) -> Spec:
-    """KPI per period with its 95 % band (error bar when alone) and the target as a dashed rule."""
+def trend_spec(snap: ReviewSnapshot) -> Spec | None:
+    """KPI per measured period with its 95 % band (error bar when alone) and the target as a
+    dashed rule; ``None`` when no period was measured.
+
+    Only measured accuracies (:attr:`ReviewSnapshot.trend`) are plotted: a label-free proxy is
+    never drawn against the target.
+    """
+    if not snap.trend:
+        return None
     rows = [
         {
             "period": p.period,
@@ -414,7 +421,9 @@ def make_charts(snap: ReviewSnapshot) -> tuple[Chart, ...]:
         (
             "trend",
             "Accuracy trend",
-            f"KPI per period with its 95 % interval; dashed line: {snap.target_pct:g} % target.",
+            f"KPI per measured period with its 95 % interval; dashed line: {snap.target_pct:g} % "
+            "target."
+            + ("" if snap.measured else f" {snap.period} is not measured and has no point."),
             trend_spec(snap),
         ),
         (

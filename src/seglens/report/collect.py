@@ -173,23 +173,6 @@ def _proxies(
     return tuple(out)
 
 
-def _proxy_headline(
-    stability: StabilityResult | None, out_of_time: OutOfTimeResult | None
-) -> Estimate:
-    if out_of_time is not None:
-        held = convert_estimate(out_of_time.held)
-        if held is not None:
-            return held
-    if stability is not None:
-        clip = [min(100.0, max(0.0, 100 * v)) for v in (stability.ari_low, stability.ari)]
-        high = min(100.0, max(clip[1], 100 * stability.ari_high))
-        return Estimate(clip[1], stability.n, min(clip), high, method="bootstrap")
-    raise UsageError(
-        "no labels and no label-free proxy to report",
-        hint="import labels (seglens labels import) or pass stability / out-of-time results",
-    )
-
-
 def _segments(
     report: AccuracyReport | None,
     sizes: Mapping[str, int],
@@ -301,7 +284,7 @@ def collect_snapshot(
     currency: str = "",
     store_url: str | None = None,
     generated_at: datetime | None = None,
-    headline: tuple[Estimate, Method] | None = None,
+    headline: tuple[Estimate | None, Method] | None = None,
     extra_proxies: Sequence[ProxyValue] = (),
 ) -> ReviewSnapshot:
     """Assemble the review snapshot from accuracy results and assignments.
@@ -309,8 +292,9 @@ def collect_snapshot(
     Parameters
     ----------
     report
-        The labelled accuracy report, or ``None`` when there are no labels: the headline is
-        then the out-of-time hold rate (or the bootstrap ARI) and the method ``"proxy"``.
+        The labelled accuracy report, or ``None`` when there are no labels: the accuracy is
+        then *not measured* (``accuracy=None``, method ``"unmeasured"``, n = 0) and the review
+        shows the audit plan that would measure it; proxies stay monitoring signals.
     period
         The period reviewed, e.g. ``"2011Q3"``.
     assignments
@@ -321,12 +305,14 @@ def collect_snapshot(
     features
         ``customer_id`` plus numeric features, for the segment profiles.
     stability, out_of_time, separation
-        Label-free proxies from :mod:`seglens.accuracy` (shown with their caveats).
+        Label-free proxies from :mod:`seglens.accuracy`, shown as monitoring signals with their
+        calibrated caveats, never as the KPI.
     history
         Earlier periods' KPI, oldest first.
     headline
         An estimate and method to head the review instead of the report's accuracy (e.g. the
-        KPI stored for the period, or a stratified audit estimate).
+        KPI stored for the period, or a stratified audit estimate); ``(None, "unmeasured")``
+        when the period's accuracy was not measured.
     extra_proxies
         Further proxy values to list (e.g. a stored out-of-time hold rate).
 
@@ -338,6 +324,12 @@ def collect_snapshot(
     >>> round(snap.accuracy.value_pct, 1), snap.accuracy.n, snap.method
     (95.0, 20, 'labelled')
     """
+    proxies_given = (stability, out_of_time, separation) != (None, None, None) or extra_proxies
+    if report is None and headline is None and assignments is None and not proxies_given:
+        raise UsageError(
+            "no labels, no segments and no label-free proxy to report",
+            hint="import labels (seglens labels import) or pass the assignments",
+        )
     seg_df = cur_sizes = None
     sizes: dict[str, int] = {}
     if assignments is not None:
@@ -351,7 +343,7 @@ def collect_snapshot(
         prev_df = _need(
             _frame(previous_assignments, "previous"), ["customer_id", "segment"], "previous"
         )
-    method: Method = "labelled" if report is not None else "proxy"
+    method: Method = "labelled" if report is not None else "unmeasured"
     parts: dict[str, object] = {}
     all_findings = list(findings)
     if report is not None:
@@ -362,9 +354,7 @@ def collect_snapshot(
     if headline is not None:
         parts["accuracy"], method = headline
     elif report is None:
-        parts["accuracy"] = _proxy_headline(stability, out_of_time)
-        if stability is not None:
-            parts["segment_rule"] = "bootstrap Jaccard >= 0.75"
+        parts["accuracy"] = None  # not measured: no labels, and a proxy is not the KPI
     if target_pct is not None:
         parts["target_pct"] = target_pct
     migration = None

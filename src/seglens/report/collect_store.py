@@ -1,8 +1,10 @@
 """Collect a review snapshot from the seglens store (``seglens report --db URL --period P``).
 
 The headline is the KPI stored for the period by ``seglens track`` (preferring the stratified
-audit estimate, then labelled accuracy, then the out-of-time hold proxy), with its stored
-comparison and label counts; the earlier periods of the same metric make the trend. The run behind
+audit estimate, then labelled accuracy), with its stored comparison and label counts; the earlier
+periods of the same metric make the trend. A period with neither is *not measured* (n = 0): the
+review then shows the audit plan, and the stored out-of-time hold rate (``segment_hold``) only as
+a monitoring signal, never as the headline. The run behind
 the period gives the segments, revenue and feature profiles; the labels that count for that run
 (:func:`seglens.tracking.run_labels`: fresh and carried, the same selection the KPI used) give
 per-segment precision and the confusion matrix; the previous run gives the migration; alerts and
@@ -52,20 +54,22 @@ from seglens.store import (
     safe_url,
 )
 from seglens.tracking import period_of, run_labels
+from seglens.tracking.measure import PROXY_METRICS
 
 __all__ = ["HEADLINE_METRICS", "collect_from_store", "safe_url"]
 
 log = logging.getLogger(__name__)
 
-COMPUTED_RULES = ("below_target", "significant_drop")
-"""Alert rules the review computes itself (shown once, as its own risk warnings)."""
+COMPUTED_RULES = ("below_target", "significant_drop", "too_few_labels")
+"""Alert rules the review computes itself (shown once, as its own risk warnings or, for the
+labels a period lacks, as its own label shortfall or audit plan)."""
 
 HEADLINE_METRICS: tuple[tuple[str, Method], ...] = (
     ("accuracy_audit", "stratified"),
     ("accuracy", "labelled"),
-    ("segment_hold", "proxy"),
 )
-"""Stored KPI metrics that can head the review, in order of preference, with their method."""
+"""Stored KPI metrics that can head the review, in order of preference, with their method.
+Label-free metrics (:data:`seglens.tracking.measure.PROXY_METRICS`) never do."""
 
 
 def _latest_rows(store: Store) -> pl.DataFrame:
@@ -122,7 +126,10 @@ def _period_kpi(row: dict[str, Any], method: Method, periods: dict[int, str]) ->
     )
 
 
-def _pick(latest: pl.DataFrame, period: str | None, metric: str | None) -> tuple[str, str, Method]:
+def _pick(
+    latest: pl.DataFrame, period: str | None, metric: str | None
+) -> tuple[str, str | None, Method]:
+    """The period, its headline metric (``None``: not measured) and that metric's method."""
     periods = latest["period"].unique().sort().to_list()
     if period is None:
         period = periods[-1]
@@ -133,6 +140,12 @@ def _pick(latest: pl.DataFrame, period: str | None, metric: str | None) -> tuple
         )
     have = set(latest.filter(pl.col("period") == period)["metric"].to_list())
     methods = dict(HEADLINE_METRICS)
+    if metric in PROXY_METRICS:
+        raise UsageError(
+            f"{metric} is a label-free monitoring signal, not the Segmentation Accuracy KPI",
+            hint="the review lists it under Monitoring; head it with "
+            + " or ".join(name for name, _ in HEADLINE_METRICS),
+        )
     if metric is not None:
         if metric not in have:
             raise UsageError(
@@ -143,9 +156,19 @@ def _pick(latest: pl.DataFrame, period: str | None, metric: str | None) -> tuple
     for name, method in HEADLINE_METRICS:
         if name in have:
             return period, name, method
-    raise UsageError(
-        f"no accuracy metric stored for {period}", hint=f"measured: {', '.join(sorted(have))}"
-    )
+    return period, None, "unmeasured"
+
+
+def _trend_metric(latest: pl.DataFrame, period: str, metric: str | None) -> str | None:
+    """The metric of the trend: the headline's, else that of the latest measured earlier period."""
+    if metric is not None:
+        return metric
+    names = [name for name, _ in HEADLINE_METRICS]
+    earlier = latest.filter((pl.col("period") < period) & pl.col("metric").is_in(names))
+    if earlier.is_empty():
+        return None
+    last = set(earlier.filter(pl.col("period") == earlier["period"].max())["metric"].to_list())
+    return next(name for name in names if name in last)
 
 
 def _run_info(store: Store, run_id: int | None) -> tuple[RunInfo | None, StoredRun | None]:
@@ -178,7 +201,11 @@ def _alert_findings(store: Store, period: str) -> list[Finding]:
     for a in alerts.iter_rows(named=True):
         sev = "critical" if a["severity"] in ("critical", "error") else "warning"
         state = " (acknowledged)" if a["acknowledged_at"] is not None else ""
-        out.append(Finding(sev, f"{a['message']}{state}", f"alert {a['rule']}"))  # type: ignore[arg-type]
+        message = f"{a['message']}{state}"
+        if a["metric"] in PROXY_METRICS:
+            # raised on a label-free signal: a monitoring note, never a KPI risk colour
+            sev, message = "info", f"Monitoring (label-free, not the KPI): {message}"
+        out.append(Finding(sev, message, f"alert {a['rule']}"))  # type: ignore[arg-type]
     return out
 
 
@@ -209,22 +236,39 @@ def collect_from_store(
     latest = _latest_rows(store)
     period, metric, method = _pick(latest, period, metric)
     periods = dict(kpi_table(store).select("id", "period").iter_rows())
-    rows = latest.filter(pl.col("metric") == metric)
-    current = rows.filter(pl.col("period") == period).row(0, named=True)
-    history = tuple(
-        _period_kpi(r, method, periods)
-        for r in rows.filter(pl.col("period") < period).iter_rows(named=True)
+    here = latest.filter(pl.col("period") == period)
+    # Not measured: the period's run and label counts come from its label-free row.
+    current = (here if metric is None else here.filter(pl.col("metric") == metric)).row(
+        0, named=True
     )
+    trend_metric = _trend_metric(latest, period, metric)
+    trend_method = dict(HEADLINE_METRICS).get(trend_metric or "", "labelled")
+    earlier = (
+        latest.filter((pl.col("metric") == trend_metric) & (pl.col("period") < period))
+        if trend_metric is not None
+        else latest.clear()
+    )
+    history = tuple(_period_kpi(r, trend_method, periods) for r in earlier.iter_rows(named=True))
     run_id = current["run_id"]
     run, prev = _run_info(store, run_id)
     assignments = run_assignments(store, run_id) if run_id is not None else None
     report = None
+    findings = _alert_findings(store, period)
     if assignments is not None:
         counted = run_labels(store, run_id, policy=policy).counted
-        if counted.height:
+        if counted.height and metric is not None:
             # per-segment detail from the same labels the stored KPI counted, matched by name
             report = accuracy_report_from_tables(
                 assignments, counted.select("customer_id", "segment"), match="names"
+            )
+        elif counted.height:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"{counted.height:,} labels now count for this run, but no accuracy was "
+                    f"stored for {period}: measure the run again before reading this review.",
+                    "store",
+                )
             )
     features = _features(store, run_id) if run_id is not None else None
     url = safe_url(store.url)
@@ -239,7 +283,7 @@ def collect_from_store(
         separation=separation,
         history=history,
         run=run,
-        findings=_alert_findings(store, period),
+        findings=findings,
         sources=_sources(store),
         exports=(
             Export("KPI history", "database", f"{url} (table kpi_measurements)"),
@@ -250,32 +294,31 @@ def collect_from_store(
         margin_pct=margin_pct,
         store_url=url,
         # The stored KPI heads the review: it is what the history and the alerts used.
-        headline=(_estimate(current), method),
-        extra_proxies=_hold_proxy(latest, period, metric),
+        headline=(None if metric is None else _estimate(current), method),
+        extra_proxies=_hold_proxy(latest, period),
     )
     counts = (current["n_fresh"], current["n_carried"], current["n_expired"])
     return replace(
         snap,
-        current_change=_change(current, periods),
+        current_change=None if metric is None else _change(current, periods),
         label_counts=None
         if counts[0] is None
         else (int(counts[0]), int(counts[1]), int(counts[2])),
     )
 
 
-def _hold_proxy(latest: pl.DataFrame, period: str, headline_metric: str) -> tuple[ProxyValue, ...]:
-    if headline_metric == "segment_hold":
-        return ()
-    rows = latest.filter((pl.col("metric") == "segment_hold") & (pl.col("period") == period))
-    if rows.is_empty():
-        return ()
-    r = rows.row(0, named=True)
-    return (
-        ProxyValue(
-            "held (out of time)",
-            float(r["value"]) / 100,
-            PROXY_MEANINGS["out_of_time_held"],
-            proxy_caveat("out_of_time_held"),
-            int(r["n"]),
-        ),
-    )
+def _hold_proxy(latest: pl.DataFrame, period: str) -> tuple[ProxyValue, ...]:
+    """The stored label-free metrics of ``period``, as monitoring signals with their caveats."""
+    out = []
+    for metric, key in PROXY_METRICS.items():
+        rows = latest.filter((pl.col("metric") == metric) & (pl.col("period") == period))
+        if rows.is_empty():
+            continue
+        r = rows.row(0, named=True)
+        name = "held (out of time)" if key == "out_of_time_held" else metric
+        out.append(
+            ProxyValue(
+                name, float(r["value"]) / 100, PROXY_MEANINGS[key], proxy_caveat(key), int(r["n"])
+            )
+        )
+    return tuple(out)

@@ -113,7 +113,7 @@ def label_shortfalls(snap: ReviewSnapshot) -> list[LabelShortfall]:
     margin = snap.margin_pct
     out: list[LabelShortfall] = []
     acc = snap.accuracy
-    if snap.method != "proxy" and acc.half_width_pct > snap.margin_pct:
+    if acc is not None and acc.half_width_pct > snap.margin_pct:
         out.append(LabelShortfall(None, acc.n, labels_needed(margin, expected_pct=acc.value_pct)))
     for s in snap.segments:
         p = s.precision
@@ -134,6 +134,16 @@ class Risk:
 def _kpi_risks(snap: ReviewSnapshot) -> list[Risk]:
     acc, t = snap.accuracy, snap.target_pct
     out: list[Risk] = []
+    if acc is None:
+        return [
+            Risk(
+                "warning",
+                "not-measured",
+                f"Segmentation accuracy is not measured for {snap.period} (n = 0): no labelled "
+                f"customer judged this run, so whether it meets the {t:g} % target is unknown. "
+                "Label-free signals are monitoring, not the KPI.",
+            )
+        ]
     if acc.ci_high_pct < t:
         out.append(
             Risk(
@@ -162,14 +172,6 @@ def _kpi_risks(snap: ReviewSnapshot) -> list[Risk]:
                 f"{change.previous_period} ({fmt_p(change.p_value)}).",
             )
         )
-    if snap.method == "proxy":
-        out.append(
-            Risk(
-                "warning",
-                "proxy-only",
-                "No labelled customers: the headline is a label-free proxy, not measured accuracy.",
-            )
-        )
     return out
 
 
@@ -194,7 +196,7 @@ def _segment_risks(snap: ReviewSnapshot) -> list[Risk]:
                     f"(bootstrap Jaccard {s.stability:.2f} < {STABLE}).",
                 )
             )
-        if snap.method != "proxy":
+        if snap.measured:
             n = s.precision.n if s.precision is not None else 0
             if n < MIN_SEGMENT_LABELS:
                 out.append(

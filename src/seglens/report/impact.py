@@ -104,6 +104,12 @@ def change_impact(snap: ReviewSnapshot) -> Attribute:
         )
     elif ch is not None:
         summary = f"The KPI moved {fmt_points(ch.delta_points)} since {ch.previous_period}."
+    elif not snap.measured:
+        summary = f"The KPI is not measured for {snap.period} (n = 0): " + (
+            "revenue and migration are shown without a KPI movement."
+            if items
+            else "no movement to relate to revenue or migration."
+        )
     elif items:
         summary = "First period: impact shown as revenue at stake, no movement yet."
     else:

@@ -1,4 +1,10 @@
-"""Snapshot <-> plain JSON-ready dict, so a review can be stored, shipped and re-rendered."""
+"""Snapshot <-> plain JSON-ready dict, so a review can be stored, shipped and re-rendered.
+
+Schema 2 (current): a period without labels has ``"accuracy": null`` and ``"method":
+"unmeasured"``; label-free proxies appear only under ``"proxies"``. Schema 1 files are still read:
+their label-free headline (``"method": "proxy"``) is moved to ``proxies`` and their proxy trend
+points are dropped (:func:`upgrade_v1`).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +20,17 @@ from seglens.errors import DataError
 from seglens.report import snapshot as _snapshot
 from seglens.report.snapshot import ReviewSnapshot
 
-__all__ = ["read_snapshot", "snapshot_from_dict", "snapshot_to_dict", "write_snapshot"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "read_snapshot",
+    "snapshot_from_dict",
+    "snapshot_to_dict",
+    "upgrade_v1",
+    "write_snapshot",
+]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 def _to_plain(value: Any) -> Any:
@@ -89,11 +103,68 @@ def _from_plain(tp: Any, value: Any, where: str) -> Any:
     raise DataError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
 
 
+def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-1 snapshot dict as schema 2: a label-free headline is no accuracy.
+
+    Version 1 put a proxy (the out-of-time hold rate, else the bootstrap ARI, x100) in
+    ``accuracy`` with ``method: "proxy"``. Here that figure becomes a monitoring proxy (unless the
+    proxy list already holds it), ``accuracy`` becomes ``None`` and the method ``"unmeasured"``;
+    proxy trend points and a change computed between proxies are dropped.
+    """
+    out = dict(data)
+    out["schema_version"] = SCHEMA_VERSION
+    history = out.get("history")
+    if isinstance(history, list):
+        out["history"] = [
+            h for h in history if not (isinstance(h, dict) and h.get("method") == "proxy")
+        ]
+    if out.get("method") != "proxy":
+        return out
+    acc = out.get("accuracy")
+    proxies = list(out.get("proxies") or [])
+    # Version 1 took the headline from the hold rate or the ARI, both also listed as proxies,
+    # except a stored segment_hold headline, which was listed nowhere else.
+    listed = {p.get("name") for p in proxies if isinstance(p, dict)}
+    if isinstance(acc, dict) and isinstance(acc.get("value_pct"), int | float):
+        value = float(acc["value_pct"]) / 100
+        if not listed & {"held", "bootstrap ARI", "held (out of time)"}:
+            from seglens.accuracy import proxy_caveat
+            from seglens.accuracy.caveats import PROXY_MEANINGS
+
+            key = "out_of_time_held"
+            proxies.append(
+                {
+                    "name": "held (out of time)",
+                    "value": value,
+                    "meaning": PROXY_MEANINGS[key],
+                    "caveat": proxy_caveat(key),
+                    "n": acc.get("n"),
+                }
+            )
+    out.update(
+        accuracy=None,
+        method="unmeasured",
+        proxies=proxies,
+        current_change=None,
+        segment_accuracy=None,
+        segment_rule="",
+    )
+    return out
+
+
 def snapshot_from_dict(data: dict[str, Any]) -> ReviewSnapshot:
-    """Rebuild a snapshot from :func:`snapshot_to_dict` output; bad input raises ``DataError``."""
+    """Rebuild a snapshot from :func:`snapshot_to_dict` output; bad input raises ``DataError``.
+
+    Schema-1 snapshots are read through :func:`upgrade_v1`.
+    """
     version = data.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        raise DataError(f"snapshot schema version {version} is not supported (expected 1)")
+    if version not in READABLE_VERSIONS:
+        raise DataError(
+            f"snapshot schema version {version} is not supported "
+            f"(readable: {', '.join(map(str, READABLE_VERSIONS))})"
+        )
+    if version == 1:
+        data = upgrade_v1(data)
     snap: ReviewSnapshot = _from_plain(ReviewSnapshot, data, "snapshot")
     return snap
 

@@ -8,6 +8,10 @@ This is the split evidently makes between a metric's calculation and its present
 Conventions: percentages are on the 0–100 scale and end in ``_pct``; every estimate carries its
 ``n`` and a confidence interval; names (segments, notes, file names) are user-provided text and are
 escaped wherever they are shown.
+
+A period without labels has **no** accuracy: :attr:`ReviewSnapshot.accuracy` is ``None`` and the
+method ``"unmeasured"`` (n = 0). Label-free proxies are never the KPI; they live in
+:attr:`ReviewSnapshot.proxies` (the review's *Monitoring* panel) and nowhere else.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Literal
 
 from seglens.errors import DataError
 from seglens.settings import DEFAULT_SETTINGS
-from seglens.stats import Estimate, z_value
+from seglens.stats import Estimate, comparison_se
 
 __all__ = [
     "Change",
@@ -38,7 +42,9 @@ __all__ = [
     "SourceFile",
 ]
 
-Method = Literal["labelled", "stratified", "proxy"]
+Method = Literal["labelled", "stratified", "unmeasured"]
+"""How the period's accuracy was measured; ``"unmeasured"``: no labelled customer (n = 0)."""
+MEASURED_METHODS: tuple[Method, ...] = ("labelled", "stratified")
 Severity = Literal["info", "warning", "critical"]
 Status = Literal["green", "amber", "red"]
 
@@ -137,6 +143,9 @@ class Change:
 class PeriodKPI:
     """The KPI as measured in one period (a calendar quarter such as ``2011Q3``).
 
+    Only measured periods (labelled or stratified) are history points; a label-free period has
+    no accuracy and is not one.
+
     ``change`` is the stored comparison with the previous period, when the KPI came from a store.
     ``n_fresh``/``n_carried``/``n_expired`` count the labels that judged the period's run, were
     carried from an earlier run, or no longer count (see :mod:`seglens.tracking.labels`).
@@ -151,6 +160,18 @@ class PeriodKPI:
     n_fresh: int | None = None
     n_carried: int | None = None
     n_expired: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in MEASURED_METHODS:
+            raise DataError(
+                f"period {self.period}: a trend point must be a measured accuracy, not "
+                f"{self.method!r}",
+                hint="label-free proxies are monitoring signals (ReviewSnapshot.proxies)",
+            )
+
+
+def _se(est: Estimate) -> float:
+    return comparison_se(est.se_pct, est.ci_low_pct, est.ci_high_pct, est.confidence)
 
 
 def period_change(previous: PeriodKPI, current: PeriodKPI) -> Change:
@@ -170,8 +191,8 @@ def period_change(previous: PeriodKPI, current: PeriodKPI) -> Change:
     from seglens.tracking import compare_measurements
 
     t = compare_measurements(
-        (previous.accuracy.value_pct, comparison_se(previous.accuracy)),
-        (current.accuracy.value_pct, comparison_se(current.accuracy)),
+        (previous.accuracy.value_pct, _se(previous.accuracy)),
+        (current.accuracy.value_pct, _se(current.accuracy)),
     )
     return Change(
         previous.period,
@@ -182,15 +203,6 @@ def period_change(previous: PeriodKPI, current: PeriodKPI) -> Change:
         t.ci_high_pts,
         t.significant_drop,
     )
-
-
-def comparison_se(est: Estimate) -> float:
-    """Standard error (points) for comparing ``est``: its own, never below the interval's
-    half-width over ``z`` (a perfect small sample still carries uncertainty)."""
-    half = (est.ci_high_pct - est.ci_low_pct) / 2 / z_value(est.confidence)
-    if est.se_pct is not None:
-        return max(est.se_pct, half)
-    return half
 
 
 @dataclass(frozen=True)
@@ -245,7 +257,11 @@ class Profiles:
 
 @dataclass(frozen=True)
 class ProxyValue:
-    """A label-free proxy (stability, out-of-time validity, separation...) with its caveat."""
+    """A label-free proxy (stability, out-of-time validity, separation...) with its caveat.
+
+    A monitoring signal, not the KPI: ``caveat`` quotes its calibrated error against true
+    accuracy (:func:`seglens.accuracy.proxy_caveat`); the review never compares it with the target.
+    """
 
     name: str
     value: float
@@ -319,10 +335,17 @@ class ReviewSnapshot:
     ... )
     >>> snap.status, round(snap.accuracy.value_pct, 1)
     ('amber', 90.0)
+
+    Without labels there is no figure, no traffic light and no trend point:
+
+    >>> blind = ReviewSnapshot("2011Q3", None, (SegmentStat("Loyal", 60),), method="unmeasured")
+    >>> blind.measured, blind.status, blind.current
+    (False, None, None)
     """
 
     period: str
-    accuracy: Estimate
+    accuracy: Estimate | None
+    """The period's Segmentation Accuracy; ``None`` when it was not measured (no labels)."""
     segments: tuple[SegmentStat, ...]
     title: str = "Customer Segmentation Accuracy — quarterly review"
     generated_at: datetime | None = None
@@ -358,7 +381,14 @@ class ReviewSnapshot:
     def __post_init__(self) -> None:
         if not 0 < self.target_pct <= 100:
             raise DataError(f"target must be in (0, 100], got {self.target_pct}")
-        check_estimate(self.accuracy, "accuracy")
+        if (self.accuracy is None) != (self.method == "unmeasured"):
+            raise DataError(
+                f"method {self.method!r} does not fit "
+                + ("a missing accuracy" if self.accuracy is None else "a measured accuracy"),
+                hint="a period without labels has accuracy None and method 'unmeasured'",
+            )
+        if self.accuracy is not None:
+            check_estimate(self.accuracy, "accuracy")
         if self.segment_accuracy is not None:
             check_estimate(self.segment_accuracy, "segment_accuracy")
         for h in self.history:
@@ -375,8 +405,15 @@ class ReviewSnapshot:
             raise DataError("history periods must be unique and before the current period")
 
     @property
-    def current(self) -> PeriodKPI:
-        """The current period's KPI as a history point."""
+    def measured(self) -> bool:
+        """Whether the period's accuracy was measured (some labelled customer, n > 0)."""
+        return self.accuracy is not None
+
+    @property
+    def current(self) -> PeriodKPI | None:
+        """The current period's KPI as a history point (``None`` when not measured)."""
+        if self.accuracy is None or self.method == "unmeasured":
+            return None
         seg = self.segment_accuracy.value_pct if self.segment_accuracy else None
         run_id = self.run.run_id if self.run else None
         counts = self.label_counts or (None, None, None)
@@ -386,24 +423,28 @@ class ReviewSnapshot:
 
     @property
     def trend(self) -> tuple[PeriodKPI, ...]:
-        """History plus the current period, oldest first."""
-        return (*self.history, self.current)
+        """The measured periods, oldest first: history plus the current one when measured."""
+        current = self.current
+        return self.history if current is None else (*self.history, current)
 
     @property
     def change(self) -> Change | None:
-        """Change against the previous period (:func:`period_change`), if there is one."""
-        if not self.history:
+        """Change against the previous period (:func:`period_change`), if both were measured."""
+        current = self.current
+        if not self.history or current is None:
             return None
-        return period_change(self.history[-1], self.current)
+        return period_change(self.history[-1], current)
 
     @property
-    def status(self) -> Status:
+    def status(self) -> Status | None:
         """Traffic light: green when the whole CI clears the target, red when it is all below.
 
         Amber when the interval straddles the target. A significant drop against the previous
-        period turns green into amber.
+        period turns green into amber. ``None`` when the accuracy was not measured: no light.
         """
         acc = self.accuracy
+        if acc is None:
+            return None
         if acc.ci_high_pct < self.target_pct:
             return "red"
         if acc.ci_low_pct >= self.target_pct:

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from seglens.cli import app
 from seglens.demo import DEMO_AS_OF, run_demo, sample_data_path
+from seglens.store import open_store, run_assignments
+from tests.report.label_free_checks import check_label_free_json, check_label_free_review
 
 pytestmark = pytest.mark.slow
 
@@ -58,6 +60,15 @@ def test_run_demo_writes_every_output(tmp_path: Path) -> None:
         assert k["ci_low"] <= k["value"] <= k["ci_high"]
     html = result.files["report_html"].read_text(encoding="utf-8")
     assert "2011Q3" in html
+    # No labels ship with the sample: the KPI is not measured, only monitored.
+    assert result.measured == [] and {k["metric"] for k in result.monitoring} == {"segment_hold"}
+    q3 = next(k for k in result.kpis if k["period"] == "2011Q3")
+    with open_store(str(result.files["store"])) as store:
+        seg = run_assignments(store, int(q3["run_id"]))
+    sizes = {str(s): int(n) for s, n in seg.group_by("segment").len().iter_rows()}
+    check_label_free_review(html, segment_sizes=sizes)
+    proxies = check_label_free_json(json.loads(result.files["report_json"].read_text("utf-8")))
+    assert any(p["n"] == q3["n"] and p["value"] == q3["value"] / 100 for p in proxies)
 
 
 def test_demo_command_prints_where_outputs_are(tmp_path: Path) -> None:
@@ -65,5 +76,11 @@ def test_demo_command_prints_where_outputs_are(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["demo", "--output", str(out), "--no-pdf"])
     assert res.exit_code == 0, res.output
     assert "Cleaning report" in res.output
+    flat = " ".join(res.output.split())
+    assert "Tracked KPI" not in flat
+    assert "Segmentation accuracy of the real sample: not measured (n = 0)" in flat
+    assert "2011Q3 │ accuracy │ not measured" in flat
+    assert "monitoring (not the KPI)" in flat
+    assert "segment_hold: label-free, not the KPI - " in flat
     assert str(out / "review.html") in res.output.replace("\n", "")
     assert (out / "review.html").exists()

@@ -5,8 +5,10 @@
 - the real sample of the UCI Online Retail data (``seglens/data/online_retail_sample.csv.gz``,
   CC BY 4.0): ingested with its cleaning report, turned into customer features, segmented with
   the rule-based RFM segmenter, tracked over two quarters (2011Q2 and 2011Q3) in a fresh store
-  and reviewed in the quarterly report. There are no human labels for it, so its KPI is the
-  label-free *out-of-time hold rate* with its caveat, plus bootstrap stability;
+  and reviewed in the quarterly report. There are no human labels for it, so its Segmentation
+  Accuracy is **not measured (n = 0)**: the review shows the audit plan that would measure it, and
+  the label-free *out-of-time hold rate* and bootstrap stability only as monitoring signals with
+  their calibrated caveats, never as the KPI;
 - a synthetic population with *planted* true segments (:func:`seglens.synthetic.make_population`):
   clustered with k-means and checked against the truth, which is the labelled accuracy a real
   feedback loop would give.
@@ -22,7 +24,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from seglens.report import ReviewSnapshot
 
 __all__ = ["DEMO_AS_OF", "DemoResult", "run_demo", "sample_data_path"]
 
@@ -55,6 +60,23 @@ class DemoResult:
     planted_ci_pct: tuple[float, float] = (float("nan"), float("nan"))
     planted_n: int = 0
     kpis: list[dict[str, Any]] = field(default_factory=list)
+    """Every stored KPI row of the tracked quarters (accuracy and label-free alike)."""
+    review: ReviewSnapshot | None = None
+    """The quarterly review's snapshot (what ``review.html`` and ``review.json`` show)."""
+
+    @property
+    def measured(self) -> list[dict[str, Any]]:
+        """The stored Segmentation Accuracy rows (empty: not measured, no labels)."""
+        from seglens.tracking.measure import PROXY_METRICS
+
+        return [k for k in self.kpis if k["metric"] not in PROXY_METRICS]
+
+    @property
+    def monitoring(self) -> list[dict[str, Any]]:
+        """The stored label-free rows: monitoring signals, not the KPI."""
+        from seglens.tracking.measure import PROXY_METRICS
+
+        return [k for k in self.kpis if k["metric"] in PROXY_METRICS]
 
 
 def run_demo(
@@ -78,7 +100,7 @@ def run_demo(
     from seglens.accuracy import accuracy_report, bootstrap_stability
     from seglens.features import customer_features
     from seglens.io import load_transactions
-    from seglens.report import write_report
+    from seglens.report import write_report, write_snapshot
     from seglens.report.collect_store import collect_from_store
     from seglens.segmenters import KMeansSegmenter, RFMSegmenter
     from seglens.store import kpi_table, open_store
@@ -148,9 +170,11 @@ def run_demo(
 
         step("write the quarterly review")
         snap = collect_from_store(store)
+    result.review = snap
     html, pdf_path = out / "review.html", (out / "review.pdf" if pdf else None)
     files_written = write_report(snap, html, pdf_path=pdf_path)
     result.files["report_html"] = files_written.html
     if files_written.pdf is not None:
         result.files["report_pdf"] = files_written.pdf
+    result.files["report_json"] = write_snapshot(snap, out / "review.json")
     return result

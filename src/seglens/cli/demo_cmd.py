@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from seglens.cli._app import app, console
+
+if TYPE_CHECKING:
+    from seglens.demo import DemoResult
 
 __all__ = ["demo"]
 
@@ -49,19 +52,60 @@ def demo(
         f"{result.planted_n:,} synthetic customers with accuracy "
         f"[bold]{result.planted_accuracy_pct:.1f} %[/bold] (95 % CI {low:.1f}-{high:.1f})."
     )
-    kpis = Table("period", "metric", "value", "95 % CI", "n", "method", title="Tracked KPI")
-    for k in result.kpis:
-        kpis.add_row(
-            str(k["period"]),
-            str(k["metric"]),
-            f"{k['value']:.1f} %",
-            f"{k['ci_low']:.1f}-{k['ci_high']:.1f}",
-            f"{k['n']:,}",
-            str(k["method"]),
-        )
-    console.print(kpis)
+    _print_kpi(result)
     where = Table("output", "path", title=f"Outputs in {result.output_dir}")
     for name, path in result.files.items():
         where.add_row(name, str(path))
     console.print(where)
     console.print(f"Open the quarterly review: [bold]{result.files['report_html']}[/bold]")
+
+
+def _print_kpi(result: DemoResult) -> None:
+    """Segmentation Accuracy per tracked quarter (or "not measured"), then monitoring apart."""
+    from seglens.accuracy import proxy_caveat
+    from seglens.report.plan import audit_plans
+    from seglens.tracking.measure import PROXY_METRICS
+
+    periods = sorted({str(k["period"]) for k in result.kpis})
+    measured = result.measured
+    kpi = Table("period", "metric", "value", "95 % CI", "n", title="Segmentation accuracy (KPI)")
+    for period in periods:
+        rows = [k for k in measured if k["period"] == period]
+        for k in rows:
+            kpi.add_row(
+                period,
+                str(k["metric"]),
+                f"{k['value']:.1f} %",
+                f"{k['ci_low']:.1f}-{k['ci_high']:.1f}",
+                f"{k['n']:,}",
+            )
+        if not rows:
+            kpi.add_row(period, "accuracy", "not measured", "-", "0")
+    console.print(kpi)
+    if not measured:
+        console.print(
+            "Segmentation accuracy of the real sample: not measured (n = 0) - no labels ship "
+            "with it.",
+            highlight=False,
+        )
+    if result.review is not None and result.review.accuracy is None:
+        plans = audit_plans(result.review)
+        plan = ", ".join(f"{p.total:,} labels for ±{m:g} points" for m, p in plans.items())
+        if plan:
+            console.print(
+                f"To measure {result.review.period}: a stratified audit of {plan} "
+                "(seglens audit-sample --db ... ; seglens audit-estimate SHEET --db ...).",
+                highlight=False,
+            )
+    monitoring = result.monitoring
+    if not monitoring:
+        return
+    table = Table("period", "signal", "value", "n", title="monitoring (not the KPI)")
+    for k in monitoring:
+        table.add_row(str(k["period"]), str(k["metric"]), f"{k['value'] / 100:.3f}", f"{k['n']:,}")
+    console.print(table)
+    for metric in sorted({str(k["metric"]) for k in monitoring}):
+        console.print(
+            f"{metric}: label-free, not the KPI - {proxy_caveat(PROXY_METRICS[metric])}",
+            highlight=False,
+        )

@@ -88,9 +88,13 @@ def test_discover_on_sample() -> None:
     assert d["proposals"], "a candidate segment for the sample"
     p = d["proposals"][0]
     assert p["size"] > 0 and p["rule"].startswith("served badly now and ")
-    assert "customer_accuracy_change_pp" in p and "segment_accuracy_after" in p
+    assert "fit_agreement_change_pp" in p and "segment_fit_agreement_after" in p
+    assert "not the segmentation accuracy KPI" in d["fit_measure"]
     out = _run("discover", str(SAMPLE))
-    assert "if adopted" in out
+    assert "if adopted" in out and "Fit accuracy" not in out
+    assert "Nearest-centre fit agreement now (not the segmentation accuracy KPI)" in " ".join(
+        out.split()
+    )
 
 
 def test_forecast_on_sample() -> None:

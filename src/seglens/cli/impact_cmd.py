@@ -441,9 +441,14 @@ def discover(
     segments_columns: Annotated[str | None, typer.Option(help=_SEG_COLUMNS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON)] = False,
 ) -> None:
-    """Propose new segments for the customers the current segmentation serves badly."""
+    """Propose new segments for the customers the current segmentation serves badly.
+
+    The figure it reports is nearest-centre fit agreement (customers nearest their own segment's
+    centre), not the Segmentation Accuracy KPI, which needs labels.
+    """
     from seglens.impact._inputs import DISCOVER_COLUMNS, customer_table
-    from seglens.impact.overlooked import discover_segments
+    from seglens.impact.overlooked import FIT_MEASURE, discover_segments, fit_accuracy
+    from seglens.settings import DEFAULT_SETTINGS
 
     tx, end = _load(transactions, columns, _date(as_of, "--as-of"))
     seg, seg_source = _segments(tx, segments, segments_columns, end)
@@ -457,21 +462,41 @@ def discover(
         catch_all=[c.strip() for c in catch_all.split(",")],
         labels=lab,
     )
+    data = feats.join(seg.select("customer_id", "segment"), on="customer_id", how="inner")
+    b = fit_accuracy(data, data["segment"], columns=list(DISCOVER_COLUMNS))
     if as_json:
         _emit_json(
-            {"as_of": end, "segments_from": seg_source, "proposals": [p.to_dict() for p in props]}
+            {
+                "as_of": end,
+                "segments_from": seg_source,
+                "fit_measure": FIT_MEASURE,
+                "fit_agreement_now": {
+                    "value": b.customer.value_pct,
+                    "low": b.customer.ci_low_pct,
+                    "high": b.customer.ci_high_pct,
+                    "n": b.customer.n,
+                },
+                "segment_fit_agreement_now": {"value": b.segment.value_pct, "n": b.segment.n},
+                "proposals": [p.to_dict() for p in props],
+            }
         )
         return
+    console.print(
+        f"Nearest-centre fit agreement now (not the segmentation accuracy KPI): "
+        f"{b.customer.value_pct:.1f} % [{b.customer.ci_low_pct:.1f}, "
+        f"{b.customer.ci_high_pct:.1f}] of {b.customer.n:,} customers are nearest their own "
+        f"segment's centre; {b.segment.value_pct:.0f} % of {b.segment.n} segments have at least "
+        f"{DEFAULT_SETTINGS.target_pct:g} % of their customers so.",
+        highlight=False,
+    )
+    console.print(
+        "It measures how compact the segments are in these features, not whether customers "
+        "are in the right segment; the KPI needs labels (seglens audit-sample, seglens accuracy).",
+        highlight=False,
+    )
     if not props:
         console.print("No candidate segment: too few customers are served badly.")
         return
-    b = props[0].before
-    console.print(
-        f"Fit accuracy now: customers {b.customer.value_pct:.1f} % "
-        f"[{b.customer.ci_low_pct:.1f}, {b.customer.ci_high_pct:.1f}] (n={b.customer.n:,}); "
-        f"segments {b.segment.value_pct:.0f} % (n={b.segment.n})",
-        highlight=False,
-    )
     for p in props:
         console.print(f"\n[bold]{p.name}[/bold]: {p.rule_text}", highlight=False)
         console.print(
@@ -485,10 +510,10 @@ def discover(
         )
         a = p.after
         console.print(
-            f"  if adopted: customer-level {a.customer.value_pct:.1f} % "
-            f"[{a.customer.ci_low_pct:.1f}, {a.customer.ci_high_pct:.1f}] "
-            f"({p.customer_accuracy_change:+.1f} pp), segment-level "
-            f"{a.segment.value_pct:.0f} % ({p.segment_accuracy_change:+.1f} pp)",
+            f"  if adopted, nearest-centre fit agreement: {a.customer.value_pct:.1f} % "
+            f"[{a.customer.ci_low_pct:.1f}, {a.customer.ci_high_pct:.1f}] of customers "
+            f"({p.fit_agreement_change:+.1f} pp), {a.segment.value_pct:.0f} % of segments "
+            f"({p.segment_fit_agreement_change:+.1f} pp)",
             highlight=False,
         )
 

@@ -5,11 +5,14 @@ segment's centre in standardized feature space, or beyond the 95th percentile of
 own centres), has a low membership probability, is in a catch-all segment, or has had its label
 corrected. Those customers are re-clustered (k-means, k by silhouette); each cluster becomes a
 candidate segment described by a short readable rule (a depth-limited decision tree), with its
-size, revenue, profile and the change in the fit-based accuracy if the rule were adopted.
+size, revenue, profile and the change in *nearest-centre fit agreement* if the rule were adopted.
 
-The fit-based accuracy is a proxy for the KPI when no human labels exist: a customer counts as
-correctly segmented when its own segment's centre is the nearest one; a segment is accurate when
-at least ``target`` (85 %) of its customers are.
+Nearest-centre fit agreement (:func:`fit_accuracy`) is **not** the Segmentation Accuracy KPI: a
+customer *fits* when its own segment's centre is the nearest one in standardized feature space;
+a segment fits when at least ``target`` (85 %) of its customers do. It says how compact the
+segments are in these features, not whether a customer is in the segment the business means (a
+rule-based segmentation can be right and fit poorly); the KPI needs labels (``seglens accuracy``,
+``seglens audit-sample``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,18 @@ from seglens.impact._mle import FloatArray
 from seglens.settings import DEFAULT_SETTINGS
 from seglens.stats import Estimate, proportion
 
-__all__ = ["Condition", "FitAccuracy", "Proposal", "adopt", "discover_segments", "fit_accuracy"]
+__all__ = [
+    "FIT_MEASURE",
+    "Condition",
+    "FitAccuracy",
+    "Proposal",
+    "adopt",
+    "discover_segments",
+    "fit_accuracy",
+]
+
+FIT_MEASURE = "nearest-centre fit agreement (not the segmentation accuracy KPI)"
+"""What ``discover`` measures, in the words its output uses."""
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +66,12 @@ class Condition:
 
 @dataclass(frozen=True)
 class FitAccuracy:
-    """Fit-based accuracy of a segmentation: customer-level and segment-level, with CIs."""
+    """Nearest-centre fit agreement of a segmentation (not the KPI), with CIs.
+
+    ``customer``: share of customers nearest their own segment's centre; ``segment``: share of
+    segments where at least the target share of customers are; ``per_segment``: each segment's
+    share (0–1).
+    """
 
     customer: Estimate
     segment: Estimate
@@ -82,13 +101,13 @@ class Proposal:
         return "served badly now and " + " and ".join(str(c) for c in self.rule)
 
     @property
-    def customer_accuracy_change(self) -> float:
-        """Change in customer-level fit accuracy, percentage points."""
+    def fit_agreement_change(self) -> float:
+        """Change in customer-level nearest-centre fit agreement, percentage points."""
         return self.after.customer.value_pct - self.before.customer.value_pct
 
     @property
-    def segment_accuracy_change(self) -> float:
-        """Change in segment-level accuracy, percentage points."""
+    def segment_fit_agreement_change(self) -> float:
+        """Change in the share of segments that fit (nearest-centre), percentage points."""
         return self.after.segment.value_pct - self.before.segment.value_pct
 
     def to_dict(self) -> dict[str, object]:
@@ -109,12 +128,13 @@ class Proposal:
             "revenue_share": self.revenue_share,
             "profile_median": self.profile,
             "taken_from": self.from_segments,
-            "customer_accuracy_before": est(self.before.customer),
-            "customer_accuracy_after": est(self.after.customer),
-            "customer_accuracy_change_pp": self.customer_accuracy_change,
-            "segment_accuracy_before": est(self.before.segment),
-            "segment_accuracy_after": est(self.after.segment),
-            "segment_accuracy_change_pp": self.segment_accuracy_change,
+            "fit_measure": FIT_MEASURE,
+            "fit_agreement_before": est(self.before.customer),
+            "fit_agreement_after": est(self.after.customer),
+            "fit_agreement_change_pp": self.fit_agreement_change,
+            "segment_fit_agreement_before": est(self.before.segment),
+            "segment_fit_agreement_after": est(self.after.segment),
+            "segment_fit_agreement_change_pp": self.segment_fit_agreement_change,
             "notes": self.notes,
         }
 
@@ -148,7 +168,8 @@ def fit_accuracy(
     columns: Sequence[str],
     target: float = DEFAULT_SETTINGS.target_pct / 100,
 ) -> FitAccuracy:
-    """Fit-based accuracy: customers nearest their own segment's centre; segments >= ``target``.
+    """Nearest-centre fit agreement (not the KPI): customers nearest their own segment's
+    centre; segments where at least ``target`` of the customers are.
 
     Examples
     --------
@@ -296,7 +317,7 @@ def discover_segments(
     Returns
     -------
     list of Proposal
-        Best customer-level accuracy gain first.
+        Largest gain in customer-level nearest-centre fit agreement first.
     """
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
@@ -376,7 +397,7 @@ def discover_segments(
             f"(silhouette {best_s:.2f}); this one had {int(target_mask.sum())}"
         )
         proposals.append(prop)
-    proposals.sort(key=lambda p: -p.customer_accuracy_change)
+    proposals.sort(key=lambda p: -p.fit_agreement_change)
     for rank, prop in enumerate(proposals, start=1):
-        prop.name = f"Candidate {rank}"  # a label only: the accuracies do not depend on it
+        prop.name = f"Candidate {rank}"  # a label only: the fit figures do not depend on it
     return proposals

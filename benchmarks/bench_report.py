@@ -128,7 +128,7 @@ def main() -> None:
             show((f"{k} segments", "charts: Altair (peer)", *theirs, f"{theirs[1] / ours[1]:.2f}"))
         html = render_html(snap)
         show((f"{k} segments", "render_html", *measure(lambda s=snap: render_html(s), reps), ""))
-        pdf_ours = measure(lambda h=html: render_pdf(h, tmp / "w.pdf"), reps)
+        pdf_ours = measure(lambda h=html: render_pdf(h, tmp / "w.pdf", engine="weasyprint"), reps)
         show((f"{k} segments", "PDF: WeasyPrint", *pdf_ours, "1.00"))
         chrome = chromium_pdf(html, tmp / "c.pdf")
         if chrome is not None:

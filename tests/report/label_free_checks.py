@@ -162,6 +162,7 @@ def check_label_free_review(page: str, *, segment_sizes: dict[str, int] | None =
     proxies = check_label_free_json(embedded_json(page))
     card = _one(root, data_testid="headline-card")
     assert card.attrs.get("data-measured") == "false"
+    assert card.attrs.get("aria-label") == "Segmentation accuracy: not measured (n = 0)"
     card_text = card.text()
     assert "not measured (n = 0)" in card_text, card_text
     assert "%" not in card_text and "target" not in card_text.lower(), card_text

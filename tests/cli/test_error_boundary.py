@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import typer
 from typer.testing import CliRunner
 
+import seglens
 from seglens.cli._app import SeglensGroup
 from seglens.errors import DataError
 
@@ -51,3 +57,31 @@ def test_version_command() -> None:
     result = CliRunner().invoke(app, ["version"])
     assert result.exit_code == 0
     assert "seglens" in result.output
+
+
+def test_real_process_prints_error_on_stderr_and_exits_2(tmp_path: Path) -> None:
+    """The installed entry point: ``error: <message>`` on stderr, exit code 2, no traceback."""
+    missing = tmp_path / "missing.csv"
+    code = "import sys; from seglens.cli import app; sys.argv[0] = 'seglens'; app()"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "ingest", str(missing)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.lstrip().startswith("error:"), proc.stderr
+    assert "missing.csv" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_no_private_typer_imports() -> None:
+    """seglens uses Typer's public API only: its private click copy (``typer._click``) may move
+    in any release, which is why the dependency once had to be capped."""
+    src = Path(seglens.__file__).parent
+    offenders = [
+        str(path.relative_to(src))
+        for path in src.rglob("*.py")
+        if re.search(r"\btyper\._click\b|from typer import _click", path.read_text("utf-8"))
+    ]
+    assert offenders == []

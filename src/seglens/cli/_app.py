@@ -10,7 +10,6 @@ from typing import Any
 import typer
 import typer.core
 from rich.console import Console
-from typer import _click
 
 from seglens.errors import SeglensError
 
@@ -26,7 +25,9 @@ class SeglensGroup(typer.core.TyperGroup):
     User errors (bad files, bad options) never show a traceback; programming errors still do.
     """
 
-    def invoke(self, ctx: _click.Context) -> Any:
+    # ``ctx`` is the click Context Typer builds (a ``typer.Context``); typed loosely because
+    # Typer keeps its click private, and seglens uses only Typer's public API.
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except SeglensError as err:

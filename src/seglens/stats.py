@@ -3,8 +3,10 @@
 One place for the numbers behind the KPI: the :class:`Estimate` record (a percentage with its
 ``n`` and confidence interval), the Wilson score interval of a proportion, Newcombe's interval of
 a difference of two proportions, the pooled two-proportion z-test, the stratified (weighted)
-estimate of an audit, Welch's interval of a difference of means, a Poisson bootstrap, and the
-sample size an audit needs for a stated margin.
+estimate of an audit, Welch's interval of a difference of means, a Poisson bootstrap, the
+sample size an audit needs for a stated margin, a proportion whose variance exceeds the binomial
+one (Wilson on an effective sample size), the summary of a permutation null distribution, and the
+sample size at which an interval around an observed share would decide a target.
 
 Conventions
 -----------
@@ -32,12 +34,16 @@ __all__ = [
     "SAMPLE_SIZE_CLAMP_PCT",
     "DifferenceTest",
     "Estimate",
+    "PermutationNull",
     "ProportionChange",
     "bootstrap_interval",
     "comparison_se",
     "difference_test",
+    "effective_proportion",
     "labels_needed",
+    "labels_to_decide",
     "newcombe_diff",
+    "permutation_null",
     "proportion",
     "stratified_proportion",
     "two_proportion_test",
@@ -481,3 +487,150 @@ def labels_needed(
     p = min(max(expected_pct, lo), hi) / 100
     z = z_value(confidence)
     return math.ceil(z * z * p * (1 - p) / (margin_pts / 100) ** 2)
+
+
+def effective_proportion(
+    successes: float,
+    n: int,
+    variance: float,
+    *,
+    confidence: float = 0.95,
+    method: str = "effective-wilson",
+) -> tuple[Estimate, float]:
+    """A proportion whose sampling variance is known to exceed the binomial one.
+
+    ``variance`` is the variance of the share (fraction², e.g. from replicates). The interval is
+    a Wilson interval on the effective sample size ``n_eff = p(1-p)/variance``, capped at ``n``
+    (the device :func:`stratified_proportion` uses): with ``variance <= p(1-p)/n`` it is exactly
+    :func:`proportion`'s interval, and it widens as the variance grows. Returns the
+    :class:`Estimate` (``se_pct`` = the larger of ``100·sqrt(variance)`` and the binomial se) and
+    ``n_eff``.
+
+    Examples
+    --------
+    Twice the binomial variance halves the effective sample size:
+
+    >>> est, n_eff = effective_proportion(30, 120, 2 * 0.25 * 0.75 / 120)
+    >>> n_eff, round(est.ci_low_pct, 1), round(est.ci_high_pct, 1)
+    (60.0, 15.8, 37.2)
+    >>> plain = effective_proportion(30, 120, 0.0)[0]
+    >>> ref = proportion(30, 120)
+    >>> (plain.ci_low_pct, plain.ci_high_pct) == (ref.ci_low_pct, ref.ci_high_pct)
+    True
+    """
+    if n <= 0:
+        raise DataError("cannot estimate a proportion from 0 units", hint="check some units")
+    p = successes / n
+    binomial = p * (1.0 - p) / n
+    n_eff = float(n)
+    if variance > binomial and 0.0 < p < 1.0:
+        n_eff = min(p * (1.0 - p) / variance, float(n))
+    lo, hi = wilson_interval(p * n_eff, n_eff, confidence)
+    se = 100.0 * math.sqrt(max(variance, binomial))
+    est = Estimate(100.0 * p, n, 100.0 * lo, 100.0 * hi, confidence, method, se, successes)
+    return est, n_eff
+
+
+@dataclass(frozen=True)
+class PermutationNull:
+    """Where an observed statistic falls in its permutation (null) distribution.
+
+    Attributes
+    ----------
+    observed
+        The statistic on the real data.
+    threshold
+        The ``quantile`` of the null distribution: what chance alone reaches in
+        ``1 - quantile`` of shuffles (the figure to beat).
+    mean
+        Mean of the null distribution (what chance gives on average).
+    quantile
+        The quantile ``threshold`` is (e.g. 0.95).
+    p_value
+        One-sided ``(1 + #{null >= observed}) / (B + 1)``: never 0, valid for a finite ``B``.
+    n_permutations
+        Number of shuffles ``B``.
+    """
+
+    observed: float
+    threshold: float
+    mean: float
+    quantile: float
+    p_value: float
+    n_permutations: int
+
+
+def permutation_null(
+    observed: float, null_values: npt.ArrayLike, *, quantile: float = 0.95
+) -> PermutationNull:
+    """Summarise ``B`` values of a statistic recomputed on shuffled data.
+
+    The threshold is the ``quantile`` of the null values (``numpy.quantile``, ``method="higher"``:
+    a value some shuffle really reached). The one-sided p-value counts the observed statistic as
+    one of the permutations (Phipson & Smyth, 2010), so it is never 0.
+
+    Examples
+    --------
+    >>> null = permutation_null(0.9, np.linspace(0.0, 1.0, 101))
+    >>> round(null.threshold, 2), round(null.mean, 2), round(null.p_value, 3)
+    (0.95, 0.5, 0.118)
+    """
+    values = np.asarray(null_values, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise UsageError("need a non-empty 1-d sequence of null values")
+    if not 0.0 < quantile < 1.0:
+        raise UsageError(f"quantile must be between 0 and 1 (exclusive), got {quantile}")
+    threshold = float(np.quantile(values, quantile, method="higher"))
+    p_value = (1.0 + float(np.count_nonzero(values >= observed))) / (values.size + 1.0)
+    return PermutationNull(
+        observed, threshold, float(values.mean()), quantile, p_value, int(values.size)
+    )
+
+
+def labels_to_decide(
+    observed_pct: float,
+    target_pct: float,
+    *,
+    confidence: float = 0.95,
+    max_n: int = 10**9,
+) -> int | None:
+    """Smallest ``n`` at which a Wilson interval around ``observed_pct`` would clear ``target_pct``.
+
+    Above the target: the lower bound reaches it (``>=``); below: the upper bound falls under it
+    (``<``). It assumes the share stays at its observed value as labels are added, so it is a
+    planning figure, not a promise. ``None`` when the observed share equals the target (no ``n``
+    decides) or more than ``max_n`` labels would be needed. Exact (a search on the Wilson bound,
+    which tightens monotonically with ``n`` at a fixed share), unlike :func:`labels_needed`.
+
+    Examples
+    --------
+    92 % observed against the 85 % target; 80 % observed; 100 % observed:
+
+    >>> labels_to_decide(92.0, 85.0), labels_to_decide(80.0, 85.0), labels_to_decide(100.0, 85.0)
+    (100, 196, 22)
+    >>> labels_to_decide(85.0, 85.0) is None
+    True
+    """
+    if not 0.0 <= observed_pct <= 100.0 or not 0.0 <= target_pct <= 100.0:
+        raise UsageError("observed and target must be percentages in 0-100")
+    p, t = observed_pct / 100.0, target_pct / 100.0
+    if p == t:
+        return None
+
+    def decided(n: int) -> bool:
+        lo, hi = wilson_interval(p * n, n, confidence)
+        return lo >= t if p > t else hi < t
+
+    high = 1
+    while not decided(high):
+        if high > max_n:
+            return None
+        high *= 2
+    low = high // 2  # not decided at low (or low == 0)
+    while high - low > 1:
+        mid = (low + high) // 2
+        if decided(mid):
+            high = mid
+        else:
+            low = mid
+    return high

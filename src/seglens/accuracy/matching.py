@@ -16,6 +16,10 @@ Three rules, chosen with ``match=``:
     else ``"hungarian"``. Integer segments (``0, 1, 2``) are taken to be cluster ids even when
     the labels are integers too; pass ``match="names"`` when integer codes mean the same thing
     on both sides.
+
+``"hungarian"`` and ``"majority"`` *learn* the mapping from the labels they are then scored
+against (:data:`FITTED_METHODS`); the accuracy report cross-fits them
+(:mod:`seglens.accuracy.crossfit`). ``"names"`` is declared by the user and needs no fitting.
 """
 
 from __future__ import annotations
@@ -30,10 +34,19 @@ from scipy.optimize import linear_sum_assignment
 from seglens.accuracy._inputs import Codes
 from seglens.errors import UsageError
 
-__all__ = ["MATCH_METHODS", "MatchMethod", "Matching", "match_segments"]
+__all__ = [
+    "FITTED_METHODS",
+    "MATCH_METHODS",
+    "MatchMethod",
+    "Matching",
+    "learn_mapping",
+    "match_segments",
+]
 
 MatchMethod = Literal["auto", "names", "hungarian", "majority"]
 MATCH_METHODS: tuple[str, ...] = ("auto", "names", "hungarian", "majority")
+FITTED_METHODS: tuple[str, ...] = ("hungarian", "majority")
+"""Rules that learn the mapping from the labels (so the labels score a mapping they chose)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,11 @@ class Matching:
 
     method: str
     segment_to_label: npt.NDArray[np.int64]
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the mapping was learnt from the labels (``hungarian``, ``majority``)."""
+        return self.method in FITTED_METHODS
 
     def as_dict(self, segments: tuple[Any, ...], labels: tuple[Any, ...]) -> dict[str, str | None]:
         """``{segment: label or None}`` with values as strings, for display and JSON."""
@@ -103,13 +121,35 @@ def match_segments(
         match = "hungarian"
     if match == "names":
         return Matching("names", _by_names(labels, segments))
-    seg_to_label = np.full(segments.k, -1, dtype=np.int64)
-    if match == "majority":
-        seg_to_label[:] = np.argmax(confusion, axis=0)
-        return Matching("majority", seg_to_label)
-    rows, cols = linear_sum_assignment(confusion.T, maximize=True)
-    seg_to_label[rows] = cols
-    return Matching("hungarian", seg_to_label)
+    return Matching(match, learn_mapping(confusion, match))
+
+
+def learn_mapping(confusion: npt.NDArray[np.int64], method: str) -> npt.NDArray[np.int64]:
+    """Segment -> label codes learnt from a ``labels x segments`` table (``-1``: no label).
+
+    ``"majority"``: each segment's most frequent label; ``"hungarian"``: the one-to-one
+    assignment with the most customers on the diagonal. A segment with no customer in the table
+    gets no label (nothing was learnt about it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = np.array([[5, 4, 0], [1, 3, 0]])
+    >>> learn_mapping(c, "majority").tolist(), learn_mapping(c, "hungarian").tolist()
+    ([0, 0, -1], [0, 1, -1])
+    """
+    out = np.full(confusion.shape[1], -1, dtype=np.int64)
+    seen = np.flatnonzero(confusion.sum(axis=0) > 0)
+    if seen.size == 0:
+        return out
+    if method == "majority":
+        out[seen] = np.argmax(confusion[:, seen], axis=0)
+    elif method == "hungarian":
+        rows, cols = linear_sum_assignment(confusion[:, seen].T, maximize=True)
+        out[seen[rows]] = cols
+    else:
+        raise UsageError(f"{method!r} does not learn a mapping", hint="use hungarian or majority")
+    return out
 
 
 def correct_count(confusion: npt.NDArray[np.int64], matching: Matching) -> int:

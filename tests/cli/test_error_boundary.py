@@ -71,7 +71,7 @@ def test_real_process_prints_error_on_stderr_and_exits_2(tmp_path: Path) -> None
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.lstrip().startswith("error:"), proc.stderr
-    assert "missing.csv" in proc.stderr
+    assert "missing.csv" in "".join(proc.stderr.split())  # Rich wraps to the terminal width
     assert "Traceback" not in proc.stderr + proc.stdout
 
 

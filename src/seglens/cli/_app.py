@@ -15,8 +15,17 @@ from seglens.errors import SeglensError
 
 __all__ = ["app", "console", "emit_json", "err_console"]
 
-console = Console()
-err_console = Console(stderr=True)
+def _console(*, stderr: bool = False) -> Console:
+    """A terminal console as Rich sets it up; piped or redirected, plain lines that are never
+    wrapped or truncated (a table as wide as its content), so output can be parsed and grepped."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        return probe
+    return Console(stderr=stderr, soft_wrap=True, width=100_000, highlight=False)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 
 class SeglensGroup(typer.core.TyperGroup):

@@ -15,6 +15,7 @@ from seglens.errors import SeglensError
 
 __all__ = ["app", "console", "emit_json", "err_console"]
 
+
 def _console(*, stderr: bool = False) -> Console:
     """A terminal console as Rich sets it up; piped or redirected, plain lines that are never
     wrapped or truncated (a table as wide as its content), so output can be parsed and grepped."""

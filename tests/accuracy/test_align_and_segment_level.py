@@ -63,7 +63,10 @@ def test_report_from_tables_carries_coverage() -> None:
     labels = pl.DataFrame({"customer_id": ["001", "003", "777"], "segment": ["a", "a", "b"]})
     rep = accuracy_report_from_tables(SEG, labels)
     assert rep.n == 2
-    assert rep.accuracy.value_pct == 50.0
+    assert rep.apparent_accuracy.value_pct == 50.0
+    # segment b is no label name, so the mapping is learnt (Hungarian) and cross-fitted: with two
+    # customers each is scored by the mapping learnt from the other, which never saw its segment
+    assert rep.accuracy.value_pct == 0.0 and rep.accuracy.ci_high_pct > 90
     assert rep.to_dict()["coverage"]["n_labels_unknown_customer"] == 1
 
 
@@ -91,11 +94,18 @@ def test_segment_rule_basis_changes_the_verdict() -> None:
     pred = ["a"] * 18 + ["b"] * 2 + ["b"] * 20  # a: 18/18 precision; b: 20/22
     strict = accuracy_report(truth, pred)
     point = accuracy_report(truth, pred, rule=SegmentRule(basis="point"))
-    # a: 18/18 -> Wilson lower 82.4 < 85; b: 20/22 = 90.9, lower 72.2
-    assert strict.segment_level.value_pct == 0.0
+    # a: 18/18 -> Wilson 82.4-100 straddles 85; b: 20/22 = 90.9 % (72.2-97.5) straddles 85:
+    # both undetermined, so no segment is decided (they used to count as not accurate: 0 %)
+    assert strict.segment_level.value_pct is None
+    assert [r.status for r in strict.per_segment] == ["undetermined", "undetermined"]
+    assert [r.labels_to_decide for r in strict.per_segment] == [22, 141]
     assert point.segment_level.value_pct == 100.0
-    assert "lower bound" in strict.per_segment[0].reason
-    assert strict.segment_level.rule == "lower 95 % bound of precision >= 85 %"
+    assert "straddles 85: undetermined" in strict.per_segment[0].reason
+    assert strict.segment_level.rule == (
+        "95 % interval of precision vs 85 %: above accurate, below not, straddling undetermined"
+    )
+    # the customer level follows the same rule: 38/40 = 95.0 % (83.5-98.6) straddles 85 %
+    assert strict.verdict == "undetermined" and point.verdict == "meets"
 
 
 def test_segment_rule_validation() -> None:

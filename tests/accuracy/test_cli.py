@@ -21,10 +21,17 @@ DOCUMENTED_KEYS = {
     "ci_high_pct",
     "confidence",
     "n",
+    "method",
     "target_pct",
     "meets_target",
+    "verdict",
+    "unserved_labels",
     "match",
+    "fitted_mapping",
     "mapping",
+    "apparent_accuracy",
+    "cross_fit",
+    "null_baseline",
     "per_segment",
     "per_label",
     "confusion",
@@ -81,9 +88,19 @@ def test_accuracy_json_has_the_documented_keys(files: tuple[Path, Path]) -> None
     assert d["coverage"]["n_labels_unknown_customer"] == 3
     assert d["coverage"]["n_customers_without_label"] == 0
     assert d["inputs"][0]["mapping"]["customer_id"] == "CustID"
-    # 45/50 per segment: lower bound 78.6 < 85 -> no segment shown accurate yet
-    assert d["segment_accuracy_pct"] == 0.0
+    # cluster ids: the mapping is learnt, so the figure is cross-fitted (stable here: the plain
+    # Wilson interval) and compared with what random segments of the same sizes reach
+    assert d["fitted_mapping"] is True and d["method"] == "cross-fitted-wilson"
+    assert d["apparent_accuracy"]["value_pct"] == 90.0
+    assert d["cross_fit"]["folds"] == 10 and d["cross_fit"]["n_effective"] == 100.0
+    assert d["null_baseline"]["threshold_pct"] < 65 and d["null_baseline"]["beaten"] is True
+    assert d["verdict"] == "undetermined"  # 82.6-94.5 straddles 85
+    assert d["unserved_labels"] == []
+    # 45/50 per segment: 78.6-95.7 straddles 85 -> undetermined, no segment decided yet
+    assert d["segment_accuracy_pct"] is None
     assert [r["accurate"] for r in d["per_segment"]] == [False, False]
+    assert [r["status"] for r in d["per_segment"]] == ["undetermined", "undetermined"]
+    assert d["segment_accuracy"]["n_undetermined"] == 2
 
 
 def test_accuracy_point_rule_and_majority(files: tuple[Path, Path]) -> None:
@@ -109,6 +126,8 @@ def test_accuracy_table_output(files: tuple[Path, Path]) -> None:
     assert code == 0, out
     flat = " ".join(out.split())
     assert "Customer Segmentation Accuracy: 90.0 %" in flat
+    assert "cross-fitted" in flat and "Random segments of the same sizes" in flat
+    assert "chance level" not in flat  # the null baseline replaces it for a learnt mapping
     assert "3 label(s) name customers not in the segmentation" in flat
     assert "Per segment" in out
 

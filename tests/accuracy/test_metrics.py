@@ -58,11 +58,19 @@ def test_hand_computed_hungarian_and_majority() -> None:
     b += [3] * 18
     rep = accuracy_report(a, b, match="hungarian")
     assert rep.mapping == {"0": "A", "1": "B", "2": "C", "3": None}
-    assert rep.accuracy.value_pct == pytest.approx(100 * 68 / 100)
+    assert rep.apparent_accuracy.value_pct == pytest.approx(100 * 68 / 100)
+    # the learnt mapping is cross-fitted: here every fold learns the same mapping, so the
+    # cross-fitted share is the same 68 %
+    assert rep.fitted_mapping and rep.accuracy.method == "cross-fitted-wilson"
+    assert rep.accuracy.value_pct == pytest.approx(68.0)
     assert rep.confusion.tolist() == [[30, 5, 0, 10], [2, 20, 3, 8], [0, 4, 18, 0]]
     maj = accuracy_report(a, b, match="majority")
     assert maj.mapping == {"0": "A", "1": "B", "2": "C", "3": "A"}
-    assert maj.accuracy.value_pct == pytest.approx(78.0)
+    assert maj.apparent_accuracy.value_pct == pytest.approx(78.0)
+    # segment 3 (A 10, B 8) is a near tie: folds that leave out some of its A customers learn
+    # 3 -> B and score the left-out A customers wrong, so the cross-fitted share is lower
+    assert maj.accuracy.value_pct == pytest.approx(75.0)
+    assert maj.accuracy.ci_low_pct < maj.apparent_accuracy.ci_low_pct
     assert any("optimistic" in c for c in maj.caveats)
     seg3 = next(r for r in rep.per_segment if r.segment == "3")
     assert seg3.matched_label is None and seg3.correct == 0 and not seg3.accurate
@@ -167,11 +175,17 @@ def test_per_segment_precision_and_json_keys() -> None:
     ):
         assert key in d
     seg_a = next(r for r in d["per_segment"] if r["segment"] == "a")
+    seg_b = next(r for r in d["per_segment"] if r["segment"] == "b")
     assert seg_a["n"] == 100 and seg_a["correct"] == 99
-    # a: 99/100 -> lower bound 94.6 >= 85 accurate; b: 9/10 -> lower bound 59.6 < 85 not accurate
-    assert seg_a["accurate"] is True
-    assert d["segment_accuracy_pct"] == 50.0
+    # a: 99/100 -> lower bound 94.6 >= 85 accurate; b: 9/10 -> 59.6-98.2 straddles 85:
+    # undetermined, left out of the ratio (it used to count as not accurate: 50 %)
+    assert seg_a["accurate"] is True and seg_a["status"] == "accurate"
+    assert seg_b["status"] == "undetermined" and seg_b["accurate"] is False
+    assert seg_b["labels_to_decide"] == 196  # 90 % observed clears 85 % at n = 196
+    assert d["segment_accuracy_pct"] == 100.0
     assert d["segment_accuracy"]["n_analysed"] == 2
+    assert d["segment_accuracy"]["n_decided"] == 1
+    assert d["segment_accuracy"]["summary"] == "1 of 1 decided segments accurate; 1 undetermined"
 
 
 def test_large_input_is_fast_enough_to_use_codes() -> None:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from seglens.accuracy._core import contingency
 from seglens.accuracy._inputs import Codes, encode_pair
+from seglens.accuracy.crossfit import DEFAULT_FOLDS, DEFAULT_RESAMPLES, cross_fitted_accuracy
 from seglens.accuracy.matching import Matching, correct_count, match_segments
 from seglens.stats import Estimate, proportion
 
@@ -132,9 +133,22 @@ def nmi_from(c: npt.NDArray[np.int64]) -> float:
 
 
 def customer_accuracy(
-    y_true: object, y_pred: object, *, match: str = "auto", confidence: float = 0.95
+    y_true: object,
+    y_pred: object,
+    *,
+    match: str = "auto",
+    confidence: float = 0.95,
+    folds: int = DEFAULT_FOLDS,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    random_state: int = 0,
 ) -> Estimate:
-    """Customer-level accuracy: correctly segmented / customers checked x 100, with Wilson CI.
+    """Customer-level accuracy: correctly segmented / customers checked x 100, with its interval.
+
+    With a declared mapping (``names``) this is the plain share with its Wilson interval. When the
+    mapping is learnt from these labels (``hungarian``, ``majority``, or ``auto`` resolving to
+    Hungarian) it is the cross-fitted share with an interval that includes the learning
+    (``method="cross-fitted-wilson"``; see :mod:`seglens.accuracy.crossfit`), the same figure
+    :func:`~seglens.accuracy.accuracy_report` shows.
 
     Parameters
     ----------
@@ -146,7 +160,9 @@ def customer_accuracy(
         How segments are matched to labels: ``"auto"``, ``"names"``, ``"hungarian"`` or
         ``"majority"`` (see :mod:`seglens.accuracy.matching`).
     confidence
-        Level of the Wilson score interval.
+        Level of the interval.
+    folds, n_resamples, random_state
+        Cross-fitting of a learnt mapping (unused for ``names``).
 
     Examples
     --------
@@ -155,17 +171,36 @@ def customer_accuracy(
     >>> truth = ["loyal"] * 50 + ["new"] * 50
     >>> pred = ["loyal"] * 45 + ["new"] * 5 + ["new"] * 45 + ["loyal"] * 5
     >>> est = customer_accuracy(truth, pred)
-    >>> est.value_pct, est.n
-    (90.0, 100)
+    >>> est.value_pct, est.n, est.method
+    (90.0, 100, 'wilson')
     >>> round(est.ci_low_pct, 1), round(est.ci_high_pct, 1)
     (82.6, 94.5)
     """
-    t, _, c, m = _prepare(y_true, y_pred, match)
-    return proportion(correct_count(c, m), t.codes.size, confidence)
+    t, p, c, m = _prepare(y_true, y_pred, match)
+    if not m.fitted:
+        return proportion(correct_count(c, m), t.codes.size, confidence)
+    cf = cross_fitted_accuracy(
+        t.codes,
+        t.k,
+        p.codes,
+        p.k,
+        m.method,
+        folds=folds,
+        n_resamples=n_resamples,
+        n_permutations=0,
+        confidence=confidence,
+        random_state=random_state,
+    )
+    return cf.estimate
 
 
 def accuracy_score(y_true: object, y_pred: object, *, match: str = "auto") -> float:
-    """Customer-level accuracy in percent (the point estimate of :func:`customer_accuracy`).
+    """Share of customers the mapping puts right, in percent (the apparent accuracy).
+
+    The point estimate of :func:`customer_accuracy` for a declared mapping (``names``). For a
+    learnt mapping it is the in-sample share (optimistic: the mapping was chosen to agree with
+    these labels); :func:`customer_accuracy` then cross-fits. As a metric it keeps scikit-learn's
+    contract: deterministic, and 100 exactly when the partitions agree after matching.
 
     Examples
     --------

@@ -25,6 +25,12 @@ __all__ = ["accuracy", "audit_estimate", "audit_sample"]
 
 _SEGMENTS_HELP = "CSV/Parquet/Excel with one row per customer: customer_id, segment."
 _COLUMNS_HELP = "Column mapping for both files, canonical=source pairs (e.g. customer_id=ID)."
+_STATUS = {
+    "accurate": "yes",
+    "not_accurate": "no",
+    "undetermined": "undetermined",
+    "not_analysed": "—",
+}
 
 
 def _load(path: Path, spec: Any, columns: str | None) -> LoadedTable:
@@ -45,28 +51,67 @@ def _input_notes(name: str, loaded: LoadedTable) -> dict[str, Any]:
     }
 
 
-def _print_accuracy(rep: AccuracyReport, inputs: list[dict[str, Any]]) -> None:
+def _headline(rep: AccuracyReport) -> str:
     acc = rep.accuracy
-    verdict = "meets" if acc.value_pct >= rep.target_pct else "below"
-    console.print(
+    verdict = {
+        "meets": f"meets the {rep.target_pct:g} % target",
+        "below": f"below the {rep.target_pct:g} % target",
+    }.get(rep.verdict, f"undetermined: the interval straddles the {rep.target_pct:g} % target")
+    how = "; cross-fitted: the segment→label mapping was learnt from these labels"
+    return (
         f"[bold]Customer Segmentation Accuracy: {acc.value_pct:.1f} %[/bold]  "
         f"(n={acc.n:,}, {round(acc.confidence * 100)} % CI {acc.ci_low_pct:.1f}–"
-        f"{acc.ci_high_pct:.1f}) — {verdict} the {rep.target_pct:g} % target",
-        highlight=False,
+        f"{acc.ci_high_pct:.1f}{how if rep.fitted_mapping else ''}) — {verdict}"
     )
-    seg = rep.segment_level
-    if seg.estimate is not None:
+
+
+def _print_baseline(rep: AccuracyReport) -> None:
+    """The null baseline (learnt mapping) or the chance level (declared mapping)."""
+    null = rep.null_baseline
+    if null is None:
         console.print(
-            f"Segment-level accuracy: {seg.estimate.value_pct:.1f} % "
-            f"({sum(v.accurate for v in seg.verdicts)} of {seg.estimate.n} segments; rule: "
-            f"{seg.rule})",
+            f"Match: {rep.match}   chance level {rep.chance_pct:.1f} %   kappa {rep.kappa:.3f}   "
+            f"ARI {rep.ari:.3f}   NMI {rep.nmi:.3f}",
             highlight=False,
         )
+        return
+    beaten = "beaten" if rep.accuracy.ci_low_pct > null.threshold else "NOT beaten"
     console.print(
-        f"Match: {rep.match}   chance level {rep.chance_pct:.1f} %   kappa {rep.kappa:.3f}   "
-        f"ARI {rep.ari:.3f}   NMI {rep.nmi:.3f}",
+        f"Random segments of the same sizes, matched the same way: up to {null.threshold:.1f} % "
+        f"({100 * null.quantile:g}th percentile of {null.n_permutations} label shuffles; "
+        f"p = {null.p_value:.3f}) — {beaten} by the lower bound",
         highlight=False,
     )
+    console.print(
+        f"Match: {rep.match} (learnt)   apparent accuracy {rep.apparent_accuracy.value_pct:.1f} % "
+        f"(in-sample)   kappa {rep.kappa:.3f}   ARI {rep.ari:.3f}   NMI {rep.nmi:.3f}",
+        highlight=False,
+    )
+
+
+def _print_segment_level(rep: AccuracyReport) -> None:
+    seg = rep.segment_level
+    value = "not decided" if seg.estimate is None else f"{seg.estimate.value_pct:.1f} %"
+    console.print(
+        f"Segment-level accuracy: {value} ({seg.summary()}; rule: {seg.rule})", highlight=False
+    )
+    if seg.undetermined:
+        need = ", ".join(
+            f"{v.segment} (~{v.labels_to_decide:,} labels in all)"
+            if v.labels_to_decide is not None
+            else v.segment
+            for v in seg.undetermined
+        )
+        console.print(f"Undetermined (label more to decide): {need}", highlight=False)
+
+
+def _print_accuracy(rep: AccuracyReport, inputs: list[dict[str, Any]]) -> None:
+    notes = list(rep.caveats)
+    if rep.unserved_labels:  # said first: no accuracy figure can make up for it
+        console.print(f"[yellow]labels not served:[/yellow] {notes.pop(0)}", highlight=False)
+    console.print(_headline(rep), highlight=False)
+    _print_segment_level(rep)
+    _print_baseline(rep)
     cov = rep.coverage
     if cov is not None:
         console.print(
@@ -93,7 +138,7 @@ def _print_accuracy(rep: AccuracyReport, inputs: list[dict[str, Any]]) -> None:
             f"{r.precision.ci_low_pct:.1f}–{r.precision.ci_high_pct:.1f}",
             f"{r.recall_pct:.1f}",
             f"{r.f1_pct:.1f}",
-            "yes" if r.accurate else "no",
+            _STATUS[r.status],
         )
     console.print(table)
     conf = Table(title="Confusion (rows: labels, columns: segments)")
@@ -103,7 +148,7 @@ def _print_accuracy(rep: AccuracyReport, inputs: list[dict[str, Any]]) -> None:
     for lab, row in zip(rep.labels, rep.confusion.tolist(), strict=True):
         conf.add_row(lab, *[f"{v:,}" for v in row])
     console.print(conf)
-    for c in rep.caveats:
+    for c in notes:
         console.print(f"[yellow]note:[/yellow] {c}", highlight=False)
 
 
@@ -123,8 +168,9 @@ def accuracy(
     rule: Annotated[
         str,
         typer.Option(
-            help="Segment-level rule: lower-bound (precision CI lower bound >= target) "
-            "or point (precision >= target)."
+            help="Rule for segments and the headline verdict: lower-bound (accurate when the "
+            "precision CI is above the target, not accurate when below, undetermined when it "
+            "straddles) or point (precision >= target)."
         ),
     ] = "lower-bound",
     confidence: Annotated[

@@ -183,23 +183,6 @@ def _vocabulary_error(unknown: pl.DataFrame, segments: list[str], source: str | 
     )
 
 
-def _crossfit_hungarian(assigned: list[str], answers: list[str], folds: int = 5) -> np.ndarray:
-    """Per row, whether its answer is the label a mapping learnt on the *other* rows gives its
-    segment (Hungarian, one-to-one): no row is scored by a mapping that saw its own answer."""
-    from seglens.accuracy._core import contingency
-    from seglens.accuracy.matching import match_segments
-
-    seg, lab = encode(assigned, "assigned_segment"), encode(answers, "reviewer_segment")
-    fold = np.random.default_rng(0).permutation(len(assigned)) % folds
-    ok = np.zeros(len(assigned), dtype=bool)
-    for f in range(folds):
-        train, test = fold != f, fold == f
-        table = contingency(lab.codes[train], lab.k, seg.codes[train], seg.k)
-        mapping = match_segments(table, lab, seg, "hungarian").segment_to_label
-        ok[test] = mapping[seg.codes[test]] == lab.codes[test]
-    return ok
-
-
 def _check_population(
     df: pl.DataFrame, size_map: dict[str, int], allow_incomplete: bool, source: str | None
 ) -> float:
@@ -316,7 +299,9 @@ def estimate_from_sheet(
         coverage *= kept / (kept + dropped)
     answers, method, mapping = _read_answers(done, sorted(size_map), match, source)
     if method == "hungarian":
-        ok = _crossfit_hungarian(done["assigned_segment"].to_list(), answers.to_list())
+        from seglens.accuracy.crossfit import cross_fitted_hits
+
+        ok = cross_fitted_hits(answers.to_list(), done["assigned_segment"].to_list())
     else:
         ok = (answers.str.to_lowercase() == done["assigned_segment"].str.to_lowercase()).to_numpy()
     res = stratified_accuracy(ok, done["assigned_segment"], size_map, confidence=confidence)

@@ -73,7 +73,7 @@ def test_accuracy_json_has_the_documented_keys(files: tuple[Path, Path]) -> None
         "accuracy",
         "--segments", str(seg),
         "--labels", str(lab),
-        "--segments-columns", "customer_id=CustID,segment=cluster",
+        "--segments-columns", "customer_id=CustID,segment=cluster", "--match", "hungarian",
         "--json",
     )  # fmt: skip
     assert code == 0, out
@@ -107,7 +107,7 @@ def test_accuracy_point_rule_and_majority(files: tuple[Path, Path]) -> None:
     seg, lab = files
     code, out = _run(
         "accuracy", "--segments", str(seg), "--labels", str(lab),
-        "--segments-columns", "customer_id=CustID,segment=cluster",
+        "--segments-columns", "customer_id=CustID,segment=cluster", "--match", "hungarian",
         "--rule", "point", "--match", "majority", "--target", "90", "--json",
     )  # fmt: skip
     assert code == 0, out
@@ -121,7 +121,7 @@ def test_accuracy_table_output(files: tuple[Path, Path]) -> None:
     seg, lab = files
     code, out = _run(
         "accuracy", "--segments", str(seg), "--labels", str(lab),
-        "--segments-columns", "customer_id=CustID,segment=cluster",
+        "--segments-columns", "customer_id=CustID,segment=cluster", "--match", "hungarian",
     )  # fmt: skip
     assert code == 0, out
     flat = " ".join(out.split())
@@ -135,7 +135,7 @@ def test_accuracy_table_output(files: tuple[Path, Path]) -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--match", "best"], "unknown match method"),
+        (["--match", "best"], "is not a match rule"),
         (["--rule", "mean"], "unknown rule"),
         (["--confidence", "2"], "confidence"),
     ],
@@ -144,7 +144,7 @@ def test_accuracy_user_errors(files: tuple[Path, Path], extra: list[str], messag
     seg, lab = files
     code, out = _run(
         "accuracy", "--segments", str(seg), "--labels", str(lab),
-        "--segments-columns", "customer_id=CustID,segment=cluster", *extra,
+        "--segments-columns", "customer_id=CustID,segment=cluster", "--match", "hungarian", *extra,
     )  # fmt: skip
     assert code == 2
     assert message in out
@@ -282,13 +282,17 @@ def test_columns_maps_both_files(tmp_path: Path) -> None:
     lab = tmp_path / "lab.csv"
     seg.write_text("ID,Seg\n01,x\n02,x\n03,y\n04,y\n", encoding="utf-8")
     lab.write_text("ID,Seg\n01,vip\n02,vip\n03,new\n04,vip\n", encoding="utf-8")
-    code, out = _run(
-        "accuracy", "--segments", str(seg), "--labels", str(lab),
-        "--columns", "customer_id=ID,segment=Seg", "--json",
-    )  # fmt: skip
+    args = ["accuracy", "--segments", str(seg), "--labels", str(lab),
+            "--columns", "customer_id=ID,segment=Seg", "--json"]  # fmt: skip
+    code, out = _run(*args)  # labels in another vocabulary: refused, both listed
+    flat = " ".join(out.split())
+    assert code == 2 and "'vip' (3 labels)" in flat and "'x', 'y'" in flat and "--match" in flat
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("label,segment\nvip,x\nnew,y\n", encoding="utf-8")
+    code, out = _run(*args, "--match", str(mapping))
     assert code == 0, out
     d = json.loads(out)
-    assert d["accuracy_pct"] == 75.0 and d["mapping"] == {"x": "vip", "y": "new"}
+    assert d["accuracy_pct"] == 75.0 and d["mapping"] == {"x": "x", "y": "y"}
     assert d["inputs"][1]["mapping"] == {"customer_id": "ID", "segment": "Seg"}
 
 

@@ -139,7 +139,15 @@ def test_cli_prints_unserved_labels_before_the_headline(tmp_path: Path) -> None:
     ids = [str(i) for i in range(len(LABELS))]
     pl.DataFrame({"customer_id": ids, "segment": SEGMENTS}).write_csv(tmp_path / "s.csv")
     pl.DataFrame({"customer_id": ids, "segment": LABELS}).write_csv(tmp_path / "l.csv")
-    args = ["accuracy", "--segments", str(tmp_path / "s.csv"), "--labels", str(tmp_path / "l.csv")]
+    args = [
+        "accuracy",
+        "--segments",
+        str(tmp_path / "s.csv"),
+        "--labels",
+        str(tmp_path / "l.csv"),
+        "--match",
+        "hungarian",
+    ]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     flat = " ".join(res.output.split())

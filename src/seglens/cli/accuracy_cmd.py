@@ -160,8 +160,12 @@ def accuracy(
         typer.Option(help="File of reference labels: customer_id, segment (one row per check)."),
     ],
     match: Annotated[
-        str, typer.Option(help="How segments meet labels: auto, hungarian, majority or names.")
-    ] = "auto",
+        str | None,
+        typer.Option(
+            help="How segments meet labels: names, hungarian, majority, auto, or a CSV with "
+            "columns label,segment. Default: names, refusing labels that name no segment."
+        ),
+    ] = None,
     target: Annotated[
         float, typer.Option(help="Target accuracy in percent.")
     ] = DEFAULT_SETTINGS.target_pct,
@@ -195,14 +199,50 @@ def accuracy(
     seg_rule = SegmentRule(target_pct=target, basis=basis)  # type: ignore[arg-type]
     seg = _load(segments, ASSIGNMENTS, segments_columns or columns)
     lab = _load(labels, LABELS, labels_columns or columns)
+    label_table, method = _label_vocabulary(seg.table, lab.table, match, labels)
     rep = accuracy_report_from_tables(
-        seg.table, lab.table, match=match, confidence=confidence, rule=seg_rule
+        seg.table, label_table, match=method, confidence=confidence, rule=seg_rule
     )
     inputs = [_input_notes("segments", seg), _input_notes("labels", lab)]
     if as_json:
         emit_json({**rep.to_dict(), "inputs": inputs})
     else:
         _print_accuracy(rep, inputs)
+
+
+def _label_vocabulary(
+    segments: Any, labels: Any, match: str | None, source: Path
+) -> tuple[Any, str]:
+    """The labels table and the match rule to score it with; refuse another vocabulary unless
+    ``--match`` says how to read it."""
+    import polars as pl
+
+    from seglens.accuracy import MATCH_METHODS
+    from seglens.errors import DataError
+
+    if match in MATCH_METHODS:
+        return labels, str(match)
+    if match is not None:
+        from seglens.audit.estimate import map_answers
+
+        mapping = _sheet_match(match, MATCH_METHODS)
+        mapped = labels.with_columns(map_answers(labels["segment"].cast(pl.String), mapping))
+        return mapped, "names"
+    names = set(segments["segment"].cast(pl.String).to_list())
+    said = labels["segment"].cast(pl.String).drop_nulls()
+    unknown = said.filter(~said.is_in(sorted(names))).value_counts(sort=True)
+    if unknown.height:
+        shown = ", ".join(f"{v!r} ({n} labels)" for v, n in unknown.head(8).iter_rows())
+        raise DataError(
+            f"the labels name segments the segmentation does not have: {shown}; its segments "
+            f"are {', '.join(repr(s) for s in sorted(names)[:20])}",
+            source=str(source),
+            column="segment",
+            hint="say how labels meet segments: --match hungarian (one-to-one, learnt from the "
+            "labels and cross-fitted), --match majority, --match FILE (a CSV with columns "
+            "label,segment), or --match names to count those labels as wrong",
+        )
+    return labels, "names"
 
 
 @app.command("audit-sample")
@@ -453,9 +493,9 @@ def audit_estimate(
         _print_estimate(est)
 
 
-def _sheet_match(match: str | None) -> Any:
-    """``--match``: None, ``names``, ``hungarian``, or a label,segment CSV read into a dict."""
-    if match is None or match in ("names", "hungarian"):
+def _sheet_match(match: str | None, rules: tuple[str, ...] = ("names", "hungarian")) -> Any:
+    """``--match``: None, one of ``rules``, or a label,segment CSV read into a dict."""
+    if match is None or match in rules:
         return match
     import polars as pl
 
@@ -465,8 +505,8 @@ def _sheet_match(match: str | None) -> Any:
     path = Path(match)
     if not path.is_file():
         raise UsageError(
-            f"--match {match!r} is neither names, hungarian nor an existing file",
-            hint="give a CSV with columns label,segment",
+            f"--match {match!r} is not a match rule ({', '.join(rules)}) nor an existing file",
+            hint="give one of those rules, or a CSV with columns label,segment",
         )
     raw = open_source(str(path))
     table = raw.frame.collect().select(raw.columns)

@@ -30,7 +30,20 @@ from seglens.errors import DataError, UsageError
 from seglens.settings import DEFAULT_SETTINGS
 from seglens.stats import z_value
 
-__all__ = ["AuditPlan", "StratumPlan", "draw_audit_sample", "expected_margin", "plan_audit"]
+__all__ = [
+    "MEASUREMENT_MARGINS",
+    "AuditPlan",
+    "PlanRow",
+    "StratumPlan",
+    "draw_audit_sample",
+    "expected_margin",
+    "plan_audit",
+    "plan_rows",
+    "plans_for_margins",
+]
+
+MEASUREMENT_MARGINS: tuple[float, ...] = (5.0, 3.0)
+"""The margins (± points) shown when the KPI is not measured yet: what ±5 and ±3 would cost."""
 
 Allocation = Literal["proportional", "neyman"]
 
@@ -225,6 +238,48 @@ def plan_audit(
         target,
         100 * expected_margin(big_n, sizes, p, confidence),
     )
+
+
+def plans_for_margins(
+    segment_sizes: Mapping[str, int], margins: tuple[float, ...] = MEASUREMENT_MARGINS
+) -> dict[float, AuditPlan]:
+    """One :func:`plan_audit` per margin (widest first), segments sorted by name as
+    ``seglens audit-sample --db`` plans them; empty when no segment has customers.
+
+    This is the plan every surface shows beside an unmeasured KPI ("not measured (n = 0)").
+
+    Examples
+    --------
+    >>> plans = plans_for_margins({"new": 3000, "loyal": 6000, "lapsed": 1000})
+    >>> {m: p.total for m, p in plans.items()}
+    {5.0: 370, 3.0: 965}
+    """
+    sizes = {k: int(v) for k, v in sorted(segment_sizes.items()) if v > 0}
+    if not sizes:
+        return {}
+    return {m: plan_audit(sizes, margin_pct=m) for m in sorted(set(margins), reverse=True)}
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One row of a plan table: a segment (``None`` for the total) and labels per margin."""
+
+    segment: str | None
+    customers: int
+    labels: tuple[int, ...]
+
+
+def plan_rows(plans: Mapping[float, AuditPlan]) -> list[PlanRow]:
+    """The plans as table rows (one per segment, then the total), labels in the plans' order."""
+    if not plans:
+        return []
+    columns = list(plans.values())
+    rows = [
+        PlanRow(st.segment, st.population, tuple(p.strata[i].sample for p in columns))
+        for i, st in enumerate(columns[0].strata)
+    ]
+    rows.append(PlanRow(None, columns[0].population, tuple(p.total for p in columns)))
+    return rows
 
 
 def draw_audit_sample(

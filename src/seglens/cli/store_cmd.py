@@ -208,16 +208,16 @@ def _print_monitoring(proxies: Sequence[Any]) -> None:
 
 
 def _print_audit_plan(sizes: dict[str, int]) -> None:
-    """Labels a stratified audit needs for ±3 and ±5 points, overall and per segment."""
-    from seglens.audit import plan_audit
+    """Labels a stratified audit needs for ±5 and ±3 points, overall and per segment."""
+    from seglens.audit import plan_rows, plans_for_margins
 
-    plans = {m: plan_audit(sizes, margin_pct=m) for m in (3.0, 5.0)}
-    table = Table("segment", "customers", "labels for ±5", "labels for ±3", title="audit plan")
-    for s5, s3 in zip(plans[5.0].strata, plans[3.0].strata, strict=True):
-        table.add_row(s5.segment, f"{s5.population:,}", f"{s5.sample:,}", f"{s3.sample:,}")
-    table.add_row(
-        "total", f"{plans[5.0].population:,}", f"{plans[5.0].total:,}", f"{plans[3.0].total:,}"
+    plans = plans_for_margins(sizes)
+    table = Table(
+        "segment", "customers", *[f"labels for ±{m:g}" for m in plans], title="audit plan"
     )
+    for row in plan_rows(plans):
+        labels = [f"{n:,}" for n in row.labels]
+        table.add_row(row.segment or "total", f"{row.customers:,}", *labels)
     console.print(table)
     console.print(
         "draw it with `seglens audit-sample --db ... --margin 5` and measure it with "

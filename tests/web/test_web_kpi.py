@@ -360,6 +360,16 @@ def test_a_proxy_alone_is_not_shown_as_the_kpi(tmp_path: Path) -> None:
     assert "Not measured (n = 0): no labels for this run" in page
     assert "No KPI stored yet" not in page and "91.0" not in page
     assert got["accuracy"] is None and got["run_id"] == run and got["n_labelled_customers"] == 0
+    from seglens.audit import plans_for_margins
+
+    plans = plans_for_margins({"A": 1, "B": 1})
+    assert got["audit_plan"][-1] == {
+        "segment": None,
+        "customers": 2,
+        "labels_for_5_points": plans[5.0].total,
+        "labels_for_3_points": plans[3.0].total,
+    }
+    assert 'data-testid="audit-plan"' in page
 
 
 def test_no_kpi_stored_yet_only_without_any(tmp_path: Path) -> None:

@@ -106,6 +106,15 @@ class SegmentKpi(BaseModel):
     accurate: bool
 
 
+class PlanRowOut(BaseModel):
+    """Labels a stratified audit needs per segment (``segment`` null: the total)."""
+
+    segment: str | None
+    customers: int
+    labels_for_5_points: int
+    labels_for_3_points: int
+
+
 class KpiCurrent(BaseModel):
     """The latest run's stored KPI measurement (as ``seglens history`` shows its period).
 
@@ -138,6 +147,10 @@ class KpiCurrent(BaseModel):
     )
     change_p_value: float | None = None
     significant_drop: bool | None = None
+    audit_plan: list[PlanRowOut] = Field(
+        default_factory=list,
+        description="Not measured yet: labels needed for ±5 and ±3 points, per segment and total.",
+    )
 
 
 class KpiPoint(BaseModel):
@@ -359,6 +372,15 @@ def _kpi_out(kpi: RunKpi | None, target_pct: float) -> KpiCurrent:
         change_pts=head["change_pts"] if head else None,
         change_p_value=head["change_p_value"] if head else None,
         significant_drop=head["significant_drop"] if head else None,
+        audit_plan=[
+            PlanRowOut(
+                segment=r.segment,
+                customers=r.customers,
+                labels_for_5_points=r.labels[0],
+                labels_for_3_points=r.labels[1],
+            )
+            for r in kpi.plan
+        ],
     )
 
 

@@ -11,19 +11,21 @@ same label selection (:func:`seglens.tracking.run_labels`, fresh and carried lab
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import polars as pl
 
 from seglens.accuracy import AccuracyReport, SegmentRule, accuracy_report_from_tables
+from seglens.audit import PlanRow, plan_rows, plans_for_margins
 from seglens.settings import Settings
 from seglens.store import (
     RunInfo,
     Store,
     kpi_table,
     latest_run,
+    run_assignments,
     run_inputs_recorded_at,
 )
 from seglens.tracking import (
@@ -76,6 +78,8 @@ class RunKpi:
     detail: AccuracyReport | None
     target_pct: float
     confidence: float
+    plan: list[PlanRow] = field(default_factory=list)
+    """Not measured yet: labels a stratified audit needs for ±5 and ±3 points, per segment."""
 
     @property
     def headline(self) -> dict[str, Any] | None:
@@ -219,6 +223,10 @@ def kpi_of_run(
                     rows, kind = _latest_rows(store, run.id)
     if selection is None:
         selection = run_labels(store, run.id, policy=policy, carry=carry)
+    plan: list[PlanRow] = []
+    if not any(m in rows for m in HEADLINE_METRICS):
+        sizes = run_assignments(store, run.id).group_by("segment").len()
+        plan = plan_rows(plans_for_margins(dict(sizes.iter_rows())))
     return RunKpi(
         run,
         rows,
@@ -226,4 +234,5 @@ def kpi_of_run(
         _detail(selection, settings),
         settings.target_pct,
         settings.confidence,
+        plan,
     )

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 import typer.core
 from rich.console import Console
+from rich.markup import escape
 
 from seglens.errors import SeglensError
 
@@ -41,7 +42,8 @@ class SeglensGroup(typer.core.TyperGroup):
         try:
             return super().invoke(ctx)
         except SeglensError as err:
-            err_console.print(f"[bold red]error:[/bold red] {err}", markup=True, highlight=False)
+            # the message is text, never markup: a value such as '[/b]' is printed as it is
+            err_console.print("[bold red]error:[/bold red]", escape(str(err)), highlight=False)
             raise typer.Exit(2) from None
 
 

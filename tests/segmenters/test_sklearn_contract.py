@@ -11,6 +11,7 @@ from seglens.segmenters import (
     KMeansSegmenter,
     MixedSegmenter,
     RFMSegmenter,
+    SupervisedSegmenter,
 )
 
 # One instance per class: the checks exercise the estimator API, which the k-means variants
@@ -20,6 +21,7 @@ ESTIMATORS = [
     KMeansSegmenter(n_clusters=3, random_state=0, n_init=1),
     GaussianMixtureSegmenter(n_components=3, random_state=0),
     MixedSegmenter(n_clusters=3, random_state=0, n_init=1),
+    SupervisedSegmenter(random_state=0),
 ]
 
 _THREE = (

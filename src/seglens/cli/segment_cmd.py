@@ -1,7 +1,8 @@
 """`seglens segment` and `seglens profile` (registered on import).
 
 Thin layers over :mod:`seglens.segmenters`: read a feature table, fit, write assignments,
-print the evidence and the profiles as Rich tables.
+print the evidence and the profiles as Rich tables. ``--method supervised`` learns from a
+labels file (:func:`seglens.segmenters.learn_from_labels`) and prints its out-of-fold evidence.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rich.table import Table
 from seglens.cli._app import app, console
 from seglens.errors import UsageError
 
-_METHODS = ("rfm", "kmeans", "gmm", "mixed")
+_METHODS = ("rfm", "kmeans", "gmm", "mixed", "supervised")
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -186,7 +187,7 @@ def segment(
         Path, typer.Argument(help="Feature table (CSV/Parquet), one row per customer.")
     ],
     method: Annotated[
-        str, typer.Option("--method", "-m", help="rfm, kmeans, gmm or mixed.")
+        str, typer.Option("--method", "-m", help="rfm, kmeans, gmm, mixed or supervised.")
     ] = "rfm",
     k: Annotated[str, typer.Option("--k", "-k", help="Number of segments or 'auto'.")] = "auto",
     output: Annotated[
@@ -224,11 +225,21 @@ def segment(
     show_map: Annotated[
         bool, typer.Option(help="Print the RFM segment map as TOML and exit.")
     ] = False,
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="Labels file (customer_id, segment) to learn from (supervised)."),
+    ] = None,
+    label_columns: Annotated[
+        str | None, typer.Option(help="Labels column mapping canonical=source,...")
+    ] = None,
+    folds: Annotated[int, typer.Option(help="Folds for the out-of-fold figures (supervised).")] = 5,
+    curve: Annotated[
+        bool, typer.Option(help="Draw the learning curve and its projection (supervised).")
+    ] = True,
 ) -> None:
-    """Segment customers by RFM rules or clustering and write one row per customer."""
+    """Segment customers by RFM rules, clustering or labels and write one row per customer."""
     from seglens.segmenters import SegmentMap
-    from seglens.segmenters.persistence import save_model as _save
-    from seglens.segmenters.tables_io import read_feature_table, write_assignments
+    from seglens.segmenters.tables_io import read_feature_table
 
     if show_map:
         smap = SegmentMap.from_toml(segment_map) if segment_map else SegmentMap.default()
@@ -236,7 +247,20 @@ def segment(
         return
     if method not in _METHODS:
         raise UsageError(f"--method must be one of {', '.join(_METHODS)}, not {method!r}")
+    if (method == "supervised") != (labels is not None):
+        raise UsageError("--labels goes with --method supervised (and it needs them)")
     df = read_feature_table(features_file, id_column=id_column)
+    if labels is not None:
+        from seglens.segmenters import SupervisedSegmenter
+
+        est = SupervisedSegmenter(
+            features=_split(features), categorical=_split(categorical), random_state=seed
+        )
+        model = _supervised(df, labels, label_columns, est, folds, curve, seed, id_column)
+        out = model.assign(df)
+        _print_counts(out)
+        _finish(model, out, output, save_model)
+        return
     model = _build(
         method,
         _parse_k(k) if method != "rfm" else 0,
@@ -258,11 +282,112 @@ def segment(
         _print_rfm_cuts(model)
     _print_evidence(model)
     _print_counts(out)
+    _finish(model, out, output, save_model)
+
+
+def _finish(model: Any, out: pl.DataFrame, output: Path, save_model: Path | None) -> None:
+    from seglens.segmenters.persistence import save_model as _save
+    from seglens.segmenters.tables_io import write_assignments
+
     write_assignments(out, output)
     console.print(f"wrote {out.height:,} assignments to {output}", highlight=False)
     if save_model is not None:
         _save(model, save_model)
         console.print(f"saved the model to {save_model}", highlight=False)
+
+
+def _supervised(
+    df: pl.DataFrame,
+    labels: Path,
+    label_columns: str | None,
+    estimator: Any,
+    folds: int,
+    curve: bool,
+    seed: int,
+    id_column: str,
+) -> Any:
+    """Learn from the labels file, print the evidence; return the model fitted on all labels."""
+    from seglens.segmenters import learn_from_labels
+    from seglens.store.files import read_labels_file
+
+    lab = read_labels_file(labels, columns=label_columns).table
+    with console.status(f"learning from {lab.height:,} labels (out of fold, {folds} folds)"):
+        res = learn_from_labels(
+            df, lab, estimator=estimator, n_splits=folds, curve=curve, random_state=seed,
+            id_column=id_column,
+        )  # fmt: skip
+    if res.dropped_columns:
+        console.print(
+            f"left out {', '.join(res.dropped_columns)}: it repeats the labels", highlight=False
+        )
+    if res.labels_without_features:
+        console.print(
+            f"{res.labels_without_features:,} labelled customers are not in the feature table "
+            "(not used)",
+            highlight=False,
+        )
+    _print_out_of_fold(res.out_of_fold, res.n_labelled)
+    if res.curve is not None:
+        _print_curve(res.curve)
+    return res.model
+
+
+def _print_out_of_fold(oof: Any, n: int) -> None:
+    console.print(
+        f"[bold]Out-of-fold agreement with the labels[/bold] ({oof.n_folds}-fold; each customer "
+        f"predicted by a model that never saw its label): {oof.accuracy}; always guessing the "
+        f"largest segment: {oof.chance_pct:.1f} %. This is the model's cross-validated "
+        "agreement with the labels, not the KPI of the deployed segmentation.",
+        highlight=False,
+    )
+    table = Table("segment", "labelled", "predicted", "precision (95 % CI)", "recall (95 % CI)")
+    for s in oof.segments:
+        table.add_row(
+            s.segment,
+            f"{s.labelled:,}",
+            f"{s.predicted:,}",
+            _pct_ci(s.precision),
+            _pct_ci(s.recall),
+        )
+    console.print(table)
+    for c in oof.confused:
+        console.print(
+            f"confused: {c.customers:,} customers labelled {c.labelled} were put in "
+            f"{c.predicted} ({c.share_pct:.1f} % of {c.labelled})",
+            highlight=False,
+        )
+    for i in oof.importance:
+        console.print(f"input {i.sentence()} [{i.kind}]", highlight=False, markup=False)
+    beh, dem = oof.share_pct("behavioural"), oof.share_pct("demographic")
+    if beh is not None and dem is not None:
+        console.print(
+            f"what carries it: behavioural inputs {beh:.0f} %, demographic inputs {dem:.0f} % "
+            "(shares of the accuracy lost when each input is shuffled)",
+            highlight=False,
+        )
+
+
+def _pct_ci(e: Any) -> str:
+    if e.n == 0:
+        return "–"
+    return f"{e.value_pct:.1f} % ({e.ci_low_pct:.1f}–{e.ci_high_pct:.1f})"
+
+
+def _print_curve(lc: Any) -> None:
+    table = Table("labels", "seen per model", "agreement (95 % CI)", "draws", "scored on", title=(
+        "Learning curve: agreement with labels the model did not see"
+    ))  # fmt: skip
+    for p in lc.points:
+        table.add_row(
+            f"{p.n_labels:,}",
+            f"{p.n_train:,}",
+            _pct_ci(p.accuracy),
+            f"{len(p.draws_pct)}",
+            "labels not drawn" if p.method == "held-out" else "out of fold",
+        )
+    console.print(table)
+    console.print(f"projection: {lc.projection.message}", highlight=False, markup=False)
+    console.print(f"method: {lc.projection.method}", highlight=False, markup=False)
 
 
 @app.command()

@@ -36,6 +36,12 @@ Labels (ground truth from the feedback loop; one row per confirmation or correct
     labeled_at     datetime, optional  when
     source         string, optional    where the label came from (sales, service, audit...)
     note           string, optional    the reviewer's reason
+    run_id         int64, optional     the segmentation run the reviewer judged
+    judged_segment string, optional    the segment the reviewer was shown
+    purpose        string, optional    ``kpi`` (evidence for the KPI, the default) or
+                                       ``teach`` (asked for to teach a model, e.g. by
+                                       ``seglens labels suggest``; never counted in a KPI);
+                                       one purpose per file
     ============== =================== =====================================================
 
 Segment assignments (what a segmentation says)
@@ -137,6 +143,7 @@ LABELS: Final = TableSpec(
         Column("note", pl.String(), False, "the reviewer's reason"),
         Column("run_id", pl.Int64(), False, "the segmentation run the reviewer judged"),
         Column("judged_segment", pl.String(), False, "the segment the reviewer was shown"),
+        Column("purpose", pl.String(), False, "kpi (counts for the KPI) or teach (never counts)"),
     ),
 )
 

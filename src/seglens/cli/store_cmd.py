@@ -103,10 +103,18 @@ def labels_import(
         Path | None,
         typer.Option(help="Tracking settings used to re-measure the run (see `seglens track`)."),
     ] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option(
+            help="kpi (counts for the KPI) or teach (teaches a model, never counts); default: "
+            "the file's purpose column, else kpi."
+        ),
+    ] = None,
 ) -> None:
     """Import labels for the run they judged and re-measure that run's KPI.
 
-    Re-importing the same file adds nothing. Unknown names are reported.
+    Re-importing the same file adds nothing. Unknown names are reported. Teaching labels
+    (a `seglens labels suggest` sheet, or --purpose teach) are stored but never counted.
     """
     from seglens.store import file_sha256, open_store, store_labels
     from seglens.store.files import read_labels_file
@@ -127,6 +135,7 @@ def labels_import(
             known_segments=known,
             allow_unknown_segments=allow_unknown_segments,
             run_id=run,
+            purpose=purpose,
         )
         if res.duplicate_file:
             console.print(
@@ -136,6 +145,8 @@ def labels_import(
             return
         bound = f"judging run {res.bound_to_run}" if res.bound_to_run else "not bound to a run"
         console.print(f"{file}: {res.added:,} labels added (import {res.import_id}), {bound}")
+        if res.purpose == "teach":
+            console.print("stored as teaching labels: they teach models, never count in a KPI")
         _print_import_problems(res)
         if res.bound_to_run is not None:
             _remeasure(store, res.bound_to_run, config, policy)
@@ -341,6 +352,63 @@ def labels_show(
     console.print(table)
     if frame.height > 50:
         console.print(f"... {frame.height - 50:,} more rows (use --output)")
+
+
+@labels_app.command("suggest")
+def labels_suggest(
+    n: Annotated[int, typer.Argument(help="How many customers to suggest.")],
+    db: DbOption = None,
+    run: Annotated[
+        int | None, typer.Option(help="The run whose customers and features to use [latest].")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the sheet (CSV).")] = Path(
+        "teach_sheet.csv"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed (ties, a first random batch).")] = 0,
+) -> None:
+    """Pick the customers whose labels would teach a model most, as a sheet to fill in.
+
+    Margin sampling over the run's stored features, spread over predicted segments. Import the
+    filled sheet with `seglens labels import`: its labels are teaching labels, never counted.
+    """
+    from seglens.segmenters import latest_labels, suggest_labels, teaching_sheet
+    from seglens.store import (
+        label_events,
+        latest_run,
+        open_store,
+        run_assignments,
+        run_features,
+        run_info,
+    )
+
+    with open_store(db) as store:
+        info = latest_run(store) if run is None else run_info(store, run)
+        if info is None:
+            raise UsageError("no such segmentation run in the store", hint="see `seglens history`")
+        features = run_features(store, info.id)
+        assigned = run_assignments(store, info.id)
+        labels = latest_labels(label_events(store))
+    if features.width < 2:
+        raise UsageError(f"run {info.id} stored no customer features to learn from")
+    picks = suggest_labels(features, labels, n, assigned=assigned, random_state=seed)
+    sheet = teaching_sheet(picks, assigned, info.id)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(b"\xef\xbb\xbf" + sheet.write_csv().encode("utf-8"))  # Excel-friendly
+    console.print(f"{picks.method}: {picks.reason}", highlight=False)
+    if picks.method == "margin":
+        per = picks.customers.group_by("predicted_segment").len().sort("predicted_segment")
+        spread = ", ".join(f"{s} {k:,}" for s, k in per.iter_rows())
+        margins = picks.customers["margin"].to_numpy()
+        console.print(
+            f"margins {margins.min():.2f}–{margins.max():.2f}; predicted segments: {spread}",
+            highlight=False,
+        )
+    console.print(
+        f"wrote {sheet.height:,} of {picks.n_candidates:,} unlabelled customers of run {info.id} "
+        f"to {out}: fill in reviewer_segment, then `seglens labels import {out}` (teaching "
+        "labels: never counted in the KPI)",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -73,6 +73,8 @@ class LabelImportResult:
     """The run the imported labels judged (``None``: no run yet, the labels are unbound)."""
     not_in_bound_run: list[str] = field(default_factory=list)
     """Labelled customers the bound run does not segment (kept; they judge no segment)."""
+    purpose: str = "kpi"
+    """``kpi`` or ``teach`` (teaching labels never count in a KPI)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (customer ids reduced to counts, so it is safe to store)."""
@@ -91,6 +93,7 @@ class LabelImportResult:
             "checked_against_run": self.checked_against_run,
             "bound_to_run": self.bound_to_run,
             "n_not_in_bound_run": len(self.not_in_bound_run),
+            "purpose": self.purpose,
         }
 
 
@@ -190,13 +193,16 @@ def _store_labels_once(
     allow_unknown_segments: bool = False,
     actor: str | None = None,
     run_id: int | None = None,
-    purpose: str = "kpi",
+    purpose: str | None = None,
 ) -> LabelImportResult:
     """One attempt of :func:`store_labels`."""
     missing = {"customer_id", "segment"} - set(table.columns)
     if missing:
         raise UsageError(f"labels table lacks column(s) {sorted(missing)}", source=source)
-    result = LabelImportResult(source=source, file_hash=file_hash, rows_read=table.height)
+    purpose = _import_purpose(purpose, _file_purpose(table, source), source)
+    result = LabelImportResult(
+        source=source, file_hash=file_hash, rows_read=table.height, purpose=purpose
+    )
     with store.read() as s:
         prev = s.scalar(
             select(Import.created_at).where(Import.kind == "labels", Import.file_hash == file_hash)
@@ -282,6 +288,35 @@ def _purpose(purpose: str) -> str:
     return purpose
 
 
+def _file_purpose(table: pl.DataFrame, source: str) -> str | None:
+    """The purpose named by the file's ``purpose`` column (one per file), if it has one."""
+    if "purpose" not in table.columns:
+        return None
+    values = table["purpose"].cast(pl.String).str.strip_chars().str.to_lowercase()
+    named = sorted(v for v in values.drop_nulls().unique().to_list() if v)
+    if len(named) > 1:
+        raise UsageError(
+            f"the labels name {len(named)} purposes ({', '.join(named)})",
+            source=source,
+            column="purpose",
+            hint="import teaching labels (purpose teach) and KPI labels in separate files",
+        )
+    return _purpose(named[0]) if named else None
+
+
+def _import_purpose(given: str | None, in_file: str | None, source: str) -> str:
+    """The explicit purpose, else the file's, else ``kpi``; a contradiction is refused."""
+    if given is not None and in_file is not None and _purpose(given) != in_file:
+        raise UsageError(
+            f"the file says purpose {in_file!r} but the import asks for {given!r}",
+            source=source,
+            column="purpose",
+            hint="teaching labels were picked because a model was unsure: they never count "
+            "in the KPI; fix the file's purpose column if it is wrong",
+        )
+    return _purpose(given or in_file or "kpi")
+
+
 def _file_run(table: pl.DataFrame, source: str) -> int | None:
     """The run named by the file's ``run_id`` column (one run per file), if it has one."""
     if "run_id" not in table.columns:
@@ -332,7 +367,7 @@ def store_labels(
     allow_unknown_segments: bool = False,
     actor: str | None = None,
     run_id: int | None = None,
-    purpose: str = "kpi",
+    purpose: str | None = None,
 ) -> LabelImportResult:
     """Append the labels in ``table`` (canonical LABELS columns) as one atomic import.
 
@@ -340,7 +375,9 @@ def store_labels(
     judged; ``judged_segment`` comes from the table when it has that column (or an audit
     sheet's ``assigned_segment``), else from the run. Without any run they stay unbound.
     ``purpose`` is ``"kpi"`` (evidence for the KPI) or ``"teach"`` (labels asked for to teach a
-    model, e.g. by ``seglens labels suggest``; they never count in the KPI).
+    model, e.g. by ``seglens labels suggest``; they never count in the KPI); default: the
+    table's ``purpose`` column (one purpose per file, like ``run_id``), else ``"kpi"``. A
+    ``purpose`` that contradicts the table's is refused.
 
     Importing the same file (same ``file_hash``) twice adds nothing; rows already in the store
     (same customer, segment, reviewer, time, source and note) are skipped, so overlapping

@@ -235,13 +235,16 @@ def test_load_table_for_customers_labels_assignments(tmp_path: Path) -> None:
     labels = tmp_path / "labels.csv"
     labels.write_text(
         "customer,segment,labeled_at,note\n0012,Champions,2024-03-01,called\n"
-        ",Lost,2024-03-02,\n0345,At risk,not a date,\n"
+        ",Lost,2024-03-02,\n0345,At risk,,\n"
     )
     got = load_table(labels, LABELS)
     assert got.table["customer_id"].to_list() == ["0012", "0345"]
     assert got.table["labeled_at"].to_list() == [dt.datetime(2024, 3, 1), None]
     assert got.report.rule("missing_customer_id").rows == 1
-    assert got.report.rule("unparseable_labeled_at").rows == 1
+    # an unreadable date is an error, never silently the import time (tests/io/test_io_real_files)
+    labels.write_text(labels.read_text().replace("0345,At risk,,", "0345,At risk,not a date,"))
+    with pytest.raises(DataError, match="not a readable date"):
+        load_table(labels, LABELS)
 
     assignments = pl.DataFrame({"customer_id": ["1", "2"], "cluster": [0, 1]})
     got = load_table(assignments, ASSIGNMENTS, columns="segment=cluster")

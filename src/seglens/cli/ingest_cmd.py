@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from seglens.cli._app import app, console
@@ -18,6 +19,7 @@ from seglens.io.sources import DEFAULT_MAX_BYTES
 __all__ = ["ingest", "parse_size", "print_report"]
 
 _SHORT = {
+    "empty_line": "empty line: excluded",
     "unparseable_timestamp": "date unreadable: excluded",
     "unparseable_amount": "amount unreadable: excluded",
     "missing_order_id": "no order id: excluded",
@@ -26,6 +28,7 @@ _SHORT = {
     "non_product_code": "postage / fee / adjustment code",
     "zero_price": "price is zero",
     "after_as_of": "after the as-of date: excluded",
+    "implausible_year": "year before 1900 or in the future",
     "cancellation": "cancelled order: kept as return",
     "return_flag": "source says return: kept as return",
     "negative_line": "negative line: kept as return",
@@ -63,20 +66,21 @@ def parse_size(text: str) -> int | None:
 def print_report(loaded: LoadedTable) -> None:
     """Print the mapping used and the cleaning report as Rich tables."""
     report: CleaningReport = loaded.report
+    # names and values come from the user's file: printed as text, never as Rich markup
     console.print(
-        f"[bold]{report.source}[/bold] ({report.format}"
-        + (f", layout: {report.layout}" if report.layout else "")
+        f"[bold]{escape(report.source)}[/bold] ({report.format}"
+        + (f", layout: {escape(report.layout)}" if report.layout else "")
         + ")"
     )
     details = ", ".join(f"{k}: {v}" for k, v in report.details.items() if v not in (None, [], ""))
     if details:
-        console.print(f"[dim]{details}[/dim]")
+        console.print(f"[dim]{escape(details)}[/dim]")
     mapping = Table(title="Column mapping used", title_justify="left")
     mapping.add_column("canonical")
     mapping.add_column("source column")
     mapping.add_column("how")
     for m in report.mapping:
-        mapping.add_row(m.canonical, m.source, m.how)
+        mapping.add_row(m.canonical, escape(m.source), m.how)
     console.print(mapping)
     rules = Table(title="Cleaning report", title_justify="left")
     rules.add_column("rule", no_wrap=True)
@@ -93,7 +97,7 @@ def print_report(loaded: LoadedTable) -> None:
         else:
             style = ""
         lines = ", ".join(str(e["line"]) for e in r.examples[:3])
-        what = _SHORT.get(r.rule, r.description)
+        what = escape(_SHORT.get(r.rule, r.description))
         rules.add_row(
             r.rule, f"{r.rows:,}", f"{r.rows_excluded:,}", r.action, what, lines, style=style
         )
@@ -108,7 +112,7 @@ def print_report(loaded: LoadedTable) -> None:
         "rule (--json gives the full descriptions and examples)[/dim]"
     )
     for w in report.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
 
 
 @app.command()
@@ -127,7 +131,9 @@ def ingest(
         ),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option("--config", help="TOML file with [columns] and [ingest] tables")
+        Path | None,
+        # a bracket in help text is Rich markup: escaped, so that it reads [columns]
+        typer.Option("--config", help="TOML file with \\[columns] and \\[ingest] tables"),
     ] = None,
     sheet: Annotated[
         str | None,
@@ -143,7 +149,19 @@ def ingest(
     ] = None,
     date_format: Annotated[
         str | None,
-        typer.Option("--date-format", help="strftime format of the dates, e.g. %d/%m/%Y"),
+        typer.Option(
+            "--date-format",
+            help="strftime format of the dates, e.g. %d/%m/%Y (default: detected; two-digit "
+            "years %y read 00-69 as 20xx, 70-99 as 19xx)",
+        ),
+    ] = None,
+    decimal: Annotated[
+        str | None,
+        typer.Option(
+            "--decimal",
+            help="decimal separator of numbers, . (1,234.56) or , (1.234,56); default: "
+            "decided per column from its values",
+        ),
     ] = None,
     delimiter: Annotated[
         str | None,
@@ -152,7 +170,9 @@ def ingest(
     encoding: Annotated[
         str | None,
         typer.Option(
-            "--encoding", help="text encoding (default: sniffed; UTF-8, UTF-8 BOM, Latin-1)"
+            "--encoding",
+            help="text encoding, e.g. utf-8, cp1252, shift_jis (default: detected; UTF-8/16/32, "
+            "Windows-1252, and East-Asian or Cyrillic encodings on clear evidence)",
         ),
     ] = None,
     non_product_codes: Annotated[
@@ -191,6 +211,7 @@ def ingest(
         query=query,
         as_of=as_of,
         date_format=date_format,
+        decimal=decimal,
         delimiter=delimiter.replace("\\t", "\t") if delimiter else None,
         encoding=encoding,
         non_product_codes=codes,
@@ -214,4 +235,4 @@ def ingest(
         return
     print_report(loaded)
     if output is not None:
-        console.print(f"canonical table written to [bold]{output}[/bold]")
+        console.print(f"canonical table written to [bold]{escape(str(output))}[/bold]")

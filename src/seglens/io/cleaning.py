@@ -42,6 +42,13 @@ __all__ = [
 LINE: Final = "__seglens_line"
 CANONICAL: Final = TRANSACTIONS.names
 MAX_EXAMPLES: Final = 5
+EARLIEST_YEAR: Final = 1900
+"""Timestamps before this year are reported as implausible (``implausible_year``)."""
+
+
+def latest_plausible() -> dt.datetime:
+    """Timestamps after this (a year from today) are reported as implausible."""
+    return dt.datetime.combine(dt.date.today() + dt.timedelta(days=366), dt.time.min)
 
 
 def raw_name(field: str) -> str:
@@ -299,6 +306,9 @@ def mask_exprs(
     first["zero"] = (c(price_field) == 0).fill_null(False)
     if ctx.as_of is not None:
         first["late"] = (c("timestamp") > ctx.as_of).fill_null(False)
+    first["implausible"] = (
+        (c("timestamp") < dt.datetime(EARLIEST_YEAR, 1, 1)) | (c("timestamp") >= latest_plausible())
+    ).fill_null(False)
     if ctx.return_prefix:
         first["cancel"] = c("order_id").str.starts_with(ctx.return_prefix).fill_null(False)
     mapped_return = "is_return" in ctx.source_columns
@@ -438,6 +448,14 @@ def apply_rules(
         )
     else:
         r.add("after_as_of", None, "not_applied", "no as-of date given; no timestamp cut-off")
+    r.add(
+        "implausible_year",
+        mask("implausible"),
+        "warned",
+        f"timestamp before {EARLIEST_YEAR} or more than a year from today "
+        f"({latest_plausible():%Y-%m-%d}): a typo or a misread date? kept",
+        "timestamp",
+    )
     r.add(
         "cancellation",
         mask("cancel"),

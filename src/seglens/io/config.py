@@ -18,12 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Final
 
 from seglens.errors import UsageError
+from seglens.io.encodings import check_encoding
+from seglens.io.numbers import check_decimal
+from seglens.io.parsing import check_date_format
 
 __all__ = ["DEFAULT_NON_PRODUCT_CODES", "IngestOptions", "parse_as_of", "read_config"]
 
@@ -90,6 +93,7 @@ class IngestOptions:
     drop_non_product: bool = True
     return_prefix: str | None = "auto"
     date_format: str | None = None
+    decimal: str | None = None
     delimiter: str | None = None
     encoding: str | None = None
     sheet: str | None = None
@@ -124,8 +128,17 @@ class IngestOptions:
                 value = str(value)
             elif not isinstance(value, str):
                 raise UsageError(f"{key} in {origin} must be text, got {value!r}")
+            elif key in _CHECKS:
+                value = _CHECKS[key](value)
             changes[key] = value
         return replace(self, **changes)
+
+
+_CHECKS: Final[Mapping[str, Callable[[str], str]]] = {
+    "encoding": check_encoding,
+    "date_format": check_date_format,
+    "decimal": check_decimal,
+}
 
 
 def _codes(value: object, origin: str) -> tuple[str, ...]:

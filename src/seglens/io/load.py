@@ -31,13 +31,19 @@ from seglens.io.customers import (
     whole_numbers,
 )
 from seglens.io.duplicates import start_repeated_hashes
-from seglens.io.fixups import NumberMode, fallback_dates, fallback_numbers
+from seglens.io.fixups import (
+    drop_empty_rows,
+    empty_row_exprs,
+    fallback_dates,
+    fallback_numbers,
+)
 from seglens.io.mapping import Layout, parse_column_mapping, resolve_mapping
+from seglens.io.numbers import NumberMode, check_numbers, sample_decimal
 from seglens.io.parsing import (
     MISSING_TOKENS,
+    TWO_DIGIT_YEARS,
     bool_expr,
     detect_date_format,
-    detect_decimal_comma,
     finite,
     id_decimal_mode,
     id_expr,
@@ -220,6 +226,8 @@ def _build_frame(
     fmt = None
     if schema[ts] == pl.String and sample is not None:
         fmt = detect_date_format(sample.get_column(ts), preferred=opts.date_format)
+        if fmt is None and opts.date_format is not None:
+            raise _format_matches_nothing(raw, ts, sample.get_column(ts), opts.date_format)
         if fmt is not None:
             details["timestamp_format"] = fmt.format
             plan.date_format = fmt.format
@@ -228,6 +236,11 @@ def _build_frame(
                     f"dates in {ts!r} read as {fmt.format}; they could also be "
                     f"{fmt.ambiguous_with} — set date_format if that is wrong"
                 )
+            if "%y" in fmt.format:
+                warnings.append(
+                    f"dates in {ts!r} have two-digit years ({fmt.format}), read as "
+                    f"{TWO_DIGIT_YEARS}; give --date-format with %Y if that is wrong"
+                )
     exprs += [
         timestamp_expr(ts, schema[ts], fmt, strip=False).alias("timestamp"),
         raw_text("timestamp"),
@@ -235,14 +248,26 @@ def _build_frame(
 
     def num(field: str) -> pl.Expr:
         col = src[field]
-        text = schema[col] == pl.String and sample is not None
-        comma = text and detect_decimal_comma(sample.get_column(col))  # type: ignore[union-attr]
-        careful = text and needs_careful_numbers(sample.get_column(col))  # type: ignore[union-attr]
-        if comma:
+        if schema[col] != pl.String or sample is None:
+            return number_expr(col, schema[col], strip=False)
+        values = sample.get_column(col)
+        point, comma = sample_decimal(values)
+        explicit = opts.decimal is not None
+        decimal_comma = opts.decimal == "," if explicit else comma and not point
+        careful = needs_careful_numbers(values)
+        if decimal_comma:
             details.setdefault("decimal_comma", []).append(col)
-        if text:
-            plan.number_modes[field] = NumberMode(comma, unstripped=not (comma or careful))
-        return number_expr(col, schema[col], decimal_comma=comma, careful=careful, strip=False)
+        plan.number_modes[field] = NumberMode(
+            decimal_comma,
+            unstripped=not (decimal_comma or careful),
+            careful=careful,
+            explicit=explicit,
+            sample_point=point,
+            sample_comma=comma,
+        )
+        return number_expr(
+            col, schema[col], decimal_comma=decimal_comma, careful=careful, strip=False
+        )
 
     qty = num("quantity") if "quantity" in src else None
     price = num("unit_price") if "unit_price" in src else None
@@ -265,6 +290,7 @@ def _build_frame(
     # two different lines collide with probability ~ n^2 / 2^65 (< 3e-6 for 10 M lines).
     line_hash = pl.sum_horizontal(pl.col(c).hash(seed=i + 1) for i, c in enumerate(raw.columns))
     exprs.append(line_hash.alias("__hash"))
+    exprs += empty_row_exprs(raw.columns)
     frame = source.select(exprs)
     finite_cols = [c for c in ("quantity", "__unit_price", "amount") if c in names(exprs)]
     frame = frame.with_columns(finite(c) for c in finite_cols)
@@ -289,6 +315,21 @@ def _build_frame(
     for stage in plan.masks:
         frame = frame.with_columns(stage)
     return frame, warnings, plan, ctx
+
+
+def _format_matches_nothing(raw: RawSource, column: str, values: pl.Series, fmt: str) -> DataError:
+    """The error when no date of the first rows reads with the format the user gave."""
+    present = values.cast(pl.String).str.strip_chars()
+    idx = (present.is_not_null() & (present != "")).arg_true().head(3)
+    return DataError(
+        f"no date in the first rows reads with the date format {fmt!r}",
+        source=raw.name,
+        column=column,
+        lines=tuple(int(i) + raw.first_line for i in idx) if raw.row_is_position else (),
+        values=tuple(values.gather(idx).to_list()),
+        hint="check the format (%d day, %m month, %Y four-digit year, %y two-digit year, "
+        "%H:%M time), or leave --date-format out to have the format detected",
+    )
 
 
 def _context(
@@ -364,6 +405,7 @@ def load_transactions(
     drop_non_product: bool | None = None,
     return_prefix: str | None = None,
     date_format: str | None = None,
+    decimal: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
     max_bad_fraction: float | None = None,
@@ -397,6 +439,9 @@ def load_transactions(
         Order-id prefix marking cancellations (``"C"``); default: from the layout or detected.
     date_format
         A strftime format for the timestamp column when detection is not enough.
+    decimal
+        The decimal separator of text numbers, ``"."`` or ``","``, when the values do not show
+        it (``1,000`` alone could be either); default: decided per column from its values.
     delimiter, encoding
         Override the sniffed delimiter / encoding of text files.
     max_bad_fraction
@@ -442,6 +487,7 @@ def load_transactions(
             "drop_non_product": drop_non_product,
             "return_prefix": return_prefix,
             "date_format": date_format,
+            "decimal": decimal,
             "delimiter": delimiter,
             "encoding": encoding,
             "sheet": sheet,
@@ -512,9 +558,11 @@ def _load_transactions(
     except (pl.exceptions.PolarsError, OSError) as err:
         raise source_error(raw, err) from None
     details = built
+    df, empty_rule = drop_empty_rows(df, raw.first_line)
     if df.height == 0:
         raise DataError(
-            "the source has a header but no data rows",
+            "the source has a header but no data rows"
+            + (" (only empty lines)" if empty_rule.rows else ""),
             source=raw.name,
             hint="export the data again with its rows",
         )
@@ -522,9 +570,15 @@ def _load_transactions(
     repeated = start_repeated_hashes(df.get_column("__hash"))
     derived = mapping["amount"].how == "derived"
     customers = _customer_ids(df, plan)
-    df, dated = fallback_dates(df, warnings, plan.date_format)
-    df, numbered = fallback_numbers(df, plan.number_modes, derived=derived)
+    text_dates = raw.frame.collect_schema()[mapping["timestamp"].source] == pl.String
+    df, dated = fallback_dates(df, warnings, plan.date_format, text=text_dates)
+    df, numbered, missed = fallback_numbers(df, plan.number_modes, derived=derived)
     df = refresh_masks(df, plan.masks, pl.concat([dated, numbered]).unique(maintain_order=True))
+    df, reread = check_numbers(df, plan.number_modes, missed, ctx, details, warnings)
+    if reread:  # a column re-read with a decimal comma: amounts and every mask follow
+        if derived:
+            df = df.with_columns((pl.col("quantity") * pl.col("__unit_price")).alias("amount"))
+        df = refresh_masks(df, plan.masks, pl.int_range(df.height, dtype=pl.UInt32, eager=True))
     if customers.missing.all():
         raise DataError(
             "no row has a customer id",
@@ -544,7 +598,7 @@ def _load_transactions(
         source=raw.name,
         table="transactions",
         format=raw.format,
-        rows_read=df.height,
+        rows_read=df.height + empty_rule.rows,
         rows_kept=canonical.height,
         customers_read=cleaned.customers_read,
         customers_kept=cleaned.customers_kept,
@@ -552,7 +606,7 @@ def _load_transactions(
         mapping=mapped_list,
         layout=layout.title if layout else None,
         details=details,
-        rules=cleaned.rules,
+        rules=[empty_rule, *cleaned.rules],
         warnings=raw.warnings + warnings,
     )
     if report.rows_kept == 0:

@@ -7,18 +7,22 @@ cleaning rules. Formats are decided once from a sample of the column.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
 import polars as pl
 
+from seglens.errors import UsageError
+
 __all__ = [
     "DATE_FORMATS",
     "MISSING_TOKENS",
+    "TWO_DIGIT_YEARS",
     "DateFormat",
     "bool_expr",
+    "check_date_format",
     "detect_date_format",
-    "detect_decimal_comma",
     "finite",
     "id_decimal_mode",
     "id_expr",
@@ -90,8 +94,30 @@ DATE_FORMATS: Final = (
     "%b %d %Y",
     "%b %d, %Y",
     "%B %d, %Y",
+    # two-digit years (see TWO_DIGIT_YEARS); a four-digit year never reads as one of these
+    "%d/%m/%y",
+    "%d/%m/%y %H:%M",
+    "%d/%m/%y %H:%M:%S",
+    "%m/%d/%y",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y %H:%M:%S",
+    "%m/%d/%y %I:%M %p",
+    "%d.%m.%y",
+    "%d.%m.%y %H:%M",
+    "%d-%m-%y",
+    "%d-%b-%y",
+    "%d %b %y",
 )
-"""Formats tried, in order of preference, when the format is not given."""
+"""Formats tried, in order of preference, when the format is not given. A ``%Y`` format reads
+only four-digit years (``05/01/24`` is not the year 24)."""
+
+TWO_DIGIT_YEARS: Final = "00-69 -> 2000-2069, 70-99 -> 1970-1999"
+"""How a two-digit year (``%y``) is read: the pivot of Polars (chrono) and of C's strptime
+(Python's own ``%y`` differs only for 69, which it reads as 1969)."""
+
+_DIRECTIVES: Final = frozenset("YymdebBhHIMSfpzZjaA%FTDR")
+_COMPOSITE: Final = {"F": "Ymd", "D": "mdy", "T": "HMS", "R": "HM"}
+_MIN_YEAR_DIGITS4: Final = 1000
 
 _DT: Final = pl.Datetime("us")
 
@@ -122,6 +148,47 @@ def _prepare_text(expr: pl.Expr, fmt: str) -> pl.Expr:
     return text.str.strip_suffix("Z") if fmt.endswith("Z") else text
 
 
+def _parse(expr: pl.Expr, fmt: str) -> pl.Expr:
+    """Stripped text parsed with ``fmt``; a ``%Y`` format only with a four-digit year."""
+    parsed = _strptime(_prepare_text(expr, fmt), fmt)
+    if "%Y" in fmt:
+        return pl.when(parsed.dt.year() >= _MIN_YEAR_DIGITS4).then(parsed)
+    return parsed
+
+
+def check_date_format(fmt: str) -> str:
+    """``fmt`` if it is a usable strftime format for dates, else a clear :class:`UsageError`.
+
+    >>> check_date_format("%d/%m/%Y %H:%M")
+    '%d/%m/%Y %H:%M'
+    """
+    example = "write it with strftime codes, e.g. %d/%m/%Y, %m/%d/%y or %Y-%m-%d %H:%M"
+    codes = re.findall(r"%[-:.]?(.)", fmt)
+    codes += [c for code in codes for c in _COMPOSITE.get(code, "")]
+    if not codes:
+        raise UsageError(f"the date format {fmt!r} has no strftime codes (%...)", hint=example)
+    unknown = sorted({c for c in codes if c not in _DIRECTIVES})
+    if unknown or (fmt.rstrip().endswith("%") and not fmt.endswith("%%")):
+        bad = ", ".join(f"%{c}" for c in unknown) or "a lone % at the end"
+        raise UsageError(f"the date format {fmt!r} has unknown code(s) {bad}", hint=example)
+    missing = [
+        name
+        for name, options in (("year", "Yy"), ("month", "mbBh"), ("day", "de"))
+        if not any(c in options for c in codes) and not (name != "year" and "j" in codes)
+    ]
+    if missing:
+        raise UsageError(
+            f"the date format {fmt!r} has no {' and no '.join(missing)}",
+            hint="a transaction date needs year, month and day (%Y or %y, %m, %d); " + example,
+        )
+    if ("H" in codes or "I" in codes) != ("M" in codes):
+        raise UsageError(
+            f"the date format {fmt!r} gives hours without minutes (or minutes without hours)",
+            hint="use both, e.g. %d/%m/%Y %H:%M",
+        )
+    return fmt
+
+
 def detect_date_format(sample: pl.Series, *, preferred: str | None = None) -> DateFormat | None:
     """The format in :data:`DATE_FORMATS` that reads most of ``sample`` (text values).
 
@@ -136,12 +203,11 @@ def detect_date_format(sample: pl.Series, *, preferred: str | None = None) -> Da
         return None
     frame = values.to_frame("v")
     candidates = (preferred,) if preferred else DATE_FORMATS
-    shares: list[tuple[float, str]] = []
-    for fmt in candidates:
-        parsed = frame.select(_strptime(_prepare_text(pl.col("v"), fmt), fmt)).to_series()
-        share = 1 - parsed.null_count() / values.len()
-        if share > 0:
-            shares.append((share, fmt))
+    read = frame.select(
+        _parse(pl.col("v"), fmt).is_not_null().sum().alias(str(i))
+        for i, fmt in enumerate(candidates)
+    ).row(0)
+    shares = [(n / values.len(), fmt) for n, fmt in zip(read, candidates, strict=True) if n]
     if not shares:
         return None
     best = max(s for s, _ in shares)
@@ -188,45 +254,62 @@ def timestamp_expr(
 def retry_timestamps(values: pl.Series, fmt: str) -> pl.Series:
     """Parse text values with ``fmt`` after stripping them (the few the unstripped pass missed)."""
     frame = values.cast(pl.String).to_frame("v")
-    return frame.select(_strptime(_prepare_text(pl.col("v"), fmt), fmt)).to_series()
+    return frame.select(_parse(pl.col("v"), fmt)).to_series()
 
 
-def parse_dates_fallback(values: pl.Series) -> pl.Series:
-    """Try every known format on each value (for the few the column's format did not read)."""
-    frame = values.cast(pl.String).str.strip_chars().to_frame("v")
-    exprs = [_strptime(_prepare_text(pl.col("v"), f), f) for f in DATE_FORMATS]
-    return frame.select(pl.coalesce(exprs)).to_series()
+def _month_first(fmt: str) -> bool:
+    return "%m" in fmt and "%d" in fmt and fmt.index("%m") < fmt.index("%d")
 
 
-def detect_decimal_comma(sample: pl.Series) -> bool:
-    """Whether a text number column writes decimals with a comma (``1.234,50`` / ``12,5``).
+def parse_dates_fallback(values: pl.Series, main: str | None = None) -> tuple[pl.Series, bool]:
+    """Try every known format on each value (for the few the column's format did not read).
 
-    >>> detect_decimal_comma(pl.Series(["12,5", "3,75"]))
-    True
-    >>> detect_decimal_comma(pl.Series(["1,234.50", "3.75"]))
-    False
+    Formats with the day and month in the order of the column's ``main`` format come first.
+    Also says whether some value was read with a two-digit year.
     """
-    values = sample.cast(pl.String).str.strip_chars().drop_nulls()
-    if values.len() == 0:
-        return False
-    euro = values.str.contains(r"^-?[\d.\s]*\d,\d+$")
-    dotted = values.str.contains(r"\.\d+$") & ~values.str.contains(r"^-?\d{1,3}(\.\d{3})+$")
-    return bool(euro.any()) and not bool((dotted & ~euro).any())
+    frame = values.cast(pl.String).str.strip_chars().to_frame("v")
+    first = main is not None and _month_first(main)
+    formats = sorted(DATE_FORMATS, key=lambda f: _month_first(f) != first)
+    parsed = [_parse(pl.col("v"), f) for f in formats]
+    short = [i for i, f in enumerate(formats) if "%y" in f]
+    which = pl.coalesce([pl.when(p.is_not_null()).then(pl.lit(i)) for i, p in enumerate(parsed)])
+    out = frame.select(pl.coalesce(parsed).alias("t"), which.alias("f"))
+    return out.get_column("t"), bool(out.get_column("f").is_in(short).any())
 
 
 _NUMBER_JUNK: Final = r"[\s£$€¥₹'\u00a0]|^[A-Z]{3}\b|\b[A-Z]{3}$"
 
 
+_POINT_NUMBER: Final = (
+    r"^[-+]?(\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})+,\d{3}|\d*)(\.\d+)?([eE][-+]?\d+)?$"
+)
+"""A number with a decimal point: thousands, if any, grouped by commas in threes (or the
+Indian way, ``12,34,567``)."""
+_COMMA_NUMBER: Final = r"^[-+]?(\d{1,3}(\.\d{3})+|\d*)(,\d+)?$"
+"""A number with a decimal comma: thousands, if any, grouped by points in threes."""
+
+
+def clean_number_text(text: pl.Expr) -> pl.Expr:
+    """Number text without currency symbols or codes, spaces and apostrophes."""
+    return text.str.replace_all(_NUMBER_JUNK, "")
+
+
 def _clean_number(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
-    """The careful text -> number path (currency, separators, accounting negatives)."""
-    cleaned = text.str.replace_all(_NUMBER_JUNK, "")
+    """The careful text -> number path (currency, separators, accounting negatives).
+
+    Separators must be where the convention puts them: ``1.234,56`` is not a number with a
+    decimal point, ``1,2345`` is not one with thousands commas (both unreadable).
+    """
+    cleaned = clean_number_text(text)
     negative = cleaned.str.contains(r"^\(.*\)$")
     cleaned = cleaned.str.strip_chars("()")
     if decimal_comma:
+        valid = cleaned.str.contains(_COMMA_NUMBER)
         cleaned = cleaned.str.replace_all(".", "", literal=True).str.replace(",", ".")
     else:
+        valid = cleaned.str.contains(_POINT_NUMBER)
         cleaned = cleaned.str.replace_all(",", "", literal=True)
-    value = cleaned.cast(pl.Float64, strict=False)
+    value = pl.when(valid).then(cleaned.cast(pl.Float64, strict=False))
     return pl.when(negative).then(-value).otherwise(value)
 
 

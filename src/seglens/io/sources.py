@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any, Final
 
@@ -15,7 +16,14 @@ from seglens.io.excel import read_excel_file
 from seglens.io.sources_base import ROW, RawSource
 from seglens.io.textfiles import read_text_file
 
-__all__ = ["DEFAULT_MAX_BYTES", "Source", "describe_source", "is_database_url", "open_source"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "Source",
+    "check_file",
+    "describe_source",
+    "is_database_url",
+    "open_source",
+]
 
 DEFAULT_MAX_BYTES: Final = 1_000_000_000
 """Files larger than this (1 GB; gzip: uncompressed) are refused unless the limit is raised."""
@@ -83,14 +91,14 @@ def _pandas_source(frame: Any) -> RawSource:
 
 def _parquet_source(path: Path) -> RawSource:
     try:
-        pl.read_parquet_schema(path)
+        pl.scan_parquet(path, glob=False).collect_schema()
     except (pl.exceptions.PolarsError, OSError) as err:
         raise DataError(
             f"the file is not a readable Parquet file ({err})",
             source=str(path),
             hint="check that the file was fully written; re-export it",
         ) from None
-    frame = pl.scan_parquet(path).with_row_index(ROW)
+    frame = pl.scan_parquet(path, glob=False).with_row_index(ROW)
     return RawSource(frame=frame, name=str(path), format="parquet", first_line=1, text=False)
 
 
@@ -142,6 +150,58 @@ def _sql_source(url: str, *, table: str | None, query: str | None) -> RawSource:
     return raw
 
 
+_NOT_FILES: Final = (
+    (stat.S_ISFIFO, "a named pipe (FIFO): reading it would wait for whatever writes to it"),
+    (stat.S_ISCHR, "a device, not a file (it never ends or has no data of its own)"),
+    (stat.S_ISBLK, "a block device, not a file"),
+    (stat.S_ISSOCK, "a socket, not a file"),
+)
+
+
+def check_file(path: Path) -> int:
+    """Refuse what is not a readable regular file, before anything opens it; its size.
+
+    A missing path, a folder, a named pipe (opening one waits for a writer), a device such as
+    ``/dev/zero`` or ``/dev/urandom`` (endless) and an unreadable file each get a clear
+    :class:`DataError`.
+    """
+    name = str(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise DataError("no such file", source=name, hint="check the path and spelling") from None
+    except OSError as err:
+        raise DataError(
+            f"the file cannot be opened ({err.strerror or err})",
+            source=name,
+            hint="check the path and that you may read it",
+        ) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(
+            "this is a folder, not a file",
+            source=name,
+            hint="pass one file (CSV, Parquet or Excel) from the folder",
+        )
+    for test, what in _NOT_FILES:
+        if test(info.st_mode):
+            raise DataError(
+                f"this is {what}",
+                source=name,
+                hint="save the data to a regular file first (e.g. cat SOURCE > data.csv) "
+                "and pass that file",
+            )
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as err:
+        raise DataError(
+            f"the file cannot be read ({err.strerror or err})",
+            source=name,
+            hint="check that you may read it (file permissions)",
+        ) from None
+    return info.st_size
+
+
 def open_source(
     source: Source,
     *,
@@ -171,14 +231,7 @@ def open_source(
             source=str(path),
             hint="drop the option, or pass a URL such as sqlite:///file.db",
         )
-    if not path.exists():
-        raise DataError("no such file", source=str(path), hint="check the path and spelling")
-    if path.is_dir():
-        raise DataError(
-            "this is a folder, not a file",
-            source=str(path),
-            hint="pass one file (CSV, Parquet or Excel) from the folder",
-        )
+    check_file(path)
     suffix = path.suffix.lower()
     with path.open("rb") as fh:
         magic = fh.read(8)

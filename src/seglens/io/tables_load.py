@@ -9,8 +9,9 @@ from typing import Any
 import polars as pl
 
 from seglens.errors import DataError
-from seglens.io.cleaning import LINE
+from seglens.io.cleaning import LINE, raw_name
 from seglens.io.config import IngestOptions
+from seglens.io.fixups import drop_empty_rows, empty_row_exprs, fallback_dates
 from seglens.io.load import (
     collect_source,
     load_transactions,
@@ -19,7 +20,14 @@ from seglens.io.load import (
     unreadable,
 )
 from seglens.io.mapping import resolve_mapping
-from seglens.io.parsing import MISSING_TOKENS, detect_date_format, id_expr, timestamp_expr
+from seglens.io.parsing import (
+    MISSING_TOKENS,
+    TWO_DIGIT_YEARS,
+    DateFormat,
+    detect_date_format,
+    id_expr,
+    timestamp_expr,
+)
 from seglens.io.report import CleaningReport, LoadedTable, RuleResult
 from seglens.io.sources import DEFAULT_MAX_BYTES, Source
 from seglens.io.sources_base import ROW, RawSource
@@ -65,8 +73,10 @@ def load_table(
     """Load a canonical table (customers, labels, assignments; transactions delegate).
 
     Ids are kept as written (``17850.0`` -> ``17850``); rows without a customer id are excluded
-    and counted; for customers and assignments a repeated customer id keeps its first row.
-    Datetime columns (``labeled_at``) are parsed; unreadable ones become null and are counted.
+    and counted; for customers and assignments a repeated customer id keeps its first row;
+    empty lines are dropped and counted. Datetime columns (``labeled_at``) are parsed like
+    transaction timestamps; an empty one stays null, an unreadable one is a :class:`DataError`
+    naming the line and value (it is never replaced by the time of the import).
     Tables with ``open_ended`` specs keep every other source column (numbers where every value
     is a number).
 
@@ -127,6 +137,8 @@ def _load_table(
     schema = raw.frame.collect_schema()
     exprs: list[pl.Expr] = [(pl.col(ROW).cast(pl.Int64) + raw.first_line).alias(LINE)]
     details: dict[str, Any] = dict(raw.details)
+    formats: dict[str, DateFormat | None] = {}
+    warnings = list(raw.warnings)
     for col in spec.columns:
         if col.name not in src:
             exprs.append(pl.lit(None, col.dtype).alias(col.name))
@@ -137,21 +149,32 @@ def _load_table(
             if schema[s] == pl.String:
                 sample = raw.frame.select(s).head(100_000).collect().to_series()
                 fmt = detect_date_format(sample)
+                if fmt is not None and "%y" in fmt.format:
+                    warnings.append(
+                        f"dates in {s!r} have two-digit years ({fmt.format}), read as "
+                        f"{TWO_DIGIT_YEARS}"
+                    )
+            formats[col.name] = fmt
             exprs.append(timestamp_expr(s, schema[s], fmt).alias(col.name))
-            exprs.append(pl.col(s).cast(pl.String).alias(f"__raw_{col.name}"))
+            exprs.append(pl.col(s).cast(pl.String).alias(raw_name(col.name)))
         else:
             exprs.append(id_expr(s, schema[s]).cast(col.dtype).alias(col.name))
     used = set(src.values())
     extras = [c for c in src_columns if c not in used] if spec.open_ended else []
     exprs += [pl.col(c) for c in extras if c not in spec.names]
+    exprs += empty_row_exprs(src_columns)
     df = collect_source(raw, raw.frame.select(exprs))
+    df, empty_rule = drop_empty_rows(df, raw.first_line)
     if df.height == 0:
         raise DataError(
             "the source has a header but no data rows",
             source=raw.name,
             hint="export the data again with its rows",
         )
-    rules: list[RuleResult] = []
+    for name, fmt in formats.items():
+        text = schema[src[name]] == pl.String
+        df, _ = fallback_dates(df, warnings, fmt.format if fmt else None, text=text, col=name)
+    rules: list[RuleResult] = [empty_rule]
     excluded = df.get_column("customer_id").is_null()
     if int(excluded.sum()) == df.height:
         raise DataError(
@@ -186,22 +209,8 @@ def _load_table(
                 _examples(df, miss, req, src[req]),
             )
         )
-    for col in spec.columns:
-        raw_col = f"__raw_{col.name}"
-        if raw_col in df.columns:
-            bad = df.get_column(col.name).is_null() & df.get_column(raw_col).str.strip_chars().ne(
-                ""
-            ).fill_null(False)
-            rules.append(
-                RuleResult(
-                    f"unparseable_{col.name}",
-                    "warned",
-                    int(bad.sum()),
-                    f"{col.name} is not a date; left empty",
-                    0,
-                    _examples(df, bad, raw_col, src[col.name]),
-                )
-            )
+    for name in formats:
+        _check_dates(df, name, src[name], excluded, raw)
     if spec.name in {CUSTOMERS.name, "assignments"}:
         dup = df.get_column("customer_id").is_first_distinct().not_() & ~excluded
         excluded = excluded | dup
@@ -224,7 +233,7 @@ def _load_table(
         source=raw.name,
         table=spec.name,
         format=raw.format,
-        rows_read=df.height,
+        rows_read=df.height + empty_rule.rows,
         rows_kept=out.height,
         customers_read=df.get_column("customer_id").drop_nulls().n_unique(),
         customers_kept=out.get_column("customer_id").n_unique(),
@@ -232,10 +241,32 @@ def _load_table(
         mapping=mapped,
         details=details,
         rules=rules,
-        warnings=list(raw.warnings),
+        warnings=warnings,
     )
     return LoadedTable(
         table=out, report=report, mapping=src, source=raw.name, lines=kept.get_column(LINE)
+    )
+
+
+def _check_dates(
+    df: pl.DataFrame, name: str, source_col: str, excluded: pl.Series, raw: RawSource
+) -> None:
+    """Refuse unreadable dates in the rows kept: a label dated by the import time instead
+    could outrank a later one."""
+    text = df.get_column(raw_name(name)).cast(pl.String).str.strip_chars()
+    present = text.is_not_null() & ~text.is_in(MISSING_TOKENS)
+    bad = (df.get_column(name).is_null() & present & ~excluded).fill_null(False)
+    if not bad.any():
+        return
+    rows = df.filter(bad).select(LINE, raw_name(name)).head(10).rows()
+    raise DataError(
+        f"{int(bad.sum()):,} row(s) have a {name} that is not a readable date",
+        source=raw.name,
+        column=source_col,
+        lines=tuple(r[0] for r in rows),
+        values=tuple(r[1] for r in rows),
+        hint=f"write dates as YYYY-MM-DD or YYYY-MM-DD HH:MM:SS, or leave the cell empty (the "
+        f"import time is then used); {name} decides which of two labels is newer",
     )
 
 

@@ -1,21 +1,32 @@
-"""Delimited text files: size and content checks, encoding and delimiter sniffing, lazy scan."""
+"""Delimited text files: compression, size and content checks, encoding and delimiter sniffing,
+line-ending and end-of-file fix-ups, lazy scan."""
 
 from __future__ import annotations
 
-import codecs
+import bz2
 import csv
 import gzip
 import io
 import logging
+import lzma
+import re
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Final, Literal
+from typing import IO, Final, Literal
 
 import polars as pl
 
 from seglens.errors import DataError, UsageError
+from seglens.io.encodings import (
+    Sniffed,
+    check_encoding,
+    decode_lines,
+    sniff_encoding,
+    wide_encoding,
+)
 from seglens.io.sources_base import ROW, RawSource
 
 __all__ = ["DELIMITERS", "read_text_file", "sniff_delimiter"]
@@ -26,22 +37,84 @@ DELIMITERS: Final = (",", ";", "\t", "|")
 HEAD_BYTES: Final = 256 * 1024
 GZIP_MAGIC: Final = b"\x1f\x8b"
 _DELIM_NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_UTF8: Final = frozenset({"utf-8", "utf-8-sig"})
+_WIDE: Final = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
+_EOF_MARK: Final = b"\x1a"
+"""DOS end-of-file mark (^Z) some old tools append."""
+_LONE_CR: Final = re.compile(rb"\r(?!\n)")
+
+Compression = Literal["gzip", "bz2", "xz"]
+_UNSUPPORTED: Final = (
+    (b"\x28\xb5\x2f\xfd", "zstd", "zstd -d FILE"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip", "7z x FILE"),
+    (b"Rar!\x1a\x07", "RAR", "unrar x FILE"),
+    (b"\x04\x22\x4d\x18", "LZ4", "lz4 -d FILE"),
+)
 
 
-def _read_head(path: Path, compressed: bool) -> bytes:
-    """The first bytes of the (decompressed) file."""
-    if not compressed:
-        with path.open("rb") as fh:
-            return fh.read(HEAD_BYTES)
+def _compression(magic: bytes, path: Path) -> Compression | None:
+    """The compression the first bytes show (gzip, bzip2, xz); others are refused by name."""
+    if magic.startswith(GZIP_MAGIC):
+        return "gzip"
+    if magic.startswith(b"BZh") and magic[3:4].isdigit():
+        return "bz2"
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    for prefix, name, command in _UNSUPPORTED:
+        if magic.startswith(prefix):
+            raise DataError(
+                f"the file is {name}-compressed, which seglens does not read",
+                source=str(path),
+                hint=f"decompress it first ({command.replace('FILE', path.name)}), or "
+                "recompress it with gzip, bzip2 or xz",
+            )
+    return None
+
+
+@contextmanager
+def _opened(path: Path, kind: Compression | None) -> Iterator[IO[bytes]]:
+    """The file's (decompressed) bytes as a stream; damaged archives become a DataError."""
     try:
-        with gzip.open(path, "rb") as gz:
-            return gz.read(HEAD_BYTES)
-    except (OSError, EOFError, zlib.error) as err:
+        if kind == "gzip":
+            with gzip.open(path, "rb") as gz:
+                yield gz  # type: ignore[misc]
+        elif kind == "bz2":
+            with bz2.open(path, "rb") as bz:
+                yield bz
+        elif kind == "xz":
+            with lzma.open(path, "rb") as xz:
+                yield xz
+        else:
+            with path.open("rb") as fh:
+                yield fh
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as err:
+        if kind is None:
+            raise
+        name = {"gzip": "gzip", "bz2": "bzip2", "xz": "xz"}[kind]
         raise DataError(
-            f"the file looks gzip-compressed but cannot be decompressed ({err})",
+            f"the file looks {name}-compressed but cannot be decompressed ({err})",
             source=str(path),
             hint="check that the download completed, or decompress it yourself and retry",
         ) from None
+
+
+def _read_head(path: Path, kind: Compression | None) -> bytes:
+    """The first bytes of the (decompressed) file."""
+    with _opened(path, kind) as fh:
+        return fh.read(HEAD_BYTES)
+
+
+def _read_all(path: Path, kind: Compression | None, max_bytes: int | None) -> bytes:
+    """The whole (decompressed) file, refused once it passes ``max_bytes``."""
+    with _opened(path, kind) as fh:
+        data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise DataError(
+            f"the file decompresses to more than the size limit of {max_bytes:,} bytes",
+            source=str(path),
+            hint="raise the limit (--max-size / max_bytes=) if the file is genuine",
+        )
+    return data
 
 
 def _gzip_size(path: Path) -> int:
@@ -49,6 +122,13 @@ def _gzip_size(path: Path) -> int:
     with path.open("rb") as fh:
         fh.seek(-4, 2)
         return int.from_bytes(fh.read(4), "little")
+
+
+def _ends_with_eof_mark(path: Path) -> bool:
+    """Whether an uncompressed file ends with the DOS end-of-file mark (^Z)."""
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 64))
+        return fh.read().rstrip(b"\r\n").endswith(_EOF_MARK)
 
 
 def _check_not_binary(head: bytes, path: Path) -> None:
@@ -66,6 +146,8 @@ def _check_not_binary(head: bytes, path: Path) -> None:
             hint="rename it to .parquet",
         )
     sample = head[:65536]
+    if len(head) <= 65536:
+        sample = sample.rstrip(b"\r\n").rstrip(_EOF_MARK)  # a DOS end-of-file mark is fine
     nul = sample.count(b"\x00")
     control = sum(sample.count(bytes([c])) for c in (*range(1, 9), 11, 12, *range(14, 27), 28))
     if nul or (sample and control / len(sample) > 0.01):
@@ -82,55 +164,6 @@ def _check_not_binary(head: bytes, path: Path) -> None:
             values=(sample[max(0, offset - 8) : offset + 8],),
             hint="check that this is the CSV export you meant (not a database, archive or image)",
         )
-
-
-def _sniff_encoding(head: bytes, truncated: bool) -> str:
-    """``utf-8``, ``utf-8-sig``, ``utf-16`` or the best single-byte guess (``cp1252``/latin-1)."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        decoder.decode(head, final=not truncated)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(head[:65536]).best()
-    guess = (best.encoding if best is not None else "cp1252").lower()
-    # Single-byte Western encodings are by far the most common non-UTF-8 exports, and short
-    # samples do not tell the single-byte code pages apart: read them as cp1252 (a superset of
-    # the printable part of Latin-1). Trust the detector only for other families (cp1251,
-    # Shift-JIS, GB18030, ...).
-    if guess.startswith(("cp125", "iso8859", "latin", "mac", "ascii", "windows-125")):
-        return "cp1252"
-    return guess
-
-
-def _decode_mixed(raw: bytes) -> tuple[bytes, int, int]:
-    """Decode line by line: UTF-8 where a line is valid UTF-8, else cp1252 (Latin-1 for the five
-    bytes cp1252 leaves undefined). Returns UTF-8 bytes and the counts of non-ASCII lines read
-    each way."""
-    out: list[bytes] = []
-    n_utf8 = n_single = 0
-    for line in raw.splitlines(keepends=True):
-        if line.isascii():
-            out.append(line)
-            continue
-        try:
-            line.decode("utf-8")
-            out.append(line)
-            n_utf8 += 1
-        except UnicodeDecodeError:
-            try:
-                text = line.decode("cp1252")
-            except UnicodeDecodeError:
-                text = line.decode("latin-1")
-            out.append(text.encode("utf-8"))
-            n_single += 1
-    return b"".join(out), n_utf8, n_single
 
 
 def sniff_delimiter(text: str) -> str | None:
@@ -156,15 +189,55 @@ def sniff_delimiter(text: str) -> str | None:
     return best[2] if best else None
 
 
-def read_text_file(
-    path: Path,
-    *,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    max_bytes: int | None,
-) -> RawSource:
-    """Check, sniff and lazily scan a delimited text file (optionally gzip-compressed)."""
-    size = path.stat().st_size
+def _transcode(raw: bytes, chosen: Sniffed, sniffed: bool, warnings: list[str]) -> bytes:
+    """``raw`` as UTF-8 bytes (with a warning saying how it was read)."""
+    enc = chosen.encoding
+    label = chosen.label + (f"; {chosen.evidence}" if sniffed else "")
+    if enc in _UTF8:
+        return raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    if enc in _WIDE or not sniffed:
+        text = raw.decode(enc, errors="replace")
+        bad = [i + 1 for i, ln in enumerate(text.splitlines()) if "\ufffd" in ln]
+        if bad and "\ufffd" not in raw.decode(enc, errors="ignore"):
+            warnings.append(
+                f"{len(bad):,} line(s) have bytes that are not valid {enc} (first: line "
+                f"{bad[0]}); they were replaced with U+FFFD"
+            )
+        warnings.append(f"the file is not UTF-8; it was read as {label}")
+        return text.lstrip("\ufeff").encode("utf-8")
+    data, n_utf8, bad = decode_lines(raw, enc)
+    if n_utf8:
+        warnings.append(
+            f"mixed encodings: {n_utf8:,} line(s) with UTF-8 characters read as UTF-8, "
+            f"the others as {label}"
+        )
+    else:
+        warnings.append(f"the file is not UTF-8; it was read as {label}")
+    if bad:
+        warnings.append(
+            f"{len(bad):,} line(s) have bytes that are not valid {enc} (first: line "
+            f"{', '.join(map(str, bad[:5]))}); they were replaced with U+FFFD"
+        )
+    return data
+
+
+def _fix_bytes(data: bytes, warnings: list[str]) -> bytes:
+    """UTF-8 bytes without a trailing DOS end-of-file mark, lone CR line ends made LF."""
+    body = data.rstrip(b"\r\n")
+    if body.endswith(_EOF_MARK):
+        data = body.rstrip(_EOF_MARK).rstrip(b"\r\n") + b"\n"
+        warnings.append("the DOS end-of-file mark (^Z) at the end of the file was ignored")
+    lone = len(_LONE_CR.findall(data))
+    if lone:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        warnings.append(
+            f"the file mixes line endings: {lone:,} line(s) end with a carriage return alone "
+            "(old Mac style); they were read as line breaks"
+        )
+    return data
+
+
+def _check_size(path: Path, size: int, kind: Compression | None, max_bytes: int | None) -> None:
     name = str(path)
     if max_bytes is not None and size > max_bytes:
         raise DataError(
@@ -173,33 +246,56 @@ def read_text_file(
             hint="raise the limit (--max-size / max_bytes=) if the file is genuine, "
             "or convert it to Parquet",
         )
-    with path.open("rb") as fh:
-        magic = fh.read(4)
-    compressed = magic.startswith(GZIP_MAGIC)
+    if kind != "gzip" or max_bytes is None or size < 18:
+        return
     # the gzip trailer holds the uncompressed size (mod 4 GiB); trust it only when plausible
     # (deflate cannot compress better than ~1032:1), a truncated file has junk there
-    isize = _gzip_size(path) if compressed and size >= 18 else 0
-    plausible = size <= isize <= size * 1032
-    if compressed and max_bytes is not None and plausible and isize > max_bytes:
+    isize = _gzip_size(path)
+    if size <= isize <= size * 1032 and isize > max_bytes:
         raise DataError(
             f"the file decompresses to {isize:,} bytes, over the size limit of {max_bytes:,} bytes",
             source=name,
             hint="raise the limit (--max-size / max_bytes=) if the file is genuine",
         )
-    head = _read_head(path, compressed) if size else b""
-    if not head.strip(b" \t\r\n\x00") or not head.strip():
+
+
+def _choose_encoding(head: bytes, path: Path, encoding: str | None) -> Sniffed:
+    """The user's encoding (checked), else the sniffed one; binary data is refused first."""
+    if encoding is not None:
+        enc = check_encoding(encoding)
+        if enc not in _WIDE:
+            _check_not_binary(head, path)
+        return Sniffed(enc, "given")
+    if wide_encoding(head) is None:
+        _check_not_binary(head, path)
+    return sniff_encoding(head, truncated=len(head) == HEAD_BYTES, source=str(path))
+
+
+def read_text_file(
+    path: Path,
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    max_bytes: int | None,
+) -> RawSource:
+    """Check, sniff and lazily scan a delimited text file (optionally gzip/bzip2/xz-compressed)."""
+    size = path.stat().st_size
+    name = str(path)
+    with path.open("rb") as fh:
+        magic = fh.read(8)
+    kind = _compression(magic, path)
+    _check_size(path, size, kind, max_bytes)
+    head = _read_head(path, kind) if size else b""
+    if not head.strip(b" \t\r\n\x00\x1a"):
         raise DataError(
             "the file is empty",
             source=name,
             hint="export the data again; a transactions file needs a header and data rows",
         )
-    enc = encoding or _sniff_encoding(head, truncated=len(head) == HEAD_BYTES)
-    if enc.replace("-", "").lower() not in {"utf16", "utf16le", "utf16be"}:
-        _check_not_binary(head, path)
-    text_head = head.decode(enc, errors="replace")
-    if text_head.startswith("\ufeff"):
-        text_head = text_head[1:]
-    details: dict[str, object] = {"encoding": enc, "compression": "gzip" if compressed else None}
+    sniffed = _choose_encoding(head, path, encoding)
+    enc = sniffed.encoding
+    text_head = head.decode(enc, errors="replace").lstrip("\ufeff")
+    details: dict[str, object] = {"encoding": enc, "compression": kind}
     if delimiter is not None:
         if len(delimiter) != 1:
             raise UsageError(
@@ -212,7 +308,9 @@ def read_text_file(
     details["delimiter"] = _DELIM_NAMES.get(delim, delim)
     warnings: list[str] = []
     lossy: Callable[[], pl.LazyFrame] | None = None
-    if enc in {"utf-8", "utf-8-sig"}:
+    fixups = _LONE_CR.search(head[:-1]) is not None or (kind is None and _ends_with_eof_mark(path))
+    data: bytes | None = None
+    if enc in _UTF8 and kind in (None, "gzip") and not fixups:
 
         def scan(encoding: Literal["utf8", "utf8-lossy"]) -> pl.LazyFrame:
             return pl.scan_csv(
@@ -222,6 +320,7 @@ def read_text_file(
                 encoding=encoding,
                 row_index_name=ROW,
                 raise_if_empty=False,
+                glob=False,  # a file name such as 'orders[1].csv' is a name, not a pattern
             )
 
         # strict UTF-8 is twice as fast to scan; on an invalid byte further down the file the
@@ -229,36 +328,23 @@ def read_text_file(
         frame = scan("utf8")
         lossy = lambda: scan("utf8-lossy")  # noqa: E731
     else:
-        log.info("transcoding %s from %s to UTF-8 in memory", name, enc)
-        if compressed:
-            with gzip.open(path, "rb") as gz:
-                raw = gz.read()
-        else:
-            raw = path.read_bytes()
-        if enc == "cp1252":
-            data, n_utf8, n_single = _decode_mixed(raw)
-            if n_utf8:
-                warnings.append(
-                    f"mixed encodings: {n_single:,} line(s) read as cp1252 (Latin-1), "
-                    f"{n_utf8:,} line(s) with UTF-8 characters read as UTF-8"
-                )
-            else:
-                warnings.append("the file is not UTF-8; it was read as cp1252 (Latin-1)")
-        else:
-            data = raw.decode(enc, errors="replace").encode("utf-8")
-            warnings.append(f"the file is not UTF-8; it was read as {enc}")
+        log.info("reading %s (%s, %s) into memory", name, kind or "uncompressed", enc)
+        raw = _read_all(path, kind, max_bytes)
+        data = _fix_bytes(_transcode(raw, sniffed, encoding is None, warnings), warnings)
         frame = pl.read_csv(
             io.BytesIO(data),
             separator=delim,
             infer_schema=False,
             row_index_name=ROW,
             raise_if_empty=False,
+            encoding="utf8-lossy",
         ).lazy()
     dupes = [c for c in frame.collect_schema().names() if "_duplicated_" in c]
     if dupes:
         warnings.append(
             f"the header repeats column names; the repeats were renamed {', '.join(dupes)}"
         )
+    memory = data
     return RawSource(
         frame=frame,
         name=name,
@@ -267,15 +353,29 @@ def read_text_file(
         text=True,
         details=details,
         warnings=warnings,
-        locate_bad_structure=lambda: _locate_ragged(path, enc, delim, compressed),
+        locate_bad_structure=lambda: _locate_ragged(path, enc, delim, kind, memory),
         lossy_frame=lossy,
     )
 
 
-def _locate_ragged(path: Path, enc: str, delim: str, compressed: bool) -> DataError:
+def _text_stream(path: Path, enc: str, kind: Compression | None, data: bytes | None) -> IO[str]:
+    """The file as text, for :func:`_locate_ragged` (from memory when it was read there)."""
+    if data is not None:
+        return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace", newline="")
+    if kind == "gzip":
+        return gzip.open(path, "rt", encoding=enc, errors="replace", newline="")
+    if kind == "bz2":
+        return bz2.open(path, "rt", encoding=enc, errors="replace", newline="")
+    if kind == "xz":
+        return lzma.open(path, "rt", encoding=enc, errors="replace", newline="")
+    return path.open(encoding=enc, errors="replace", newline="")
+
+
+def _locate_ragged(
+    path: Path, enc: str, delim: str, kind: Compression | None, data: bytes | None
+) -> DataError:
     """Find the first lines whose field count differs from the header's (for a clear error)."""
-    opener = gzip.open if compressed else open
-    with opener(path, "rt", encoding=enc, errors="replace", newline="") as fh:
+    with _text_stream(path, enc, kind, data) as fh:
         reader = csv.reader(fh, delimiter=delim)
         header = next(reader, [])
         bad: list[int] = []
@@ -294,6 +394,19 @@ def _locate_ragged(path: Path, enc: str, delim: str, compressed: bool) -> DataEr
             values=tuple(values[-1:]),
             hint='close the quote ("...") in that line, or remove the stray quote character',
         )
+    if not bad and data is None:
+        with _text_stream(path, enc, kind, None) as fh:
+            for number, line in enumerate(fh, start=1):
+                if "\r" in line.rstrip("\r\n"):
+                    return DataError(
+                        "the file mixes line endings: some lines end with a carriage return "
+                        "alone (old Mac style)",
+                        source=str(path),
+                        lines=(number,),
+                        values=(line[:80],),
+                        hint="convert the line endings (e.g. save it again as CSV, or "
+                        "`dos2unix -c mac FILE`) and retry",
+                    )
     return DataError(
         f"some lines do not have the header's {len(header)} fields "
         f"(delimiter {_DELIM_NAMES.get(delim, delim)!r})",

@@ -12,8 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from seglens.errors import DataError
 from seglens.io import load_table
+from seglens.io.sources import check_file
 from seglens.tables import LABELS
 
 __all__ = ["LabelsFile", "read_labels_file"]
@@ -38,8 +38,7 @@ def read_labels_file(path: Path, *, columns: str | None = None) -> LabelsFile:
 
     Rows without a customer id are excluded and counted in the report by the loader.
     """
-    if not path.is_file():
-        raise DataError("the labels file does not exist", source=str(path))
+    check_file(path)  # missing, a folder, a pipe or a device: a clear error, nothing opened
     loaded = load_table(path, LABELS, columns=columns or None)
     lines = loaded.lines.to_list() if loaded.lines is not None else None
     return LabelsFile(

@@ -223,6 +223,17 @@ READING = [
         b"C2,O2,2024-01-06,3\nC3,O3,2024-01-07,4\r\n",
         both(amounts(12.5, 3.0, 4.0), warned("mixes line endings")),
     ),
+    Case(
+        "lone_cr_after_the_first_256kb",
+        rows(
+            *(f"C{i},O{i},2024-01-01,5" for i in range(20_000)),
+            "X1,Y1,2024-01-02,6\rX2,Y2,2024-01-03,7",
+        ),
+        error=DataError,
+        phrases=("mixes line endings", "carriage return alone", "mac2unix"),
+        lines=(20_002,),
+        values=("X1,Y1,2024-01-02,6\r",),
+    ),
     Case("bzip2", bz2.compress(PLAIN), amounts(12.5, 3.0), suffix=".csv.bz2"),
     Case("xz", lzma.compress(PLAIN), amounts(12.5, 3.0), suffix=".csv.xz"),
     Case(

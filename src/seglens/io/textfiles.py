@@ -196,12 +196,14 @@ def _transcode(raw: bytes, chosen: Sniffed, sniffed: bool, warnings: list[str]) 
     if enc in _UTF8:
         return raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
     if enc in _WIDE or not sniffed:
-        text = raw.decode(enc, errors="replace")
-        bad = [i + 1 for i, ln in enumerate(text.splitlines()) if "\ufffd" in ln]
-        if bad and "\ufffd" not in raw.decode(enc, errors="ignore"):
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError:
+            text = raw.decode(enc, errors="replace")
+            bad = [i + 1 for i, ln in enumerate(text.splitlines()) if "\ufffd" in ln]
             warnings.append(
                 f"{len(bad):,} line(s) have bytes that are not valid {enc} (first: line "
-                f"{bad[0]}); they were replaced with U+FFFD"
+                f"{', '.join(map(str, bad[:5]))}); they were replaced with U+FFFD"
             )
         warnings.append(f"the file is not UTF-8; it was read as {label}")
         return text.lstrip("\ufeff").encode("utf-8")
@@ -396,16 +398,16 @@ def _locate_ragged(
         )
     if not bad and data is None:
         with _text_stream(path, enc, kind, None) as fh:
-            for number, line in enumerate(fh, start=1):
-                if "\r" in line.rstrip("\r\n"):
+            for number, line in enumerate(fh, start=1):  # newline="": ends kept as written
+                if line.endswith("\r"):
                     return DataError(
                         "the file mixes line endings: some lines end with a carriage return "
                         "alone (old Mac style)",
                         source=str(path),
                         lines=(number,),
                         values=(line[:80],),
-                        hint="convert the line endings (e.g. save it again as CSV, or "
-                        "`dos2unix -c mac FILE`) and retry",
+                        hint="convert the line endings (save it again as CSV, or run "
+                        "mac2unix on it) and retry",
                     )
     return DataError(
         f"some lines do not have the header's {len(header)} fields "

@@ -208,3 +208,10 @@ def test_learn_from_labels_uses_the_latest_label_and_reports_unmatched_ones() ->
     res = learn_from_labels(df, lab, curve=False)
     assert res.n_labelled == 100 and res.labels_without_features == 1
     assert "Z" in res.model.segment_names_  # the later row of customer 0 wins
+
+
+def test_fitting_without_labels_says_what_it_needs() -> None:
+    df = pl.DataFrame({"customer_id": ["1", "2"], "x": [1.0, 2.0]})
+    with pytest.raises(UsageError, match="learns from labelled customers") as err:
+        SupervisedSegmenter().fit(df)
+    assert isinstance(err.value, ValueError) and "seglens track --model" in str(err.value)

@@ -36,6 +36,10 @@ MAX_CATEGORIES = 254
 """Categories kept per column: the histogram model has 255 bins, one is for missing values."""
 
 
+class LabelsRequiredError(UsageError, ValueError):
+    """``fit`` was called without labels (a ``ValueError`` too, as scikit-learn expects)."""
+
+
 def auto_min_samples_leaf(n: int) -> int:
     """Least labelled customers per leaf: a fifth of the labels, at least 5, at most 60.
 
@@ -229,12 +233,18 @@ class SupervisedSegmenter(ClassifierMixin, SegmenterMixin, BaseEstimator):  # ty
             random_state=self.random_state,
         )
 
-    def fit(self, X: Any, y: Any) -> SupervisedSegmenter:
+    def fit(self, X: Any, y: Any = None) -> SupervisedSegmenter:
         """Learn the labelled segments ``y`` from the customers' features ``X``; returns self."""
+        if y is None:
+            raise LabelsRequiredError(
+                "requires y to be passed, but the target y is None: a supervised segmenter "
+                "learns from labelled customers",
+                hint="fit it on the labelled customers and their segments (CLI: seglens segment "
+                "--method supervised --labels FILE); seglens track --model refits its model "
+                "each period without labels, so give it a clustering or RFM model",
+            )
         X = check_input(self, X, reset=True)
         df = self._as_frame(X)
-        if y is None:
-            raise ValueError("requires y to be passed, but the target y is None")
         y_arr = column_or_1d(np.asarray(y), warn=True)
         if y_arr.dtype.kind in "fc":
             assert_all_finite(y_arr, input_name="y")

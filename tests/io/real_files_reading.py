@@ -279,6 +279,22 @@ READING = [
         suffix=".parquet",
     ),
     Case(
+        "parquet_numeric_first_column",
+        lambda p: (
+            pl.DataFrame(
+                {
+                    "amount": [1.5, None, 2.0],
+                    "customer_id": ["C1", None, None],
+                    "order_id": ["O1", None, "O3"],
+                }
+            )
+            .with_columns(pl.Series("timestamp", [d(2024, 1, 1), None, d(2024, 1, 2)]))
+            .write_parquet(p)
+        ),
+        both(rule("empty_line", 1), rule("missing_customer_id", 1, kept=1), amounts(1.5)),
+        suffix=".parquet",
+    ),
+    Case(
         "parquet_all_null_row",
         lambda p: (
             pl.DataFrame(

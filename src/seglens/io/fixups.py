@@ -39,15 +39,17 @@ _EMPTY_LINE: Final = (
 )
 
 
-def empty_row_exprs(columns: list[str]) -> list[pl.Expr]:
+def empty_row_exprs(columns: list[str], first_is_text: bool = True) -> list[pl.Expr]:
     """Columns that let :func:`drop_empty_rows` find empty lines: whether every source column
     but the first is empty, and then the first column's text (cheap: a null bitmap and a
-    mostly-null column)."""
+    mostly-null column). A first column that is not text is only checked for null."""
     rest = pl.all_horizontal([pl.col(c).is_null() for c in columns[1:]] or [pl.lit(True)])
-    return [
-        rest.alias(REST_EMPTY),
-        pl.when(rest).then(pl.col(columns[0]).cast(pl.String)).alias(EMPTY_FIRST),
-    ]
+    if not first_is_text:
+        return [
+            (rest & pl.col(columns[0]).is_null()).alias(REST_EMPTY),
+            pl.lit(None, pl.String).alias(EMPTY_FIRST),
+        ]
+    return [rest.alias(REST_EMPTY), pl.when(rest).then(pl.col(columns[0])).alias(EMPTY_FIRST)]
 
 
 def drop_empty_rows(df: pl.DataFrame, first_line: int) -> tuple[pl.DataFrame, RuleResult]:

@@ -290,7 +290,7 @@ def _build_frame(
     # two different lines collide with probability ~ n^2 / 2^65 (< 3e-6 for 10 M lines).
     line_hash = pl.sum_horizontal(pl.col(c).hash(seed=i + 1) for i, c in enumerate(raw.columns))
     exprs.append(line_hash.alias("__hash"))
-    exprs += empty_row_exprs(raw.columns)
+    exprs += empty_row_exprs(raw.columns, schema[raw.columns[0]] == pl.String)
     frame = source.select(exprs)
     finite_cols = [c for c in ("quantity", "__unit_price", "amount") if c in names(exprs)]
     frame = frame.with_columns(finite(c) for c in finite_cols)

@@ -162,7 +162,7 @@ def _load_table(
     used = set(src.values())
     extras = [c for c in src_columns if c not in used] if spec.open_ended else []
     exprs += [pl.col(c) for c in extras if c not in spec.names]
-    exprs += empty_row_exprs(src_columns)
+    exprs += empty_row_exprs(src_columns, schema[src_columns[0]] == pl.String)
     df = collect_source(raw, raw.frame.select(exprs))
     df, empty_rule = drop_empty_rows(df, raw.first_line)
     if df.height == 0:

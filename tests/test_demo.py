@@ -11,8 +11,7 @@ from typer.testing import CliRunner
 
 from seglens.cli import app
 from seglens.demo import DEMO_AS_OF, run_demo, sample_data_path
-from seglens.store import open_store, run_assignments
-from tests.report.label_free_checks import check_label_free_json, check_label_free_review
+from seglens.store import audit_design, kpi_table, label_events, open_store, run_assignments
 
 pytestmark = pytest.mark.slow
 
@@ -60,15 +59,62 @@ def test_run_demo_writes_every_output(tmp_path: Path) -> None:
         assert k["ci_low"] <= k["value"] <= k["ci_high"]
     html = result.files["report_html"].read_text(encoding="utf-8")
     assert "2011Q3" in html
-    # No labels ship with the sample: the KPI is not measured, only monitored.
-    assert result.measured == [] and {k["metric"] for k in result.monitoring} == {"segment_hold"}
-    q3 = next(k for k in result.kpis if k["period"] == "2011Q3")
-    with open_store(str(result.files["store"])) as store:
-        seg = run_assignments(store, int(q3["run_id"]))
-    sizes = {str(s): int(n) for s, n in seg.group_by("segment").len().iter_rows()}
-    check_label_free_review(html, segment_sizes=sizes)
-    proxies = check_label_free_json(json.loads(result.files["report_json"].read_text("utf-8")))
+    # No labels ship with the sample: 2011Q2 is only monitored; 2011Q3 is measured by the
+    # simulated feedback loop, the proxy stays a monitoring signal.
+    assert {k["metric"] for k in result.monitoring} == {"segment_hold"}
+    assert {k["period"] for k in result.measured} == {"2011Q3"}
+    q3 = next(k for k in result.monitoring if k["period"] == "2011Q3")
+    data = json.loads(result.files["report_json"].read_text("utf-8"))
+    assert result.loop is not None
+    assert data["accuracy"]["n"] == result.loop.before["n"]
+    assert data["accuracy"]["value_pct"] == pytest.approx(result.loop.before["value"])
+    # the review tells the loop's story with both figures
+    assert tuple(data["notes"][-len(result.loop.story()) :]) == result.loop.story()
+    after = result.loop.after
+    assert f"{after['value']:.1f} % (95 % CI {after['ci_low']:.1f}-{after['ci_high']:.1f}" in html
+    proxies = data["proxies"]
     assert any(p["n"] == q3["n"] and p["value"] == q3["value"] / 100 for p in proxies)
+
+
+def test_demo_loop_measures_before_and_after_on_separate_audits(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "out", pdf=False)
+    loop = result.loop
+    assert loop is not None and loop.after_run_id != loop.before_run_id
+    with open_store(str(result.files["store"])) as store:
+        kpis = kpi_table(store)
+        first = audit_design(store, run_id=loop.before_run_id)
+        second = audit_design(store, run_id=loop.after_run_id)
+        events = label_events(store)
+        learnt = run_assignments(store, loop.after_run_id)
+        rfm = run_assignments(store, loop.before_run_id)
+    assert first is not None and second is not None
+    # the figures printed are the stored measurements of each run, with n and a CI
+    for row, run in ((loop.before, loop.before_run_id), (loop.after, loop.after_run_id)):
+        stored = kpis.filter((pl.col("run_id") == run) & (pl.col("metric") == row["metric"])).row(
+            -1, named=True
+        )
+        assert stored["value"] == pytest.approx(row["value"])
+        assert stored["n"] == row["n"] > 0
+        assert row["ci_low"] <= row["value"] <= row["ci_high"]
+    assert loop.before["metric"] == "accuracy_audit"
+    assert loop.before["n"] == first.members.height == loop.n_learnt_from
+    # the after figure never scores a customer the model learnt from
+    assert loop.overlap == 0
+    assert first.members.join(second.members, on="customer_id").is_empty()
+    after_labels = events.filter(pl.col("run_id") == loop.after_run_id)
+    assert set(after_labels["customer_id"]) == set(second.members["customer_id"])
+    assert loop.after["n"] == after_labels.height
+    assert set(after_labels["purpose"]) == {"kpi"}
+    # the learnt run segments every customer of the RFM run
+    assert set(learnt["customer_id"]) == set(rfm["customer_id"])
+    assert 0 < loop.reviewer_agreement < 1 and "spend_last_90d" in loop.truth_rule
+    # deterministic: a second run gives the same figures
+    again = run_demo(tmp_path / "again", pdf=False).loop
+    assert again is not None
+    assert (again.before["value"], again.after["value"]) == (
+        loop.before["value"],
+        loop.after["value"],
+    )
 
 
 def test_demo_command_prints_where_outputs_are(tmp_path: Path) -> None:
@@ -78,8 +124,11 @@ def test_demo_command_prints_where_outputs_are(tmp_path: Path) -> None:
     assert "Cleaning report" in res.output
     flat = " ".join(res.output.split())
     assert "Tracked KPI" not in flat
-    assert "Segmentation accuracy of the real sample: not measured (n = 0)" in flat
-    assert "2011Q3 │ accuracy │ not measured" in flat
+    assert "2011Q2 │ accuracy │ not measured" in flat
+    assert "simulated reviewers, not real people: they confirm the true segment with " in flat
+    assert "probability 90 %" in flat
+    assert "Before - RFM run" in flat and "n = 80 labels, accuracy_audit" in flat
+    assert "After - re-measured on a fresh audit of" in flat and "(0 learnt from)" in flat
     assert "monitoring (not the KPI)" in flat
     assert "segment_hold: label-free, not the KPI - " in flat
     assert str(out / "review.html") in res.output.replace("\n", "")

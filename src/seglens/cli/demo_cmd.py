@@ -29,7 +29,9 @@ def demo(
 
     Ingests the bundled UCI Online Retail sample (cleaning report), builds customer features,
     segments them (RFM), checks clustering against a planted truth, tracks 2011Q2 and 2011Q3 in a
-    fresh store and writes the quarterly review (HTML, PDF).
+    fresh store, then shows the feedback loop with simulated reviewers (audit, measured KPI,
+    a segmentation learnt from the labels, re-measured on a fresh audit) and writes the quarterly
+    review (HTML, PDF).
     """
     from seglens.cli.ingest_cmd import print_report
     from seglens.demo import run_demo, sample_data_path
@@ -53,6 +55,7 @@ def demo(
         f"[bold]{result.planted_accuracy_pct:.1f} %[/bold] (95 % CI {low:.1f}-{high:.1f})."
     )
     _print_kpi(result)
+    _print_loop(result)
     where = Table("output", "path", title=f"Outputs in {result.output_dir}")
     for name, path in result.files.items():
         where.add_row(name, str(path))
@@ -109,3 +112,12 @@ def _print_kpi(result: DemoResult) -> None:
             f"{metric}: label-free, not the KPI - {proxy_caveat(PROXY_METRICS[metric])}",
             highlight=False,
         )
+
+
+def _print_loop(result: DemoResult) -> None:
+    """The simulated feedback loop: who the reviewers are, before and after with n and CI."""
+    if result.loop is None:
+        return
+    console.print()
+    for line in result.loop.story():
+        console.print(line, highlight=False)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from seglens import _html
 from seglens.accuracy._core import contingency
 from seglens.accuracy._inputs import encode_pair
 from seglens.accuracy._rows import (
@@ -117,6 +118,32 @@ class AccuracyReport:
         """``meets``, ``below`` or ``undetermined``: the segment-level rule, for customers."""
         v = interval_verdict(self.accuracy, self.target_pct, self.basis)
         return {"above": "meets", "below": "below"}.get(v, "undetermined")
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the accuracy with n and interval, the method, precision per segment."""
+        acc = self.accuracy
+        facts: list[tuple[str, object]] = [
+            ("n", acc.n),
+            ("method", acc.method),
+            ("match", self.match),
+            ("target", f"{self.target_pct:g} %"),
+            ("verdict", self.verdict),
+        ]
+        rows = [
+            (
+                r.segment,
+                r.matched_label,
+                r.size,
+                f"{r.precision.value_pct:.1f}",
+                f"{r.precision.ci_low_pct:.1f}–{r.precision.ci_high_pct:.1f}",
+            )
+            for r in self.per_segment
+        ]
+        ci = f"{round(acc.confidence * 100)} % CI"
+        body = _html.table(
+            ["segment", "label", "n", "precision %", ci], rows, total=len(self.per_segment)
+        )
+        return _html.card(f"Accuracy {_html.estimate_text(acc)}", facts, body)
 
     def to_dict(self) -> dict[str, Any]:
         """Stable JSON form (documented keys; new keys may be added, none renamed)."""

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from seglens import _html
 from seglens.errors import DataError, UsageError
 from seglens.settings import DEFAULT_SETTINGS
 from seglens.stats import z_value
@@ -82,6 +83,22 @@ class AuditPlan:
     def population(self) -> int:
         """Customers in the segmentation."""
         return sum(s.population for s in self.strata)
+
+    def _repr_html_(self) -> str:
+        """Notebook view: customers to audit, expected margin, population and sample per segment."""
+        facts: list[tuple[str, object]] = [
+            ("n", f"{self.total:,} of {self.population:,} customers"),
+            (
+                "expected margin",
+                f"±{self.expected_margin_pct:.1f} pts at {round(self.confidence * 100)} %",
+            ),
+            ("allocation", self.allocation),
+        ]
+        if self.target_margin_pct is not None:
+            facts.append(("target margin", f"±{self.target_margin_pct:g} pts"))
+        rows = [(s.segment, s.population, s.sample) for s in self.strata]
+        body = _html.table(["segment", "population", "sample"], rows, total=len(rows))
+        return _html.card(f"AuditPlan: audit {self.total:,} customers", facts, body)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""

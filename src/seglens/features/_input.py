@@ -12,9 +12,10 @@ import narwhals as nw
 import polars as pl
 
 from seglens.errors import DataError, UsageError
+from seglens.io.report import LoadedTable
 from seglens.tables import TRANSACTIONS
 
-__all__ = ["Engine", "canonical_lines", "native_on_engine", "source_engine"]
+__all__ = ["Engine", "canonical_lines", "native_on_engine", "source_engine", "unwrap"]
 
 Engine = Literal["auto", "polars", "duckdb", "spark"]
 ENGINES: tuple[str, ...] = ("auto", "polars", "duckdb", "spark")
@@ -32,8 +33,16 @@ def _is_pandas(obj: object) -> bool:
     return type(obj).__module__.startswith("pandas")
 
 
+def unwrap(obj: object) -> object:
+    """The frame inside a library result (``LoadedTable.table``); other inputs unchanged."""
+    if isinstance(obj, LoadedTable):
+        return obj.table
+    return obj
+
+
 def source_engine(transactions: object) -> str:
     """The engine an input already lives on (``polars`` for files and in-memory frames)."""
+    transactions = unwrap(transactions)
     if isinstance(transactions, nw.DataFrame | nw.LazyFrame):
         transactions = transactions.to_native()
     if _is_duckdb(transactions):
@@ -59,6 +68,7 @@ def _to_polars(obj: object) -> pl.LazyFrame:
 
 
 def _to_polars_any(obj: object) -> pl.LazyFrame:
+    obj = unwrap(obj)
     if isinstance(obj, pl.LazyFrame):
         return obj
     if isinstance(obj, pl.DataFrame):
@@ -73,8 +83,8 @@ def _to_polars_any(obj: object) -> pl.LazyFrame:
         return _scan_file(Path(obj))
     raise UsageError(
         f"cannot read transactions from a {type(obj).__name__}",
-        hint="pass a Polars/pandas DataFrame or LazyFrame, a DuckDB relation, a Spark "
-        "DataFrame, or the path of a Parquet file with canonical columns",
+        hint="pass a Polars/pandas DataFrame or LazyFrame, a seglens LoadedTable, a DuckDB "
+        "relation, a Spark DataFrame, or the path of a Parquet file with canonical columns",
     )
 
 
@@ -92,6 +102,7 @@ def _scan_file(path: Path) -> pl.LazyFrame:
 
 def native_on_engine(transactions: object, engine: str, spark: Any = None) -> Any:
     """The input as a native lazy frame of ``engine`` (Polars LazyFrame, DuckDB relation, Spark)."""
+    transactions = unwrap(transactions)
     if isinstance(transactions, nw.DataFrame | nw.LazyFrame):
         transactions = transactions.to_native()
     if engine == "polars":

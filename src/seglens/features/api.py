@@ -11,6 +11,7 @@ from typing import Any, cast
 import narwhals as nw
 import polars as pl
 
+from seglens import _html
 from seglens.errors import UsageError
 from seglens.features._cutoff import AsOf, Cutoff, resolve_cutoff
 from seglens.features._input import (
@@ -65,6 +66,18 @@ class FeatureTable:
     channels: list[str] = field(default_factory=list)
     demographics: DemographicsReport | None = None
 
+    def _repr_html_(self) -> str:
+        """Notebook view: customers and features, the cut-off and engine, the first rows."""
+        facts: list[tuple[str, object]] = [
+            ("n", f"{self.table.height:,} customers"),
+            ("features", self.table.width - 1),
+            ("as_of", self.as_of),
+            ("engine", self.engine),
+        ]
+        if self.omitted:
+            facts.append(("omitted", ", ".join(self.omitted)))
+        return _html.card("FeatureTable", facts, _html.frame_table(self.table))
+
 
 def _pick_engine(transactions: object, engine: str) -> Engine:
     if engine not in ENGINES:
@@ -90,7 +103,8 @@ def customer_features(
     ----------
     transactions
         Canonical transaction lines (see :data:`seglens.tables.TRANSACTIONS`): a Polars or pandas
-        DataFrame / LazyFrame, a DuckDB relation, a Spark DataFrame, or a Parquet path.
+        DataFrame / LazyFrame, a DuckDB relation, a Spark DataFrame, a Parquet path, or the
+        :class:`~seglens.io.LoadedTable` that :func:`seglens.io.load_transactions` returns.
     as_of
         Cut-off: a date includes its whole day, a date-time includes lines up to that moment.
         Lines after it are ignored. Default: the day of the latest transaction.
@@ -98,7 +112,8 @@ def customer_features(
         ``"lifetimes"`` (frequency, recency, T, monetary_value), ``"rfm"`` (plus the marketer's
         RFM) or ``"all"``.
     customers
-        Optional customers table (``customer_id`` plus demographics) to join and encode.
+        Optional customers table (``customer_id`` plus demographics) to join and encode; a frame
+        or a :class:`~seglens.io.LoadedTable`.
     columns
         Canonical name -> source column name, for inputs not already canonical.
     engine

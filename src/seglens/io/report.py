@@ -12,6 +12,8 @@ from typing import Any, Final, Literal
 
 import polars as pl
 
+from seglens import _html
+
 __all__ = ["REPORT_SCHEMA_VERSION", "CleaningReport", "LoadedTable", "MappedColumn", "RuleResult"]
 
 REPORT_SCHEMA_VERSION: Final = 1
@@ -166,3 +168,21 @@ class LoadedTable:
     mapping: dict[str, str]
     source: str
     lines: pl.Series | None = None
+
+    def _repr_html_(self) -> str:
+        """Notebook view: rows kept of read, the source, the rules that matched, the first rows."""
+        rep = self.report
+        matched = [r for r in rep.rules if r.rows]
+        rules = _html.table(
+            ["rule", "action", "rows", "excluded"],
+            [(r.rule, r.action, r.rows, r.rows_excluded) for r in matched],
+            total=len(matched),
+        )
+        facts = [
+            ("n", f"{self.table.height:,} rows kept of {rep.rows_read:,} read"),
+            ("excluded", rep.rows_excluded),
+            ("customers", rep.customers_kept),
+            ("source", self.source),
+        ]
+        body = (rules if matched else "") + _html.frame_table(self.table)
+        return _html.card(f"LoadedTable ({rep.table})", facts, body)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from seglens import _html
 from seglens.errors import DataError
 from seglens.settings import DEFAULT_SETTINGS
 from seglens.stats import Estimate, comparison_se
@@ -460,3 +461,23 @@ class ReviewSnapshot:
             if s.name == name:
                 return s
         raise KeyError(name)
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the period, the headline with n and interval, status, the segments."""
+        facts: list[tuple[str, object]] = [
+            ("n", 0 if self.accuracy is None else self.accuracy.n),
+            ("status", self.status or "no light (not measured)"),
+            ("target", f"{self.target_pct:g} %"),
+            ("method", self.method),
+        ]
+        rows = [
+            (
+                s.name,
+                s.customers,
+                None if s.precision is None else _html.estimate_text(s.precision),
+            )
+            for s in self.segments
+        ]
+        body = _html.table(["segment", "customers", "precision"], rows, total=len(rows))
+        title = f"Review {self.period}: {_html.estimate_text(self.accuracy)}"
+        return _html.card(title, facts, body)

@@ -1,0 +1,118 @@
+"""Notebook conventions (issue 21): results feed each other, render as HTML, and score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from seglens.accuracy import accuracy_report
+from seglens.audit import plan_audit
+from seglens.features import customer_features
+from seglens.io import load_transactions
+from seglens.report import ReviewSnapshot, SegmentStat
+from seglens.stats import Estimate
+
+EVIL = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+@pytest.fixture
+def tx_path(tmp_path: Path) -> Path:
+    path = tmp_path / "<script>.csv"
+    path.write_text(
+        "customer_id,order_id,timestamp,amount\n"
+        "a,1,2024-01-01,10\n"
+        "a,2,2024-01-11,30\n"
+        "b,3,2024-01-05,5\n"
+        ",4,2024-01-07,12\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_customer_features_takes_a_loaded_table(tx_path: Path) -> None:
+    loaded = load_transactions(tx_path)
+    got = customer_features(loaded, as_of="2024-01-31")
+    want = customer_features(loaded.table, as_of="2024-01-31")
+    assert_frame_equal(got.table, want.table)
+    assert got.as_of == want.as_of
+
+
+def test_customers_may_be_a_loaded_table(tx_path: Path, tmp_path: Path) -> None:
+    from seglens.io import load_table
+    from seglens.tables import CUSTOMERS
+
+    customers = tmp_path / "customers.csv"
+    customers.write_text("customer_id,age\na,40\nb,30\n", encoding="utf-8")
+    loaded = load_table(customers, CUSTOMERS)
+    got = customer_features(load_transactions(tx_path), customers=loaded)
+    assert got.table.get_column("age").to_list() == [40.0, 30.0]
+
+
+def _assert_safe(html: str, escaped: str = ESCAPED) -> None:
+    assert "<script>" not in html
+    assert escaped in html
+
+
+def test_loaded_table_html(tx_path: Path) -> None:
+    html = load_transactions(tx_path)._repr_html_()
+    assert "3 rows kept of 4 read" in html
+    assert "missing_customer_id" in html
+    _assert_safe(html, "&lt;script&gt;.csv")
+
+
+def test_feature_table_html() -> None:
+    lines = pl.DataFrame(
+        {
+            "customer_id": [EVIL, "b"],
+            "order_id": ["1", "2"],
+            "timestamp": pl.Series(["2024-01-01", "2024-01-05"]).str.to_datetime(),
+            "amount": [10.0, 5.0],
+        }
+    )
+    html = customer_features(lines, feature_set="lifetimes")._repr_html_()
+    assert "2 customers" in html
+    assert "monetary_value" in html
+    _assert_safe(html)
+
+
+def test_accuracy_report_html() -> None:
+    y_true = ["x"] * 40 + ["y"] * 40
+    y_pred = [EVIL] * 36 + ["b"] * 4 + ["b"] * 38 + [EVIL] * 2
+    rep = accuracy_report(y_true, y_pred, match="names", n_permutations=0)
+    html = rep._repr_html_()
+    acc = rep.accuracy
+    assert f"n=80, 95 % CI {acc.ci_low_pct:.1f}–{acc.ci_high_pct:.1f}" in html
+    assert acc.method in html
+    seg = next(r for r in rep.per_segment if r.segment == EVIL)
+    assert f"{seg.precision.ci_low_pct:.1f}–{seg.precision.ci_high_pct:.1f}" in html
+    _assert_safe(html)
+
+
+def test_audit_plan_html() -> None:
+    plan = plan_audit({EVIL: 600, "b": 400}, margin_pct=5.0)
+    html = plan._repr_html_()
+    assert f"{plan.total:,} of 1,000 customers" in html
+    assert f"±{plan.expected_margin_pct:.1f} pts at 95 %" in html
+    assert "600" in html
+    _assert_safe(html)
+
+
+def test_review_snapshot_html() -> None:
+    snap = ReviewSnapshot(
+        period=EVIL,
+        accuracy=Estimate.from_counts(90, 100),
+        segments=(SegmentStat(EVIL, 60), SegmentStat("New", 40)),
+    )
+    html = snap._repr_html_()
+    assert "90.0 % (n=100, 95 % CI 82.6–94.5)" in html
+    assert "amber" in html
+    _assert_safe(html)
+
+
+def test_review_snapshot_html_unmeasured() -> None:
+    snap = ReviewSnapshot("2011Q3", None, (SegmentStat("Loyal", 60),), method="unmeasured")
+    assert "not measured (n = 0)" in snap._repr_html_()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
+import sys
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 import typer.core
@@ -14,20 +16,87 @@ from rich.markup import escape
 
 from seglens.errors import SeglensError
 
-__all__ = ["app", "console", "emit_json", "err_console"]
+__all__ = ["EXIT_CHECK_FAILED", "EXIT_OK", "EXIT_USAGE", "app", "console", "emit_json"]
+__all__ += ["err_console", "log"]
+
+EXIT_OK = 0
+"""Exit code: the command did what it was asked and every check passed."""
+EXIT_CHECK_FAILED = 1
+"""Exit code: a quality gate failed (a KPI, or its interval, below ``--fail-under``)."""
+EXIT_USAGE = 2
+"""Exit code: bad usage or bad data (the message says what); also Click's usage errors."""
+
+log = logging.getLogger("seglens")
+"""The package logger; the CLI's ``-q``/``-v`` set its level and it writes to stderr only."""
+
+
+class _Quiet:
+    """Whether ``-q`` was given: progress lines (``console.log``) are then not shown."""
+
+    on = False
 
 
 def _console(*, stderr: bool = False) -> Console:
     """A terminal console as Rich sets it up; piped or redirected, plain lines that are never
     wrapped or truncated (a table as wide as its content), so output can be parsed and grepped."""
-    probe = Console(stderr=stderr)
+    probe = Console(stderr=stderr, log_path=False)
     if probe.is_terminal:
         return probe
-    return Console(stderr=stderr, soft_wrap=True, width=100_000, highlight=False)
+    return Console(stderr=stderr, soft_wrap=True, width=100_000, highlight=False, log_path=False)
 
 
-console = _console()
+class _StdoutConsole(Console):
+    """The stdout console, whose ``log`` (progress lines) goes to stderr without a file:line
+    suffix, and not at all with ``-q``: stdout carries results only, so it can be piped."""
+
+    def log(self, *objects: Any, **kwargs: Any) -> None:
+        if _Quiet.on:
+            return
+        err_console.log(*objects, **kwargs)
+
+
+def _stdout_console() -> Console:
+    plain = _console()
+    if plain.is_terminal:
+        return _StdoutConsole(log_path=False)
+    return _StdoutConsole(soft_wrap=True, width=100_000, highlight=False, log_path=False)
+
+
 err_console = _console(stderr=True)
+console = _stdout_console()
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (tests swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # logging must never break a command
+            self.handleError(record)
+
+
+def quiet() -> bool:
+    """Whether ``-q`` was given (commands that show progress leave it out)."""
+    return _Quiet.on
+
+
+def configure_logging(verbosity: int, quiet: bool) -> None:
+    """Set the ``seglens`` logger: warnings by default, ``-v`` info, ``-vv`` debug, ``-q``
+    errors only; one handler, on stderr (logs are never mixed into stdout)."""
+    _Quiet.on = quiet
+    if quiet:
+        log.setLevel(logging.ERROR)
+    elif verbosity:
+        log.setLevel(logging.WARNING - 10 * min(verbosity, 2))
+    else:  # the root logger's level decides (WARNING unless an embedding program says else)
+        log.setLevel(logging.NOTSET)
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        log.addHandler(_StderrHandler())
 
 
 class SeglensGroup(typer.core.TyperGroup):
@@ -53,13 +122,46 @@ app = typer.Typer(
     help="Build customer segments and measure, track and improve Customer Segmentation Accuracy.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from seglens import __version__
+
+        typer.echo(f"seglens {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
-def _main() -> None:
-    """Build customer segments and measure, track and improve Customer Segmentation Accuracy."""
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the seglens version and exit.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, help="More log lines on stderr (-v info, -vv debug)."
+        ),
+    ] = 0,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Errors only on stderr: no progress, no warnings."),
+    ] = False,
+) -> None:
+    """Build customer segments and measure, track and improve Customer Segmentation Accuracy.
+
+    Exit codes: 0 ok, 1 a check failed (--fail-under, seglens check), 2 usage or data error.
+    Logs and progress go to stderr; stdout carries results only.
+    """
+    configure_logging(verbose, quiet)
 
 
 @app.command()

@@ -12,7 +12,7 @@ import polars as pl
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from seglens.cli._app import app, console, err_console
+from seglens.cli._app import app, console, err_console, quiet
 from seglens.errors import UsageError
 
 __all__ = ["features", "parse_columns"]
@@ -114,6 +114,7 @@ def features(
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
         console=err_console,
+        disable=quiet(),
     )
     with progress:
         with _step(progress, f"reading {transactions}"):

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from seglens.cli._app import app, console, sub_app
+from seglens.cli._app import app, console, quiet, sub_app
+from seglens.cli._app import log as seglens_log
 from seglens.errors import UsageError
 from seglens.settings import DEFAULT_SETTINGS
 
@@ -43,7 +44,8 @@ def serve(
 
     from seglens.web import Settings, create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not quiet():  # a server logs its requests (seglens.web.access) unless -q; on stderr
+        seglens_log.setLevel(min(seglens_log.getEffectiveLevel(), logging.INFO))
     web = create_app(db, settings=Settings(target_pct=target, margin_pts=margin))
     console.print(f"seglens web app on http://{host}:{port}/ (API docs at /api/docs)")
     # uvicorn's own access log would write raw paths (customer ids) and client addresses:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from sklearn.model_selection import GridSearchCV
 
-from seglens.accuracy import accuracy_report
+from seglens.accuracy import accuracy_report, customer_accuracy
 from seglens.audit import plan_audit
+from seglens.errors import UsageError
 from seglens.features import customer_features
 from seglens.io import load_transactions
 from seglens.report import ReviewSnapshot, SegmentStat
+from seglens.segmenters import GaussianMixtureSegmenter, KMeansSegmenter, RFMSegmenter
 from seglens.stats import Estimate
 
 EVIL = "<script>alert(1)</script>"
@@ -116,3 +120,55 @@ def test_review_snapshot_html() -> None:
 def test_review_snapshot_html_unmeasured() -> None:
     snap = ReviewSnapshot("2011Q3", None, (SegmentStat("Loyal", 60),), method="unmeasured")
     assert "not measured (n = 0)" in snap._repr_html_()
+
+
+def _blobs() -> tuple[np.ndarray, list[str]]:
+    """Three separated groups of 30, rows shuffled so that every CV fold holds all three."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    x = np.vstack([c + rng.normal(size=(30, 2)) for c in centres])
+    y = np.repeat(["new", "loyal", "lapsed"], 30)
+    order = rng.permutation(len(y))
+    return x[order], y[order].tolist()
+
+
+@pytest.mark.parametrize(
+    "seg",
+    [
+        KMeansSegmenter(n_clusters=3, random_state=0),
+        GaussianMixtureSegmenter(n_components=3, random_state=0),
+    ],
+    ids=["kmeans", "gmm"],
+)
+def test_score_is_cross_fitted_accuracy(seg: KMeansSegmenter | GaussianMixtureSegmenter) -> None:
+    x, y = _blobs()
+    seg.fit(x)
+    want = customer_accuracy(y, seg.predict(x), match="hungarian").value_pct / 100
+    assert seg.score(x, y) == pytest.approx(want)
+    assert seg.score(x, y) > 0.95
+
+
+def test_rfm_score() -> None:
+    df = pl.DataFrame(
+        {
+            "days_since_last_purchase": [5, 9, 400, 300] * 5,
+            "n_orders": [12, 10, 1, 2] * 5,
+            "total_spend": [900.0, 800.0, 20.0, 30.0] * 5,
+        }
+    )
+    y = ["loyal", "loyal", "lapsed", "lapsed"] * 5
+    assert RFMSegmenter(n_bins=2).fit(df).score(df, y) == 1.0
+
+
+def test_score_needs_labels() -> None:
+    x, _ = _blobs()
+    with pytest.raises(UsageError, match="needs the labels"):
+        KMeansSegmenter(n_clusters=3, random_state=0).fit(x).score(x, None)
+
+
+def test_grid_search_without_a_custom_scorer() -> None:
+    x, y = _blobs()
+    grid = GridSearchCV(KMeansSegmenter(random_state=0), {"n_clusters": [2, 3]}, cv=3)
+    grid.fit(x, y)
+    assert grid.best_params_ == {"n_clusters": 3}
+    assert grid.best_score_ > 0.95

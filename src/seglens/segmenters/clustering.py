@@ -20,6 +20,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils import Tags, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from seglens.accuracy.metrics import customer_accuracy
 from seglens.errors import UsageError
 from seglens.segmenters._tabular import ID_COLUMN, check_input, to_polars
 from seglens.segmenters.base import SegmenterMixin
@@ -61,6 +62,18 @@ def nearest_centers(Z: FloatArray, centers: FloatArray) -> tuple[IntArray, Float
     np.maximum(d1, 0.0, out=d1)
     np.maximum(d2, 0.0, out=d2)
     return lab.astype(np.int64), np.sqrt(d1), np.sqrt(d2)
+
+
+def segmentation_score(y: Any, segments: IntArray) -> float:
+    """Cross-fitted Hungarian-matched accuracy of ``segments`` against ``y``, as a fraction."""
+    if y is None:
+        raise UsageError(
+            "score needs the labels y (each customer's true segment)",
+            hint="call score(X, y), or pass y to GridSearchCV.fit(X, y)",
+        )
+    # The point estimate does not depend on the resamples (they only widen the interval).
+    est = customer_accuracy(y, segments, match="hungarian", n_resamples=0)
+    return est.value_pct / 100.0
 
 
 class _ClusterSegmenter(SegmenterMixin, ClusterMixin, BaseEstimator):  # type: ignore[misc]
@@ -178,6 +191,37 @@ class _ClusterSegmenter(SegmenterMixin, ClusterMixin, BaseEstimator):  # type: i
         check_is_fitted(self, "preprocessor_")
         X = check_input(self, X, reset=False)
         return self._assign_frame(self._as_frame(X))[0]
+
+    def score(self, X: Any, y: Any) -> float:
+        """Segmentation accuracy of the segments of ``X`` against the labels ``y`` (0-1).
+
+        Higher is better, so ``GridSearchCV`` and ``cross_val_score`` need no custom scorer. The
+        value is :func:`seglens.accuracy.customer_accuracy` with ``match="hungarian"`` as a
+        fraction: each segment is matched to one label and the mapping is cross-fitted (learnt on
+        other folds of ``X``), so it is not flattered by being learnt from the labels it is
+        scored on.
+
+        Parameters
+        ----------
+        X
+            Customer features (as for :meth:`predict`).
+        y
+            Each customer's true segment (the labels), same order as ``X``.
+
+        Returns
+        -------
+        float
+            Share of customers whose segment is matched to their label.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.vstack([np.zeros((6, 2)), np.full((6, 2), 10.0)])
+        >>> y = ["new"] * 6 + ["loyal"] * 6
+        >>> KMeansSegmenter(n_clusters=2, random_state=0).fit(X).score(X, y)
+        1.0
+        """
+        return segmentation_score(y, self.predict(X))
 
 
 class KMeansSegmenter(TransformerMixin, _ClusterSegmenter):  # type: ignore[misc]

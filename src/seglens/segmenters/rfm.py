@@ -24,6 +24,7 @@ from seglens.segmenters._tabular import (
     to_polars,
 )
 from seglens.segmenters.base import SegmenterMixin
+from seglens.segmenters.clustering import segmentation_score
 from seglens.segmenters.segment_map import SegmentMap, fm_score
 
 __all__ = ["RFMSegmenter"]
@@ -222,6 +223,27 @@ class RFMSegmenter(SegmenterMixin, TransformerMixin, ClusterMixin, BaseEstimator
         check_is_fitted(self, "edges_")
         X = check_input(self, X, reset=False)
         return self._assign_frame(self._as_frame(X))[0]
+
+    def score(self, X: Any, y: Any) -> float:
+        """Segmentation accuracy of the segments of ``X`` against the labels ``y`` (0-1).
+
+        Higher is better, so ``GridSearchCV`` needs no custom scorer. The value is
+        :func:`seglens.accuracy.customer_accuracy` with ``match="hungarian"`` as a fraction (the
+        segment -> label mapping cross-fitted), as for the clustering segmenters.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> df = pl.DataFrame({
+        ...     "days_since_last_purchase": [5, 9, 400, 300] * 3,
+        ...     "n_orders": [12, 10, 1, 2] * 3,
+        ...     "total_spend": [900.0, 800.0, 20.0, 30.0] * 3,
+        ... })
+        >>> y = ["loyal", "loyal", "lapsed", "lapsed"] * 3
+        >>> RFMSegmenter(n_bins=2).fit(df).score(df, y)
+        1.0
+        """
+        return segmentation_score(y, self.predict(X))
 
     def transform(self, X: Any) -> IntArray:
         """The R, F and M scores of each row (n × 3 integers)."""

@@ -10,6 +10,10 @@ Each label is bound to the run the reviewer judged (``run_id``; default: the lat
 segment that run showed for the customer (``judged_segment``; default: the run's assignment).
 A ``judged_segment`` that is not the run's assignment is refused: the label would claim to judge
 something the run never said.
+
+Each label has a purpose: ``kpi`` (the default; evidence for the KPI, e.g. the audit queue) or
+``teach`` (asked for because the model is least sure about the customer, e.g. the teach queue;
+stored with ``purpose = "teach"``, which every KPI selection drops).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session
 from seglens.errors import UsageError
 from seglens.store.accounts import IdempotencyKey
 from seglens.store.core import Store, audit, pseudonym, pseudonym_key, utcnow
+from seglens.store.labels import PURPOSES
 from seglens.store.models import Assignment, Label, Run
 
 __all__ = [
@@ -46,7 +51,8 @@ class ReviewedLabel:
     """One confirmation or correction: the customer, the right segment, why, and what was judged.
 
     ``run_id`` is the run the reviewer was shown (``None``: the latest run); ``judged_segment``
-    the segment it showed for the customer (``None``: that run's assignment).
+    the segment it showed for the customer (``None``: that run's assignment). ``purpose`` is
+    ``"kpi"`` (counts for the KPI) or ``"teach"`` (teaches models, never counted).
     """
 
     customer_id: str
@@ -54,6 +60,13 @@ class ReviewedLabel:
     note: str | None = None
     run_id: int | None = None
     judged_segment: str | None = None
+    purpose: str = "kpi"
+
+    def __post_init__(self) -> None:
+        if self.purpose not in PURPOSES:
+            raise UsageError(
+                f"unknown label purpose {self.purpose!r}", hint=f"use one of {', '.join(PURPOSES)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,7 @@ class LabelBatch:
     """The answer to a batch: the stored labels as JSON objects, and whether it was a replay.
 
     ``labels`` holds ``id, customer_id, segment, note, labeled_by, labeled_at`` (RFC 3339,
-    UTC), ``source, run_id, judged_segment`` per label, in the order given.
+    UTC), ``source, run_id, judged_segment, purpose`` per label, in the order given.
     """
 
     labels: list[dict[str, Any]]
@@ -79,6 +92,8 @@ def _request_hash(items: Sequence[ReviewedLabel]) -> str:
         row: list[Any] = [i.customer_id, i.segment, i.note]
         if i.run_id is not None or i.judged_segment is not None:
             row += [i.run_id, i.judged_segment]  # batches without a binding hash as before
+        if i.purpose != "kpi":
+            row.append({"purpose": i.purpose})  # kpi items hash as before
         rows.append(row)
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
@@ -198,6 +213,7 @@ def _json(row: Label) -> dict[str, Any]:
         "source": row.source,
         "run_id": row.run_id,
         "judged_segment": row.judged_segment,
+        "purpose": row.purpose,
     }
 
 
@@ -220,6 +236,7 @@ def _write(
             labeled_at=now,
             source=source,
             note=i.note,
+            purpose=i.purpose,
             # A reviewed label is a distinct event even when its content repeats an earlier one.
             fingerprint=hashlib.sha256(f"{source}|{uuid.uuid4().hex}".encode()).hexdigest(),
             recorded_at=now,
@@ -240,6 +257,7 @@ def _write(
                 "segment": row.segment,
                 "source": source,
                 "run_id": row.run_id,
+                "purpose": row.purpose,
             },
         )
     return [_json(r) for r in rows]

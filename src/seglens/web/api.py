@@ -7,7 +7,7 @@ session. The schema is served at ``/openapi.json``, interactive docs at ``/api/d
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -206,6 +206,14 @@ class LabelIn(BaseModel):
         le=2**31 - 1,
         description="The run whose segment the reviewer judged (default: the latest run).",
     )
+    purpose: Literal["kpi", "teach"] = Field(
+        default="kpi",
+        description=(
+            "Why the label was asked for: `kpi` (a random audit or feedback; counts for the KPI) "
+            "or `teach` (the model is least sure about the customer, as in the review page's "
+            "teach queue; teaches models, never counted in the KPI)."
+        ),
+    )
 
 
 class LabelOut(BaseModel):
@@ -220,6 +228,10 @@ class LabelOut(BaseModel):
     source: str | None
     run_id: int | None = Field(description="The run the label judged.")
     judged_segment: str | None = Field(description="The segment that run gave the customer.")
+    purpose: Literal["kpi", "teach"] | None = Field(
+        default=None,
+        description="`kpi` (counts for the KPI) or `teach` (never counted); in submission answers.",
+    )
 
 
 class LabelsOut(BaseModel):
@@ -472,7 +484,10 @@ def _submit(request: Request, p: Principal, items: list[LabelIn], key: str | Non
     done = submit_labels(
         state_of(request).store,
         p,
-        [LabelInput(i.customer_id, i.segment, i.note, run_id=i.run_id) for i in items],
+        [
+            LabelInput(i.customer_id, i.segment, i.note, run_id=i.run_id, purpose=i.purpose)
+            for i in items
+        ],
         source="api",
         idempotency_key=key,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -25,7 +25,7 @@ from seglens.web import charts
 from seglens.web.deps import SESSION_COOKIE, optional_principal, require, state_of
 from seglens.web.kpi import RunKpi, headline_history, p_text, run_kpi
 from seglens.web.labels import LabelInput, submit_labels
-from seglens.web.queue import QueueItem, review_queue
+from seglens.web.queue import QueueItem, review_queue, teach_queue
 from seglens.web.segments import segment_profiles
 from seglens.web.service import customer_view, segment_names
 from seglens.web.users import Principal, authenticate, create_session, end_session
@@ -220,18 +220,46 @@ def customer_page(request: Request, customer_id: str, user: Viewer) -> Response:
     return _render(request, "customer.html", ctx, status=200 if view else 404)
 
 
+QUEUES = {
+    "audit": "Audit — counts for the KPI",
+    "teach": "Teach — improves the model",
+}
+"""The review page's two queues, by their ``?queue=`` value."""
+
+
 @router.get("/review")
-def review_page(request: Request, user: Viewer, show: int = 50) -> Response:
-    """The audit sample to check, with progress toward the target margin."""
+def review_page(
+    request: Request,
+    user: Viewer,
+    show: int = 50,
+    queue: Literal["audit", "teach"] = "audit",
+) -> Response:
+    """The two review queues: the audit sample (counts for the KPI) and the teach queue.
+
+    ``?queue=audit`` (default): the audit sample to check, with progress toward the target
+    margin. ``?queue=teach``: the customers the model is least sure about; their labels are
+    stored with purpose ``teach`` and never count in the KPI.
+    """
     st = state_of(request)
-    queue = review_queue(st.store, st.settings, actor=user.username, tracking=st.tracking)
+    audit = review_queue(st.store, st.settings, actor=user.username, tracking=st.tracking)
+    teach = None
+    if queue == "teach" and audit is not None:
+        teach = teach_queue(st.store, st.settings, actor=user.username)
+    if queue == "teach":
+        pending = teach.items if teach else []
+    else:
+        pending = audit.pending[: max(1, min(show, 500))] if audit else []
     ctx = {
-        "queue": queue,
-        "pending": queue.pending[: max(1, min(show, 500))] if queue else [],
-        "segments": segment_names(st.store, queue.run.id) if queue else [],
+        "queue": audit,
+        "teach": teach,
+        "active": queue,
+        "queues": QUEUES,
+        "purpose": "teach" if queue == "teach" else "kpi",
+        "pending": pending,
+        "segments": segment_names(st.store, audit.run.id) if audit else [],
         "can_label": user.can("reviewer"),
     }
-    ctx.update(_kpi_context(request, queue.kpi if queue else None))
+    ctx.update(_kpi_context(request, audit.kpi if audit else None))
     return _render(request, "review.html", ctx)
 
 
@@ -245,11 +273,13 @@ def review_label(
     assigned: Annotated[str, Form(max_length=200)] = "",
     run_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
     back: Annotated[str, Form(max_length=2000)] = "/review",
+    purpose: Annotated[Literal["kpi", "teach"], Form()] = "kpi",
 ) -> Response:
-    """Confirm or correct one customer's segment (from the review queue or customer page).
+    """Confirm or correct one customer's segment (from the review queues or customer page).
 
     The form says what the page showed: the run (``run_id``) and the segment it gave the
     customer (``assigned``); the label is bound to them (default: the latest run's segment).
+    Rows of the teach queue send ``purpose=teach``: the label teaches, never counts.
     """
     st = state_of(request)
     given = LabelInput(
@@ -258,12 +288,14 @@ def review_label(
         note.strip() or None,
         run_id=run_id,
         judged_segment=assigned.strip() or None,
+        purpose=purpose,
     )
     submit_labels(st.store, user, [given], source="web")
     if request.headers.get("hx-request") == "true":
         # The row shows the verdict just stored; the KPI panel re-reads the stored measurement.
         item = QueueItem(given.customer_id, assigned, given.segment)
-        resp = _render(request, "_review_row.html", {"item": item, "done": True})
+        ctx = {"item": item, "done": True, "purpose": purpose}
+        resp = _render(request, "_review_row.html", ctx)
         resp.headers["HX-Trigger"] = "kpi-changed"
         return resp
     return RedirectResponse(_safe_next(back), status_code=303)

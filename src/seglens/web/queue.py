@@ -7,12 +7,19 @@ by. When the run has none yet, the first queue view plans one for the target mar
 the same customers. A member is reviewed when a label counts for it in this run (fresh, or
 carried under the carry-forward policy); the progress estimate is the stored ``accuracy_audit``
 measurement of the run.
+
+The teach queue (:func:`teach_queue`) is the other queue: customers of the latest run whose
+labels would teach a model most (:func:`seglens.segmenters.suggest_labels`: margin sampling
+over the run's stored features, spread over predicted segments). They are chosen for being
+hard, so their labels are stored with ``purpose="teach"`` and never count in the KPI. The list
+is deterministic for a run and a label state (seeded by the run id) and cached on both.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,20 +27,32 @@ import polars as pl
 
 from seglens.audit import draw_audit_sample, plan_audit
 from seglens.errors import SeglensError
+from seglens.segmenters import latest_labels, suggest_labels
+from seglens.segmenters.suggest import MIN_LABELS
 from seglens.settings import Settings
 from seglens.store import (
     AuditDesignRecord,
     RunInfo,
     Store,
     audit_design,
+    label_events,
     latest_run,
     record_audit_design,
     run_assignments,
+    run_features,
 )
 from seglens.tracking.config import TrackingConfig
 from seglens.web.kpi import RunKpi, kpi_of_run
 
-__all__ = ["QueueItem", "ReviewQueue", "ensure_audit_design", "review_queue"]
+__all__ = [
+    "TEACH_SIZE",
+    "QueueItem",
+    "ReviewQueue",
+    "TeachQueue",
+    "ensure_audit_design",
+    "review_queue",
+    "teach_queue",
+]
 
 log = logging.getLogger(__name__)
 
@@ -168,3 +187,106 @@ def review_queue(
     done = joined.filter(pl.col("label").is_not_null()).group_by("stratum").len()
     per.update({str(s): int(n) for s, n in done.iter_rows()})
     return ReviewQueue(run, design, items, per, kpi)
+
+
+TEACH_SIZE = 50
+"""Customers the teach queue lists."""
+
+_teach_lock = threading.Lock()
+_teach_cache: OrderedDict[tuple[Any, ...], TeachQueue] = OrderedDict()
+_TEACH_CACHE_SIZE = 16
+
+
+@dataclass(frozen=True)
+class TeachQueue:
+    """Customers of the latest run the model is least sure about, or why there are none yet.
+
+    ``ready`` is false while the model cannot be fitted (too few labels, no stored features);
+    ``reason`` then says so plainly, and ``items`` is empty.
+    """
+
+    run: RunInfo
+    items: list[QueueItem]
+    ready: bool
+    reason: str
+    n_labelled: int
+
+
+def teach_queue(
+    store: Store, settings: Settings, *, n: int = TEACH_SIZE, actor: str | None = None
+) -> TeachQueue | None:
+    """Up to ``n`` customers of the latest run whose labels would teach the model most.
+
+    Every label in the store (kpi and teach, of any run) teaches the model, as for
+    ``seglens labels suggest``; customers with any label are not suggested, nor are members of
+    the run's audit design (they are reviewed through the audit queue, where their labels
+    count). ``None`` without a run. Cached per store, run, ``n``, label state and design.
+    """
+    run = latest_run(store)
+    if run is None:
+        return None
+    design = ensure_audit_design(store, run, settings, actor=actor)
+    events = label_events(store)
+    ids = events.get_column("id")
+    state = (events.height, ids.max(), ids.sum()) if events.height else (0, None, None)
+    key = (store.url, id(store), run.id, n, design.id, state)
+    with _teach_lock:
+        hit = _teach_cache.get(key)
+        if hit is not None:
+            _teach_cache.move_to_end(key)
+            return hit
+        made = _suggest(store, run, events, design.members, n)
+        _teach_cache[key] = made
+        while len(_teach_cache) > _TEACH_CACHE_SIZE:
+            _teach_cache.popitem(last=False)
+    return made
+
+
+def _suggest(
+    store: Store, run: RunInfo, events: pl.DataFrame, members: pl.DataFrame, n: int
+) -> TeachQueue:
+    features = run_features(store, run.id)
+    labels = latest_labels(events)
+    if features.width < 2:
+        reason = f"Run {run.id} stored no customer features, so there is no model to ask."
+        return TeachQueue(run, [], False, reason, labels.height)
+    labelled = set(labels.get_column("customer_id").to_list())
+    # Audit members not labelled yet would be suggested too: ask for enough to drop them.
+    skip = set(members.get_column("customer_id").cast(pl.String).to_list()) - labelled
+    open_ids = set(features.get_column("customer_id").cast(pl.String).to_list()) - labelled
+    if not open_ids - skip:
+        reason = "Every customer of the run is labelled already or in the audit."
+        return TeachQueue(run, [], True, reason, labels.height)
+    run_segments = run_assignments(store, run.id)
+    want = n + len(skip & open_ids)
+    picks = suggest_labels(
+        features,
+        labels,
+        want,
+        assigned=run_segments,
+        shortlist=max(1.0, 3.0 * n / want),  # shortlist about 3 n, as for n picks
+        random_state=run.id,
+    )
+    if picks.method != "margin":
+        reason = (
+            "The model needs labels from the audit first: it learns from at least "
+            f"{MIN_LABELS} labelled customers covering two segments, and there are "
+            f"{picks.n_labelled} so far."
+        )
+        return TeachQueue(run, [], False, reason, picks.n_labelled)
+    assigned = run_segments.select(
+        pl.col("customer_id").cast(pl.String), pl.col("segment").alias("assigned_segment")
+    )
+    chosen = (
+        picks.customers.select(pl.col("customer_id").cast(pl.String), "rank")
+        .filter(~pl.col("customer_id").is_in(list(skip)))
+        .sort("rank")
+        .head(n)
+        .join(assigned, on="customer_id", how="left", maintain_order="left")
+    )
+    items = [QueueItem(c, s, None) for c, _r, s in chosen.iter_rows()]
+    reason = (
+        f"A model learnt from {picks.n_labelled:,} labels picked the {len(items)} customers it "
+        "is least sure about, spread over the segments it predicts."
+    )
+    return TeachQueue(run, items, True, reason, picks.n_labelled)

@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from seglens.cli import app
-from seglens.demo import DEMO_AS_OF, run_demo, sample_data_path
+from seglens.demo import CURVE_SIZES, DEMO_AS_OF, run_demo, sample_data_path
+from seglens.report import compute_attributes, snapshot_from_dict
 from seglens.store import audit_design, kpi_table, label_events, open_store, run_assignments
 
 pytestmark = pytest.mark.slow
@@ -74,6 +75,36 @@ def test_run_demo_writes_every_output(tmp_path: Path) -> None:
     assert f"{after['value']:.1f} % (95 % CI {after['ci_low']:.1f}-{after['ci_high']:.1f}" in html
     proxies = data["proxies"]
     assert any(p["n"] == q3["n"] and p["value"] == q3["value"] / 100 for p in proxies)
+    # the review's learning section: before/after with n and CI, the curve, tips from them
+    learning = data["learning"]
+    for key, row in (("before", result.loop.before), ("after", after)):
+        est = learning[key]
+        assert (est["value_pct"], est["n"]) == (pytest.approx(row["value"]), row["n"])
+        assert (est["ci_low_pct"], est["ci_high_pct"]) == (
+            pytest.approx(row["ci_low"]),
+            pytest.approx(row["ci_high"]),
+        )
+        assert f"{row['value']:.1f} %</td>" in html
+        assert f"{row['ci_low']:.1f}–{row['ci_high']:.1f}</td>" in html
+    assert learning["after_fresh"] is True and learning["overlap"] == 0
+    assert f"re-measured on a fresh audit of {after['n']} other customers (0 learnt from)" in html
+    curve = result.loop.curve
+    assert [p["n_labels"] for p in learning["curve"]] == [*CURVE_SIZES, 80]
+    assert [p["agreement"]["value_pct"] for p in learning["curve"]] == [
+        pytest.approx(p.accuracy.value_pct) for p in curve.points
+    ]
+    assert learning["projection"] == curve.projection.message
+    assert snapshot_from_dict(data) == result.review
+    tips = next(a for a in compute_attributes(result.review) if a.key == "improvement_tips")
+    text = " | ".join(i.text for i in tips.items)
+    assert f"expected KPI {after['value']:.1f} % (95 % CI [{after['ci_low']:.1f}, " in text
+    assert f"n = {after['n']})" in text
+    if curve.projection.status == "rising":
+        for gain, labels in curve.projection.labels_for_gain:
+            if labels is not None and labels <= 100 * 80:
+                assert f"+{gain:g} point" in text and f"about {labels - 80:,} more labels" in text
+    else:
+        assert curve.projection.message in text
 
 
 def test_demo_loop_measures_before_and_after_on_separate_audits(tmp_path: Path) -> None:
@@ -130,6 +161,8 @@ def test_demo_command_prints_where_outputs_are(tmp_path: Path) -> None:
     assert "Before - RFM run" in flat and "n = 80 labels, accuracy_audit" in flat
     assert "After - re-measured on a fresh audit of" in flat and "(0 learnt from)" in flat
     assert "monitoring (not the KPI)" in flat
+    assert "Learning curve (agreement with unseen labels, not the KPI)" in flat
+    assert "Projection: " in flat
     assert "segment_hold: label-free, not the KPI - " in flat
     assert str(out / "review.html") in res.output.replace("\n", "")
     assert (out / "review.html").exists()

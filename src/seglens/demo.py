@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from seglens.report import ReviewSnapshot
+    from seglens.report import LearningSummary, ReviewSnapshot
 
 __all__ = [
+    "CURVE_SIZES",
     "DEMO_AS_OF",
     "REVIEWER_AGREEMENT",
     "TRUTH_RULE",
@@ -60,6 +61,10 @@ _AUDIT_BEFORE = 80
 _AUDIT_AFTER = 60
 """Customers in the fresh audit of the learnt run, drawn among those not learnt from."""
 _SEED = 18
+CURVE_SIZES: tuple[int, ...] = (20, 40, 60)
+"""Learning-curve sizes drawn from the first audit's 80 labels (the last point is all 80, out
+of fold)."""
+_CURVE_DRAWS = 5
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,29 @@ class LearningLoop:
     cannot reach them, so the after figure is the share of fresh labels that agree
     (``accuracy``), not the design-weighted ``accuracy_audit``."""
     learned: Any = None
-    """The :class:`seglens.segmenters.LearnedSegmentation` (out-of-fold figures, curve)."""
+    """The :class:`seglens.segmenters.LearnedSegmentation` (out-of-fold figures)."""
+    curve: Any = None
+    """The :class:`seglens.segmenters.LearningCurve` over :data:`CURVE_SIZES` and all labels."""
+
+    def summary(self) -> LearningSummary:
+        """The review's :class:`seglens.report.LearningSummary`: the curve, the inputs and the
+        before/after KPI estimates with their n and intervals (after: the fresh audit)."""
+        from seglens.report import summarize_learning
+
+        return summarize_learning(
+            self.learned.out_of_fold,
+            self.curve,
+            n_labels=self.n_learnt_from,
+            before=_estimate(self.before),
+            before_run_id=str(self.before_run_id),
+            before_metric=str(self.before["metric"]),
+            after=_estimate(self.after),
+            after_run_id=str(self.after_run_id),
+            after_metric=str(self.after["metric"]),
+            after_fresh=self.overlap == 0,
+            overlap=self.overlap,
+            labels_source="simulated reviewers, not real people",
+        )
 
     def story(self) -> tuple[str, ...]:
         """The loop in plain sentences, each figure with its n and interval (CLI and review)."""
@@ -108,6 +135,19 @@ class LearningLoop:
                 "labels that agree, not the design-weighted estimate."
             )
         return tuple(lines)
+
+
+def _estimate(row: dict[str, Any]) -> Any:
+    """A stored KPI row as a :class:`seglens.stats.Estimate` (n, interval, standard error)."""
+    from seglens.stats import Estimate
+
+    value = float(row["value"])
+    low = value if row["ci_low"] is None else float(row["ci_low"])
+    high = value if row["ci_high"] is None else float(row["ci_high"])
+    return Estimate(
+        value, int(row["n"]), low, high, method=str(row["method"]), se_pct=row.get("se"),
+        successes=row.get("successes"),
+    )  # fmt: skip
 
 
 def _figure(row: dict[str, Any]) -> str:
@@ -252,7 +292,9 @@ def run_demo(
         step("write the quarterly review")
         snap = collect_from_store(store)
     if result.loop is not None:
-        snap = replace(snap, notes=(*snap.notes, *result.loop.story()))
+        snap = replace(
+            snap, notes=(*snap.notes, *result.loop.story()), learning=result.loop.summary()
+        )
     result.review = snap
     html, pdf_path = out / "review.html", (out / "review.pdf" if pdf else None)
     files_written = write_report(snap, html, pdf_path=pdf_path)
@@ -347,7 +389,12 @@ def run_learning_loop(store: Any, *, on_step: Callable[[str], None] | None = Non
     """
     import polars as pl
 
-    from seglens.segmenters import RFMSegmenter, learn_from_labels
+    from seglens.segmenters import (
+        RFMSegmenter,
+        SupervisedSegmenter,
+        learn_from_labels,
+        learning_curve,
+    )
     from seglens.store import latest_run, record_run, run_assignments, run_features
     from seglens.tracking import measure_run
     from seglens.tracking.labels import CarryPolicy
@@ -372,7 +419,19 @@ def run_learning_loop(store: Any, *, on_step: Callable[[str], None] | None = Non
     before = measure_run(store, run.id).headline
 
     step("learn a supervised segmentation from the audit labels")
-    learned = learn_from_labels(feats, labels, curve=True, curve_draws=3, random_state=0)
+    learned = learn_from_labels(feats, labels, curve=False, random_state=0)
+    known = feats.with_columns(pl.col("customer_id").cast(pl.String)).join(
+        labels, on="customer_id", how="inner"
+    )
+    curve = learning_curve(
+        SupervisedSegmenter(random_state=0),
+        known.drop("segment", *learned.dropped_columns),
+        known["segment"].to_list(),
+        sizes=CURVE_SIZES,
+        n_draws=_CURVE_DRAWS,
+        final=learned.out_of_fold.accuracy,
+        random_state=0,
+    )
     new_id = record_run(
         store,
         learned.assignments.select("customer_id", "segment"),
@@ -409,6 +468,7 @@ def run_learning_loop(store: Any, *, on_step: Callable[[str], None] | None = Non
         overlap=overlap,
         after_unaudited=unaudited,
         learned=learned,
+        curve=curve,
     )
 
 

@@ -210,5 +210,5 @@ def test_version_1_proxy_snapshots_are_read_as_unmeasured() -> None:
     old = snapshot_to_dict(labelled) | {"schema_version": 1}
     assert snapshot_from_dict(old) == labelled
     assert snapshot_from_dict(snapshot_to_dict(build_label_free())) == build_label_free()
-    with pytest.raises(DataError, match="schema version 3"):
-        snapshot_from_dict(snapshot_to_dict(labelled) | {"schema_version": 3})
+    with pytest.raises(DataError, match="schema version 4"):
+        snapshot_from_dict(snapshot_to_dict(labelled) | {"schema_version": 4})

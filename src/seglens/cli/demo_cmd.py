@@ -121,3 +121,18 @@ def _print_loop(result: DemoResult) -> None:
     console.print()
     for line in result.loop.story():
         console.print(line, highlight=False)
+    learning = result.review.learning if result.review is not None else None
+    if learning is None or not learning.curve:
+        return
+    table = Table(
+        "labels", "seen per model", "agreement", "95 % CI", "scored",
+        title="Learning curve (agreement with unseen labels, not the KPI)",
+    )  # fmt: skip
+    for p in learning.curve:
+        a = p.agreement
+        table.add_row(
+            f"{p.n_labels:,}", f"{p.n_train:,}", f"{a.value_pct:.1f} %",
+            f"{a.ci_low_pct:.1f}-{a.ci_high_pct:.1f}", p.method,
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"Projection: {learning.projection}", highlight=False)

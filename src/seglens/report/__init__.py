@@ -8,6 +8,7 @@ report, with the twelve KPI attributes written from the numbers (:func:`compute_
 from __future__ import annotations
 
 from seglens.report.attributes import ATTRIBUTE_KEYS, compute_attributes
+from seglens.report.learning import summarize_learning
 from seglens.report.render import ReportFiles, render_html, render_pdf, write_report
 from seglens.report.serialize import (
     read_snapshot,
@@ -22,6 +23,10 @@ from seglens.report.snapshot import (
     Export,
     Finding,
     LabelCoverage,
+    LearningPoint,
+    LearningSummary,
+    LearntConfusion,
+    LearntInput,
     MigrationTable,
     PeriodKPI,
     Profiles,
@@ -43,6 +48,10 @@ __all__ = [
     "Finding",
     "Item",
     "LabelCoverage",
+    "LearningPoint",
+    "LearningSummary",
+    "LearntConfusion",
+    "LearntInput",
     "MigrationTable",
     "PeriodKPI",
     "Profiles",
@@ -58,6 +67,7 @@ __all__ = [
     "render_pdf",
     "snapshot_from_dict",
     "snapshot_to_dict",
+    "summarize_learning",
     "write_report",
     "write_snapshot",
 ]

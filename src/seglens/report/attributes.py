@@ -15,6 +15,8 @@ from seglens.report.diagnose import (
     belongs_to,
     confused_pairs,
     label_shortfalls,
+    learning_gain,
+    missing_data,
     risks,
     true_label_of,
     weakest_segments,
@@ -33,7 +35,9 @@ from seglens.report.text import (
     Attribute,
     Item,
     fmt_est,
+    fmt_p,
     fmt_pct,
+    fmt_points,
     plural,
     q,
 )
@@ -150,8 +154,117 @@ def diagnostics(s: ReviewSnapshot) -> Attribute:
     return Attribute("diagnostics", "Diagnostics", summary, tuple(items))
 
 
+def _projection_tip(s: ReviewSnapshot) -> Item | None:
+    lrn = s.learning
+    if lrn is None or not lrn.curve:
+        return None
+    sizes = "/".join(f"{p.n_labels:,}" for p in lrn.curve)
+    where = f"learning curve over {sizes} labels"
+    if lrn.projection_status == "rising":
+        priced = []
+        for g, k in lrn.labels_for_gain:
+            what = f"+{g:g} point{'' if g == 1 else 's'}"
+            if k is None:
+                ceiling = f" ({lrn.ceiling_pct:.1f} %)" if lrn.ceiling_pct is not None else ""
+                priced.append(f"{what} is beyond the fitted ceiling{ceiling}")
+            elif k > 100 * lrn.n_labels:
+                priced.append(f"{what} would take more than 100 times today's labels")
+            else:
+                more = max(k - lrn.n_labels, 0)
+                priced.append(f"{what} would take about {more:,} more labels ({k:,} in all)")
+        if not priced:
+            return Item(f"The {where} rises, but the projection priced no gain.")
+        return Item(f"Label more: {'; '.join(priced)} ({where}, extrapolated).")
+    if lrn.projection_status == "flat":
+        return Item(f"Do not just label more — {where}: {lrn.projection}.", "warning")
+    return Item(f"The {where} cannot price more labels yet: {lrn.projection}.")
+
+
+def _missing_data_tip(s: ReviewSnapshot) -> Item | None:
+    found = missing_data(s.learning)
+    if found is None:
+        return None
+    why = []
+    if found.flat:
+        why.append("the learning curve is flat")
+    if found.pair is not None:
+        c = found.pair
+        labelled = round(100.0 * c.customers / c.share_pct) if c.share_pct else c.customers
+        why.append(
+            f"out of fold the learnt model puts {c.customers:,} of the {labelled:,} customers "
+            f"labelled {q(c.labelled)} ({c.share_pct:.0f} %) in {q(c.predicted)}"
+        )
+    inputs = ", ".join(found.top_inputs) or "no input carries anything"
+    shares = [
+        f"{kind} {pct:.0f} %"
+        for kind, pct in (
+            ("behavioural", found.behavioural_pct),
+            ("demographic", found.demographic_pct),
+        )
+        if pct is not None
+    ]
+    carried = f" (importance: {', '.join(shares)})" if shares else ""
+    absent = [
+        kind
+        for kind, pct in (
+            ("behavioural", found.behavioural_pct),
+            ("demographic", found.demographic_pct),
+        )
+        if not pct
+    ]
+    helps = (
+        f"{' or '.join(absent)} data that tells them apart"
+        if absent
+        else "an input that tells them apart"
+    )
+    return Item(
+        f"Missing data: {'; '.join(why)} — the inputs it relies on ({inputs}){carried} do not "
+        f"separate these segments; add {helps}"
+        + (" rather than more labels." if found.flat else ", not only more labels."),
+        "warning",
+    )
+
+
+def _expected_kpi_tip(s: ReviewSnapshot) -> Item | None:
+    lrn = s.learning
+    if lrn is None:
+        return None
+    gain = learning_gain(s)
+    run = f" (run {lrn.after_run_id})" if lrn.after_run_id else ""
+    if lrn.expected is None:
+        return Item(
+            f"The gain of the segmentation learnt from the {lrn.n_labels:,} labels{run} is not "
+            f"yet measured: its only figure, {fmt_est(lrn.agreement)} out-of-fold agreement "
+            "with the labels it learnt from, is not the KPI — audit a fresh sample of its "
+            "customers (none of those learnt from) before adopting it.",
+            "warning",
+        )
+    after = lrn.expected
+    text = (
+        f"Adopting the segmentation learnt from the {lrn.n_labels:,} labels{run}: expected KPI "
+        f"{fmt_est(after)}, re-measured on a fresh audit of {after.n:,} other customers "
+        f"({lrn.overlap} learnt from)"
+    )
+    if gain is not None:
+        before_run = f" (run {lrn.before_run_id})" if lrn.before_run_id else ""
+        text += (
+            f", against {fmt_est(gain.before)} before{before_run}: "
+            f"{fmt_points(gain.delta_points)} (95 % CI {gain.ci_low_points:+.1f} to "
+            f"{gain.ci_high_points:+.1f}, {fmt_p(gain.p_value)})"
+        )
+    return Item(text + ".", "warning" if gain is not None and gain.delta_points < 0 else "info")
+
+
+def learning_tips(s: ReviewSnapshot) -> list[Item]:
+    """Tips from learning a segmentation from the labels: the expected KPI (fresh audit only),
+    the learning-curve projection and the missing data, each quoting its measurement."""
+    tips = (_expected_kpi_tip(s), _projection_tip(s), _missing_data_tip(s))
+    return [t for t in tips if t is not None]
+
+
 def improvement_tips(s: ReviewSnapshot) -> Attribute:
-    """Actions derived from the diagnostics: merge, re-draw a boundary, label more, re-fit."""
+    """Actions derived from the diagnostics: merge, re-draw a boundary, label more, re-fit, and
+    what learning from the labels measured (expected KPI, projection, missing data)."""
     items: list[Item] = []
     if not s.measured:
         plan = plan_text(s)
@@ -192,6 +305,7 @@ def improvement_tips(s: ReviewSnapshot) -> Attribute:
                 f"{short.need:,}) to reach ±{s.margin_pct:g} points."
             )
         )
+    items.extend(learning_tips(s))
     for seg in s.segments:
         if seg.stability is not None and seg.stability < STABLE:
             items.append(

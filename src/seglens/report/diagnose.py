@@ -8,16 +8,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seglens.report.snapshot import ReviewSnapshot, SegmentStat, Severity
-from seglens.report.text import fmt_p, q
-from seglens.stats import labels_needed
+from seglens.report.snapshot import (
+    Estimate,
+    LearningSummary,
+    LearntConfusion,
+    ReviewSnapshot,
+    SegmentStat,
+    Severity,
+)
+from seglens.report.text import fmt_est, fmt_p, q
+from seglens.stats import comparison_se, labels_needed
 
 __all__ = [
     "ConfusedPair",
     "LabelShortfall",
+    "LearningGain",
+    "MissingData",
     "Risk",
     "confused_pairs",
     "label_shortfalls",
+    "learning_gain",
+    "missing_data",
     "risks",
     "true_label_of",
     "weakest_segments",
@@ -122,6 +133,71 @@ def label_shortfalls(snap: ReviewSnapshot) -> list[LabelShortfall]:
     return out
 
 
+UNSEPARATED_PCT = 25.0
+"""Out of fold, a quarter or more of one label's customers put in another segment: the learnt
+model's inputs do not separate the two."""
+
+
+@dataclass(frozen=True)
+class LearningGain:
+    """Before vs after adopting the learnt segmentation, both measured KPIs (the after one on a
+    fresh audit): the difference test of the two estimates (independent samples)."""
+
+    before: Estimate
+    after: Estimate
+    delta_points: float
+    ci_low_points: float
+    ci_high_points: float
+    p_value: float
+
+
+def _est_se(e: Estimate) -> float:
+    return comparison_se(e.se_pct, e.ci_low_pct, e.ci_high_pct, e.confidence)
+
+
+def learning_gain(snap: ReviewSnapshot) -> LearningGain | None:
+    """The measured gain of the learnt segmentation; ``None`` unless both the before figure and
+    an after figure re-measured on a fresh audit exist (labels learnt from never count)."""
+    from seglens.tracking import compare_measurements
+
+    lrn = snap.learning
+    if lrn is None or lrn.before is None or lrn.expected is None:
+        return None
+    t = compare_measurements(
+        (lrn.before.value_pct, _est_se(lrn.before)),
+        (lrn.expected.value_pct, _est_se(lrn.expected)),
+    )
+    return LearningGain(
+        lrn.before, lrn.expected, t.diff_pts, t.ci_low_pts, t.ci_high_pts, t.p_value
+    )
+
+
+@dataclass(frozen=True)
+class MissingData:
+    """Why more labels alone will not fix the segmentation: data the inputs lack."""
+
+    flat: bool
+    """The learning curve is flat."""
+    pair: LearntConfusion | None
+    """The worst-separated confused pair (largest out-of-fold share), when >= UNSEPARATED_PCT."""
+    top_inputs: tuple[str, ...]
+    behavioural_pct: float | None
+    demographic_pct: float | None
+
+
+def missing_data(lrn: LearningSummary | None) -> MissingData | None:
+    """A "missing data" finding when the curve is flat or the inputs leave a pair unseparated."""
+    if lrn is None:
+        return None
+    worst = max(lrn.confused, key=lambda c: (c.share_pct, c.customers), default=None)
+    pair = worst if worst is not None and worst.share_pct >= UNSEPARATED_PCT else None
+    flat = lrn.projection_status == "flat"
+    if not flat and pair is None:
+        return None
+    top = tuple(i.column for i in lrn.inputs if i.drop_pts > 0.05)[:3]
+    return MissingData(flat, pair, top, lrn.share_pct("behavioural"), lrn.share_pct("demographic"))
+
+
 @dataclass(frozen=True)
 class Risk:
     """One risk warning with its severity and the rule that raised it."""
@@ -210,6 +286,33 @@ def _segment_risks(snap: ReviewSnapshot) -> list[Risk]:
     return out
 
 
+def _learning_risks(snap: ReviewSnapshot) -> list[Risk]:
+    lrn = snap.learning
+    if lrn is None:
+        return []
+    gain = learning_gain(snap)
+    if gain is None:
+        return [
+            Risk(
+                "info",
+                "learning-unmeasured",
+                "The segmentation learnt from the labels has no KPI measured on a fresh audit: "
+                f"its {fmt_est(lrn.agreement)} is agreement with the {lrn.n_labels:,} labels it "
+                "learnt from, not the KPI it would reach.",
+            )
+        ]
+    if gain.delta_points < 0 and gain.p_value < 0.05:
+        return [
+            Risk(
+                "warning",
+                "learning-worse",
+                f"The learnt segmentation measures worse on a fresh audit: {fmt_est(gain.after)} "
+                f"against {fmt_est(gain.before)} before ({fmt_p(gain.p_value)}); do not adopt it.",
+            )
+        ]
+    return []
+
+
 def risks(snap: ReviewSnapshot) -> list[Risk]:
     """All risk warnings, most severe first: KPI, segments, samples, labels, data quality."""
     out = _kpi_risks(snap) + _segment_risks(snap)
@@ -232,6 +335,7 @@ def risks(snap: ReviewSnapshot) -> list[Risk]:
                 "this segmentation; they are excluded from the KPI and listed here.",
             )
         )
+    out.extend(_learning_risks(snap))
     out.extend(Risk(f.severity, "data-quality", f.message) for f in snap.findings)
     order = {"critical": 0, "warning": 1, "info": 2}
     out.sort(key=lambda r: order[r.severity])

@@ -1,9 +1,10 @@
 """Snapshot <-> plain JSON-ready dict, so a review can be stored, shipped and re-rendered.
 
-Schema 2 (current): a period without labels has ``"accuracy": null`` and ``"method":
-"unmeasured"``; label-free proxies appear only under ``"proxies"``. Schema 1 files are still read:
-their label-free headline (``"method": "proxy"``) is moved to ``proxies`` and their proxy trend
-points are dropped (:func:`upgrade_v1`).
+Schema 3 (current) adds the optional ``"learning"`` object (:class:`LearningSummary`); schema 2
+files, which have none, read unchanged. Schema 2: a period without labels has ``"accuracy":
+null`` and ``"method": "unmeasured"``; label-free proxies appear only under ``"proxies"``.
+Schema 1 files are still read: their label-free headline (``"method": "proxy"``) is moved to
+``proxies`` and their proxy trend points are dropped (:func:`upgrade_v1`).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ __all__ = [
     "write_snapshot",
 ]
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 def _to_plain(value: Any) -> Any:
@@ -104,7 +105,7 @@ def _from_plain(tp: Any, value: Any, where: str) -> Any:
 
 
 def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
-    """A schema-1 snapshot dict as schema 2: a label-free headline is no accuracy.
+    """A schema-1 snapshot dict as schema 2 (and so 3): a label-free headline is no accuracy.
 
     Version 1 put a proxy (the out-of-time hold rate, else the bootstrap ARI, x100) in
     ``accuracy`` with ``method: "proxy"``. Here that figure becomes a monitoring proxy (unless the

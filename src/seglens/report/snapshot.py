@@ -33,6 +33,10 @@ __all__ = [
     "Export",
     "Finding",
     "LabelCoverage",
+    "LearningPoint",
+    "LearningSummary",
+    "LearntConfusion",
+    "LearntInput",
     "MigrationTable",
     "PeriodKPI",
     "Profiles",
@@ -321,6 +325,102 @@ class Export:
 
 
 @dataclass(frozen=True)
+class LearningPoint:
+    """One learning-curve point: agreement with held-out labels of a model fitted on
+    ``n_labels`` labels (``method``: ``"held-out"`` random draws, or ``"out-of-fold"`` on all)."""
+
+    n_labels: int
+    n_train: int
+    agreement: Estimate
+    method: str = "held-out"
+
+
+@dataclass(frozen=True)
+class LearntInput:
+    """What one input carries in the learnt model: agreement lost when it is shuffled (points)."""
+
+    column: str
+    kind: Literal["behavioural", "demographic"]
+    drop_pts: float
+
+
+@dataclass(frozen=True)
+class LearntConfusion:
+    """Labelled customers the learnt model (out of fold) puts in another segment."""
+
+    labelled: str
+    predicted: str
+    customers: int
+    share_pct: float
+    """Share of the customers labelled ``labelled``, in percent."""
+
+
+@dataclass(frozen=True)
+class LearningSummary:
+    """What learning a segmentation from the review's labels showed, as measured.
+
+    ``agreement`` and ``curve`` are out-of-fold / held-out agreement with the labels learnt
+    from (how well the inputs reproduce them), never the KPI. ``after`` is the learnt
+    segmentation's KPI, and counts only when ``after_fresh``: re-measured on a fresh audit whose
+    ``after.n`` customers the model did not learn from (``overlap`` = 0).
+    """
+
+    n_labels: int
+    """Labels the segmentation was learnt from."""
+    agreement: Estimate
+    """Out-of-fold agreement with those labels (not the KPI)."""
+    curve: tuple[LearningPoint, ...] = ()
+    projection_status: Literal["rising", "flat", "too few points"] = "too few points"
+    projection: str = ""
+    """The projection in words (``seglens.segmenters.learning.Projection.message``)."""
+    labels_for_gain: tuple[tuple[float, int | None], ...] = ()
+    """Gain in points -> total labels the fitted curve needs (``None``: beyond its ceiling)."""
+    ceiling_pct: float | None = None
+    inputs: tuple[LearntInput, ...] = ()
+    """Inputs by what they carry, most first."""
+    confused: tuple[LearntConfusion, ...] = ()
+    """The most frequent out-of-fold confusions, most customers first."""
+    before: Estimate | None = None
+    before_run_id: str | None = None
+    before_metric: str = ""
+    after: Estimate | None = None
+    after_run_id: str | None = None
+    after_metric: str = ""
+    after_fresh: bool = False
+    """``after`` was measured on a fresh audit of customers the model did not learn from."""
+    overlap: int = 0
+    """Customers of the after audit that were also learnt from."""
+    labels_source: str = ""
+    """Who gave the labels (e.g. "simulated reviewers, not real people")."""
+
+    def __post_init__(self) -> None:
+        check_estimate(self.agreement, "learning agreement")
+        for p in self.curve:
+            check_estimate(p.agreement, f"learning curve point {p.n_labels}")
+        for what, e in (("before", self.before), ("after", self.after)):
+            if e is not None:
+                check_estimate(e, f"learning {what}")
+        if self.after_fresh and self.overlap:
+            raise DataError(
+                f"the after figure is not on a fresh audit: {self.overlap} of its customers "
+                "were learnt from"
+            )
+
+    def share_pct(self, kind: Literal["behavioural", "demographic"]) -> float | None:
+        """Share of the total (positive) importance carried by ``kind`` inputs, in percent."""
+        total = sum(max(i.drop_pts, 0.0) for i in self.inputs)
+        if total <= 0:
+            return None
+        return 100.0 * sum(max(i.drop_pts, 0.0) for i in self.inputs if i.kind == kind) / total
+
+    @property
+    def expected(self) -> Estimate | None:
+        """The KPI to expect after adopting the learnt segmentation: ``after`` only when it was
+        re-measured on a fresh audit, else ``None`` (the gain is not measured yet)."""
+        return self.after if self.after_fresh else None
+
+
+@dataclass(frozen=True)
 class ReviewSnapshot:
     """Everything the quarterly Segmentation Accuracy review shows, frozen.
 
@@ -378,6 +478,8 @@ class ReviewSnapshot:
     currency: str = ""
     extra: tuple[tuple[str, str], ...] = field(default=())
     """Free key/value facts shown in the run details (user-provided, escaped)."""
+    learning: LearningSummary | None = None
+    """What a segmentation learnt from the labels showed (curve, inputs, before/after)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.target_pct <= 100:

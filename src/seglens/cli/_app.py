@@ -195,3 +195,74 @@ def sub_app(name: str, help_text: str) -> typer.Typer:
     group = typer.Typer(cls=SeglensGroup, help=help_text, no_args_is_help=True)
     app.add_typer(group, name=name)
     return group
+
+
+FAIL_UNDER_HELP = (
+    "Quality gate: exit 1 when the KPI is below PCT percent, or not measured (n = 0). "
+    "See --require-interval."
+)
+REQUIRE_INTERVAL_HELP = (
+    "With --fail-under: judge the lower bound of the KPI's confidence interval instead of the "
+    "point estimate (exit 1 unless the whole interval reaches PCT)."
+)
+
+
+def check_options(fail_under: float | None, require_interval: bool) -> None:
+    """Refuse ``--require-interval`` without ``--fail-under`` and a PCT outside 0-100 (exit 2),
+    before any work is done."""
+    from seglens.errors import UsageError
+
+    if require_interval and fail_under is None:
+        raise UsageError("--require-interval needs --fail-under PCT", hint="e.g. --fail-under 70")
+    if fail_under is not None and not 0.0 <= fail_under <= 100.0:
+        raise UsageError(f"--fail-under {fail_under:g} is not a percentage between 0 and 100")
+
+
+def gate_verdict(
+    value: float | None,
+    ci_low: float | None,
+    n: int | None,
+    fail_under: float,
+    require_interval: bool,
+) -> tuple[bool, str]:
+    """``(passed, reason)`` of the quality gate for one KPI (percent, its CI lower bound, n)."""
+    if value is None or not n or not math.isfinite(value):
+        return False, "not measured (n = 0)"
+    if require_interval:
+        if ci_low is None or not math.isfinite(ci_low):
+            return False, f"{value:.1f} % has no confidence interval to judge"
+        if ci_low < fail_under:
+            return False, f"CI lower bound {ci_low:.1f} % is below {fail_under:g} %"
+        return True, f"CI lower bound {ci_low:.1f} % reaches {fail_under:g} %"
+    if value < fail_under:
+        return False, f"{value:.1f} % is below {fail_under:g} %"
+    return True, f"{value:.1f} % reaches {fail_under:g} %"
+
+
+def quality_gate(
+    what: str,
+    value: float | None,
+    ci_low: float | None,
+    n: int | None,
+    fail_under: float | None,
+    require_interval: bool,
+) -> None:
+    """After a command has printed its result: with ``--fail-under``, say the verdict on stderr
+    and exit with :data:`EXIT_CHECK_FAILED` when the KPI (or its CI lower bound) misses it."""
+    if fail_under is None:
+        return
+    passed, reason = gate_verdict(value, ci_low, n, fail_under, require_interval)
+    if passed:
+        if not _Quiet.on:
+            err_console.print(f"check passed: {what} {reason}", highlight=False)
+        return
+    err_console.print(f"[bold red]check failed:[/bold red] {what} {reason}", highlight=False)
+    raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+FailUnderOption = Annotated[
+    float | None, typer.Option("--fail-under", metavar="PCT", help=FAIL_UNDER_HELP)
+]
+RequireIntervalOption = Annotated[
+    bool, typer.Option("--require-interval", help=REQUIRE_INTERVAL_HELP)
+]

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from seglens.cli._app import app, console, emit_json
+from seglens.cli._app import (
+    FailUnderOption,
+    RequireIntervalOption,
+    app,
+    check_options,
+    console,
+    emit_json,
+    quality_gate,
+)
 from seglens.errors import UsageError
 from seglens.settings import DEFAULT_SETTINGS
 
@@ -188,8 +196,11 @@ def accuracy(
         str | None, typer.Option(help="Column mapping for the labels file only.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print stable JSON.")] = False,
+    fail_under: FailUnderOption = None,
+    require_interval: RequireIntervalOption = False,
 ) -> None:
     """Customer Segmentation Accuracy of a segmentation against labels, with its CI."""
+    check_options(fail_under, require_interval)
     from seglens.accuracy import SegmentRule, accuracy_report_from_tables
     from seglens.tables import ASSIGNMENTS, LABELS
 
@@ -208,6 +219,8 @@ def accuracy(
         emit_json({**rep.to_dict(), "inputs": inputs})
     else:
         _print_accuracy(rep, inputs)
+    a = rep.accuracy
+    quality_gate("accuracy", a.value_pct, a.ci_low_pct, a.n, fail_under, require_interval)
 
 
 def _label_vocabulary(
@@ -462,8 +475,11 @@ def audit_estimate(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print stable JSON.")] = False,
+    fail_under: FailUnderOption = None,
+    require_interval: RequireIntervalOption = False,
 ) -> None:
     """Estimate population accuracy from a filled-in audit sheet (stratified, weighted)."""
+    check_options(fail_under, require_interval)
     from seglens.audit import estimate_from_sheet
     from seglens.io import open_source
 
@@ -485,12 +501,16 @@ def audit_estimate(
                 hint="run without --db to see the learnt mapping, then write it as a label,segment "
                 "file and pass --match FILE",
             )
-        _estimate_in_store(db, sheet, frame, as_json, rule, allow_incomplete)
+        kpi = _estimate_in_store(db, sheet, frame, as_json, rule, allow_incomplete)
+        value, low, n = (None, None, 0) if kpi is None else (kpi.value, kpi.ci_low, kpi.n)
+        quality_gate("audit accuracy", value, low, n, fail_under, require_interval)
         return
     if as_json:
         emit_json(est.to_dict())
     else:
         _print_estimate(est)
+    e = est.estimate
+    quality_gate("audit accuracy", e.value_pct, e.ci_low_pct, e.n, fail_under, require_interval)
 
 
 def _sheet_match(match: str | None, rules: tuple[str, ...] = ("names", "hungarian")) -> Any:
@@ -570,8 +590,9 @@ def _check_design(store: Any, frame: Any, sheet: Path, allow_incomplete: bool) -
 
 def _estimate_in_store(
     db: str, sheet: Path, frame: Any, as_json: bool, rule: Any, allow_incomplete: bool
-) -> None:
-    """Import the sheet's answers as labels of its run, then measure that run from the store."""
+) -> Any:
+    """Import the sheet's answers as labels of its run, then measure that run from the store;
+    the stored audit KPI (``None`` while a stratum has no reviewed customer)."""
     from collections.abc import Mapping
 
     import polars as pl
@@ -634,17 +655,18 @@ def _estimate_in_store(
                 "kpi": None if audit is None else asdict(audit),
             }
         )
-        return
+        return audit
     console.print(f"{res.added:,} answers stored as labels of run {m.run_id}", highlight=False)
     for problem in problems:
         console.print(f"[yellow]allowed:[/yellow] {problem}", highlight=False)
     if audit is None:
         missing_strata = ", ".join(m.audit.missing_strata) if m.audit else "no stored design"
         console.print(f"no audit estimate yet: no reviewed customer in {missing_strata}")
-        return
+        return None
     console.print(
         f"[bold]Estimated accuracy ({m.period.label}, run {m.run_id}): {audit.value:.1f} %"
         f"[/bold] (n={audit.n:,} reviewed, 95 % CI {audit.ci_low:.1f}–{audit.ci_high:.1f}; "
         "stratified by the stored design)",
         highlight=False,
     )
+    return audit

@@ -16,7 +16,17 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from seglens.cli._app import app, console, emit_json, err_console, sub_app
+from seglens.cli._app import (
+    FailUnderOption,
+    RequireIntervalOption,
+    app,
+    check_options,
+    console,
+    emit_json,
+    err_console,
+    quality_gate,
+    sub_app,
+)
 from seglens.errors import UsageError
 from seglens.settings import DEFAULT_SETTINGS
 
@@ -475,8 +485,11 @@ def track(
     ] = None,
     webhook_format: Annotated[str | None, typer.Option(help="slack or teams.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored KPI as JSON.")] = False,
+    fail_under: FailUnderOption = None,
+    require_interval: RequireIntervalOption = False,
 ) -> None:
     """Segment as of a date, store the run and the period's KPI, compare and raise alerts."""
+    check_options(fail_under, require_interval)
     from seglens.io import load_transactions
     from seglens.store import file_sha256, open_store, record_import
     from seglens.store.files import read_labels_file
@@ -539,6 +552,11 @@ def track(
         err_console.print(f"[yellow]webhook delivery failed:[/yellow] {sent.error}")
     elif sent is not None:
         console.print(f"{len(res.alerts)} alert(s) sent to the webhook")
+    # the stored headline: the audit estimate, else the labelled accuracy
+    head = None if res.measurement is None else res.measurement.headline
+    value, low, n = (None, None, 0) if head is None else (head.value, head.ci_low, head.n)
+    what = f"{res.period.label} {'KPI' if head is None else head.metric}"
+    quality_gate(what, value, low, n, fail_under, require_interval)
 
 
 def alert_log_path() -> Path:

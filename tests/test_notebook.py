@@ -172,3 +172,30 @@ def test_grid_search_without_a_custom_scorer() -> None:
     grid.fit(x, y)
     assert grid.best_params_ == {"n_clusters": 3}
     assert grid.best_score_ > 0.95
+
+
+def test_results_flow_into_the_accuracy_report_and_the_segmenters(
+    tx_path: Path, tmp_path: Path
+) -> None:
+    """A loaded assignments table goes into the accuracy report; a feature table into a
+    segmenter, as the frames inside them would."""
+    from seglens.accuracy import accuracy_report_from_tables
+    from seglens.io import load_table
+    from seglens.tables import ASSIGNMENTS
+
+    seg_file = tmp_path / "segments.csv"
+    seg_file.write_text("customer_id,segment\na,x\nb,y\nc,x\nd,y\n", encoding="utf-8")
+    loaded = load_table(seg_file, ASSIGNMENTS)
+    labels = pl.DataFrame({"customer_id": ["a", "b", "c", "d"], "segment": ["x", "y", "y", "y"]})
+    got = accuracy_report_from_tables(loaded, labels, match="names")
+    want = accuracy_report_from_tables(loaded.table, labels, match="names")
+    assert got.accuracy == want.accuracy and got.accuracy.n == 4
+    features = customer_features(load_transactions(tx_path), as_of="2024-01-31")
+    from_result = RFMSegmenter().fit(features).assign(features)
+    from_frame = RFMSegmenter().fit(features.table).assign(features.table)
+    assert_frame_equal(from_result, from_frame)
+    kmeans = KMeansSegmenter(n_clusters=2, random_state=0)
+    assert (
+        kmeans.fit(features).predict(features).tolist()
+        == kmeans.fit(features.table).predict(features.table).tolist()
+    )

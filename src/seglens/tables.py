@@ -62,7 +62,23 @@ __all__ = [
     "TRANSACTIONS",
     "Column",
     "TableSpec",
+    "frame_of",
 ]
+
+
+def frame_of(obj: object) -> object:
+    """The frame inside a seglens result (``LoadedTable``, ``FeatureTable``: its ``.table``);
+    any other input unchanged — so library functions accept each other's results.
+
+    Examples
+    --------
+    >>> frame_of(pl.DataFrame({"a": [1]})).shape
+    (1, 1)
+    """
+    table = getattr(obj, "table", None)
+    if isinstance(table, pl.DataFrame) and type(obj).__module__.startswith("seglens."):
+        return table
+    return obj
 
 
 @dataclass(frozen=True)

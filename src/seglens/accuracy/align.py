@@ -16,6 +16,7 @@ import pandas as pd
 import polars as pl
 
 from seglens.errors import DataError
+from seglens.tables import frame_of
 
 __all__ = ["Aligned", "Coverage", "align_labels"]
 
@@ -74,6 +75,7 @@ class Aligned:
 
 
 def _frame(x: object, what: str) -> pl.DataFrame:
+    x = frame_of(x)
     if isinstance(x, pd.DataFrame):
         x = pl.from_pandas(x)
     if not isinstance(x, pl.DataFrame):

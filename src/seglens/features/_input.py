@@ -12,8 +12,7 @@ import narwhals as nw
 import polars as pl
 
 from seglens.errors import DataError, UsageError
-from seglens.io.report import LoadedTable
-from seglens.tables import TRANSACTIONS
+from seglens.tables import TRANSACTIONS, frame_of
 
 __all__ = ["Engine", "canonical_lines", "native_on_engine", "source_engine", "unwrap"]
 
@@ -34,10 +33,8 @@ def _is_pandas(obj: object) -> bool:
 
 
 def unwrap(obj: object) -> object:
-    """The frame inside a library result (``LoadedTable.table``); other inputs unchanged."""
-    if isinstance(obj, LoadedTable):
-        return obj.table
-    return obj
+    """The frame inside a library result (:func:`seglens.tables.frame_of`)."""
+    return frame_of(obj)
 
 
 def source_engine(transactions: object) -> str:

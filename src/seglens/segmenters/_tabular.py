@@ -12,6 +12,7 @@ import polars as pl
 from sklearn.utils.validation import check_array, validate_data
 
 from seglens.errors import DataError
+from seglens.tables import frame_of
 
 ID_COLUMN = "customer_id"
 
@@ -30,6 +31,7 @@ def to_polars(X: Any, *, numeric_only: bool, names: Sequence[str] | None = None)
     Non-numeric arrays are rejected with scikit-learn's own ``check_array`` errors when
     ``numeric_only``; NaN is allowed (segmenters impute it), infinity is not.
     """
+    X = frame_of(X)
     if isinstance(X, pl.LazyFrame):
         return X.collect()
     if isinstance(X, pl.DataFrame):
@@ -68,6 +70,7 @@ def check_input(estimator: Any, X: Any, *, reset: bool) -> Any:
     order does not matter, a missing column is a :class:`DataError`), so after ``fit`` only
     arrays go through scikit-learn's positional feature checks.
     """
+    X = frame_of(X)  # a seglens result (FeatureTable, LoadedTable): the frame inside
     is_table = is_dataframe(X) or isinstance(X, pl.DataFrame | pl.LazyFrame)
     if not is_table:
         X = ensure_2d(X)

@@ -26,6 +26,7 @@ from seglens.segmenters._tabular import (
 from seglens.segmenters.base import SegmenterMixin
 from seglens.segmenters.clustering import segmentation_score
 from seglens.segmenters.segment_map import SegmentMap, fm_score
+from seglens.tables import frame_of
 
 __all__ = ["RFMSegmenter"]
 
@@ -112,6 +113,7 @@ class RFMSegmenter(SegmenterMixin, TransformerMixin, ClusterMixin, BaseEstimator
         return [self.recency, self.frequency, self.monetary]
 
     def _as_frame(self, X: Any) -> pl.DataFrame:
+        X = frame_of(X)
         if not hasattr(X, "columns"):
             X = check_array(X, dtype=np.float64)  # NaN / inf refused, as scikit-learn does
         return to_polars(

@@ -17,7 +17,7 @@ this module turns audited rows (or a filled-in audit sheet) into its per-stratum
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ import polars as pl
 
 from seglens.accuracy._inputs import encode, to_numpy
 from seglens.errors import DataError
-from seglens.stats import Estimate, proportion, stratified_proportion
+from seglens.stats import Estimate, effective_proportion, proportion, stratified_proportion
 
 __all__ = [
     "SheetMatch",
@@ -183,6 +183,68 @@ def _vocabulary_error(unknown: pl.DataFrame, segments: list[str], source: str | 
     )
 
 
+def _with_matching_variance(
+    res: StratifiedEstimate,
+    assigned: list[str],
+    answers: list[str],
+    size_map: Mapping[str, int],
+    confidence: float,
+    replicates: int = 200,
+) -> StratifiedEstimate:
+    """Widen the interval by what learning the mapping from the sheet adds.
+
+    The cross-fitted hits are re-computed on bootstrap replicates of the sheet (rows resampled
+    within each segment, new folds each time) and the stratified share's variance over them
+    replaces the binomial-style one when larger; the interval is then Wilson on the effective
+    sample size (:func:`seglens.stats.effective_proportion`), as ``seglens accuracy`` does for
+    its cross-fitted figure. With a stable mapping nothing changes.
+    """
+    from seglens.accuracy.crossfit import cross_fitted_hits
+
+    seg = np.asarray(assigned, dtype=object)
+    ans = np.asarray(answers, dtype=object)
+    total = float(sum(size_map.values()))
+    groups = [(np.flatnonzero(seg == s), size_map[s] / total) for s in sorted(size_map)]
+    rng = np.random.default_rng(0)
+    shares = np.empty(replicates)
+    for b in range(replicates):
+        idx = np.concatenate([rng.choice(rows, size=rows.size) for rows, _ in groups])
+        hits = cross_fitted_hits(ans[idx].tolist(), seg[idx].tolist(), random_state=b + 1)
+        start, share = 0, 0.0
+        for rows, weight in groups:
+            share += weight * float(hits[start : start + rows.size].mean())
+            start += rows.size
+        shares[b] = share
+    p = res.estimate.value_pct / 100
+    variance = max(float(shares.var(ddof=1)), (res.se_pct / 100) ** 2)
+    est, n_eff = effective_proportion(
+        p * res.estimate.n,
+        res.estimate.n,
+        variance,
+        confidence=confidence,
+        method="stratified-crossfit-wilson",
+    )
+    # Cross-fitting can only lose agreement against a mapping learnt on all rows, so the
+    # in-sample (apparent) stratified share's upper bound caps the interval from above, as
+    # seglens.accuracy does for its cross-fitted figure (a weak mapping biases it low).
+    upper = stratified_accuracy(
+        _apparent_hits(answers, assigned), assigned, size_map, confidence=confidence
+    ).estimate
+    est = replace(est, ci_high_pct=max(est.ci_high_pct, upper.ci_high_pct))
+    return StratifiedEstimate(est, est.se_pct or res.se_pct, n_eff, res.per_stratum, res.weights)
+
+
+def _apparent_hits(answers: list[str], assigned: list[str]) -> np.ndarray:
+    """Per row: is its answer what a one-to-one mapping learnt on *all* rows gives its segment."""
+    from seglens.accuracy._core import contingency
+    from seglens.accuracy.matching import match_segments
+
+    lab, seg = encode(answers, "reviewer_segment"), encode(assigned, "assigned_segment")
+    table = contingency(lab.codes, lab.k, seg.codes, seg.k)
+    mapping = match_segments(table, lab, seg, "hungarian").segment_to_label
+    return np.asarray(mapping[seg.codes] == lab.codes)
+
+
 def _check_population(
     df: pl.DataFrame, size_map: dict[str, int], allow_incomplete: bool, source: str | None
 ) -> float:
@@ -305,6 +367,10 @@ def estimate_from_sheet(
     else:
         ok = (answers.str.to_lowercase() == done["assigned_segment"].str.to_lowercase()).to_numpy()
     res = stratified_accuracy(ok, done["assigned_segment"], size_map, confidence=confidence)
+    if method == "hungarian":
+        res = _with_matching_variance(
+            res, done["assigned_segment"].to_list(), answers.to_list(), size_map, confidence
+        )
     known = {s.lower() for s in size_map}
     unrecognised = int((~answers.str.to_lowercase().is_in(sorted(known))).sum())
     return StratifiedEstimate(

@@ -12,7 +12,7 @@ import polars as pl
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from seglens.cli._app import app, console, err_console, quiet
+from seglens.cli._app import app, console, emit_json, err_console, quiet
 from seglens.errors import UsageError
 
 __all__ = ["features", "parse_columns"]
@@ -93,6 +93,10 @@ def features(
     customers: Annotated[
         Path | None, typer.Option(help="Customers table (customer_id + demographics) to join.")
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the summary (rows, columns, as_of, output) as JSON."),
+    ] = False,
 ) -> None:
     """Compute one row of features per customer and write them to a file."""
     from seglens.features import customer_features
@@ -147,7 +151,36 @@ def features(
         with _step(progress, f"writing {output}"):
             output.parent.mkdir(parents=True, exist_ok=True)
             _write(result.table, output)
-    _summary(result, output, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    if as_json:
+        emit_json(_summary_json(result, output, seconds))
+    else:
+        _summary(result, output, seconds)
+
+
+def _summary_json(result: Any, output: Path, seconds: float) -> dict[str, Any]:
+    """The feature table's summary as JSON: rows, columns, as_of, output path."""
+    table: pl.DataFrame = result.table
+    report = result.demographics
+    return {
+        "rows": table.height,
+        "columns": table.columns,
+        "n_features": table.width - 1,
+        "as_of": result.as_of,
+        "engine": result.engine,
+        "output": str(output),
+        "seconds": round(seconds, 3),
+        "omitted": list(result.omitted),
+        "demographics": None
+        if report is None
+        else {
+            "numeric": list(report.numeric),
+            "encoded": list(report.encoded),
+            "without_row": report.without_row,
+            "missing": dict(report.missing),
+            "dropped": dict(report.dropped),
+        },
+    }
 
 
 def _write(table: pl.DataFrame, output: Path) -> None:

@@ -7,6 +7,7 @@ labels file (:func:`seglens.segmenters.learn_from_labels`) and prints its out-of
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from seglens.cli._app import app, console
+from seglens.cli._app import app, console, emit_json
 from seglens.errors import UsageError
 
 _METHODS = ("rfm", "kmeans", "gmm", "mixed", "supervised")
@@ -236,6 +237,10 @@ def segment(
     curve: Annotated[
         bool, typer.Option(help="Draw the learning curve and its projection (supervised).")
     ] = True,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the result (method, segment sizes, evidence) as JSON."),
+    ] = False,
 ) -> None:
     """Segment customers by RFM rules, clustering or labels and write one row per customer."""
     from seglens.segmenters import SegmentMap
@@ -256,10 +261,22 @@ def segment(
         est = SupervisedSegmenter(
             features=_split(features), categorical=_split(categorical), random_state=seed
         )
-        model = _supervised(df, labels, label_columns, est, folds, curve, seed, id_column)
+        res = _supervised(
+            df, labels, label_columns, est, folds, curve, seed, id_column, show=not as_json
+        )
+        model = res.model
         out = model.assign(df)
-        _print_counts(out)
-        _finish(model, out, output, save_model)
+        if not as_json:
+            _print_counts(out)
+        _finish(model, out, output, save_model, show=not as_json)
+        if as_json:
+            payload = _segment_json(method, out, output, save_model)
+            payload["labels_used"] = res.n_labelled
+            payload["labels_without_features"] = res.labels_without_features
+            payload["dropped_columns"] = list(res.dropped_columns)
+            payload["out_of_fold"] = res.out_of_fold.to_dict()
+            payload["learning_curve"] = None if res.curve is None else res.curve.to_dict()
+            emit_json(payload)
         return
     model = _build(
         method,
@@ -275,9 +292,17 @@ def segment(
         rfm_columns=_split(rfm_columns),
         algorithm=algorithm,
     )
-    with console.status(f"fitting {method} on {df.height:,} customers"):
+    with _status(f"fitting {method} on {df.height:,} customers", show=not as_json):
         model.fit(df)
         out = model.assign(df)
+    if as_json:
+        _finish(model, out, output, save_model, show=False)
+        payload = _segment_json(method, out, output, save_model)
+        sel = getattr(model, "k_selection_", None)
+        payload["k_selection"] = None if sel is None else sel.to_dict()
+        payload["rfm_rules"] = model.score_rules() if method == "rfm" else None
+        emit_json(payload)
+        return
     if method == "rfm":
         _print_rfm_cuts(model)
     _print_evidence(model)
@@ -285,15 +310,42 @@ def segment(
     _finish(model, out, output, save_model)
 
 
-def _finish(model: Any, out: pl.DataFrame, output: Path, save_model: Path | None) -> None:
+def _status(text: str, *, show: bool) -> Any:
+    """A spinner while fitting, or nothing (with --json stdout carries the JSON alone)."""
+    return console.status(text) if show else nullcontext()
+
+
+def _segment_json(
+    method: str, out: pl.DataFrame, output: Path, save_model: Path | None
+) -> dict[str, Any]:
+    """The fitted result's summary: method, segments with their sizes, where it was written."""
+    counts = out.group_by("segment").len().sort(["len", "segment"], descending=[True, False])
+    return {
+        "method": method,
+        "customers": out.height,
+        "n_segments": counts.height,
+        "segments": [
+            {"segment": seg, "customers": n, "share": n / out.height if out.height else None}
+            for seg, n in counts.iter_rows()
+        ],
+        "output": str(output),
+        "model": None if save_model is None else str(save_model),
+    }
+
+
+def _finish(
+    model: Any, out: pl.DataFrame, output: Path, save_model: Path | None, *, show: bool = True
+) -> None:
     from seglens.segmenters.persistence import save_model as _save
     from seglens.segmenters.tables_io import write_assignments
 
     write_assignments(out, output)
-    console.print(f"wrote {out.height:,} assignments to {output}", highlight=False)
+    if show:
+        console.print(f"wrote {out.height:,} assignments to {output}", highlight=False)
     if save_model is not None:
         _save(model, save_model)
-        console.print(f"saved the model to {save_model}", highlight=False)
+        if show:
+            console.print(f"saved the model to {save_model}", highlight=False)
 
 
 def _supervised(
@@ -305,17 +357,22 @@ def _supervised(
     curve: bool,
     seed: int,
     id_column: str,
+    *,
+    show: bool = True,
 ) -> Any:
-    """Learn from the labels file, print the evidence; return the model fitted on all labels."""
+    """Learn from the labels file and print the evidence (unless ``show`` is off); return the
+    result, whose ``model`` is fitted on all labels."""
     from seglens.segmenters import learn_from_labels
     from seglens.store.files import read_labels_file
 
     lab = read_labels_file(labels, columns=label_columns).table
-    with console.status(f"learning from {lab.height:,} labels (out of fold, {folds} folds)"):
+    with _status(f"learning from {lab.height:,} labels (out of fold, {folds} folds)", show=show):
         res = learn_from_labels(
             df, lab, estimator=estimator, n_splits=folds, curve=curve, random_state=seed,
             id_column=id_column,
         )  # fmt: skip
+    if not show:
+        return res
     if res.dropped_columns:
         console.print(
             f"left out {', '.join(res.dropped_columns)}: it repeats the labels", highlight=False
@@ -329,7 +386,7 @@ def _supervised(
     _print_out_of_fold(res.out_of_fold, res.n_labelled)
     if res.curve is not None:
         _print_curve(res.curve)
-    return res.model
+    return res
 
 
 def _print_out_of_fold(oof: Any, n: int) -> None:

@@ -69,14 +69,22 @@ def db_upgrade(
 
 
 @db_app.command("status")
-def db_status(db: DbOption = None) -> None:
+def db_status(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
     """Show where the database is, its schema revision and how many rows each table holds."""
     from seglens.store import current_revision, open_store, table_counts
 
     with open_store(db) as store:
         counts = table_counts(store)
-        console.print(f"database: {store.engine.url.render_as_string()}")
-        console.print(f"schema revision: {current_revision(store.engine)}")
+        url = store.engine.url.render_as_string()
+        revision = current_revision(store.engine)
+        if as_json:
+            emit_json({"database": url, "revision": revision, "tables": dict(counts)})
+            return
+        console.print(f"database: {url}")
+        console.print(f"schema revision: {revision}")
         table = Table("table", "rows")
         for name, n in counts.items():
             table.add_row(name, f"{n:,}")
@@ -340,6 +348,9 @@ def labels_show(
     db: DbOption = None,
     policy: Annotated[str, typer.Option(help="latest|majority")] = "latest",
     output: Annotated[Path | None, typer.Option(help="Write the table to CSV.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print every row as JSON (no 50-row cut).")
+    ] = False,
 ) -> None:
     """Show the current segment per labelled customer, or one customer's full history."""
     from seglens.store import current_labels, label_history, open_store
@@ -354,7 +365,18 @@ def labels_show(
         )
     if output is not None:
         frame.write_csv(output)
-        console.print(f"{frame.height:,} rows written to {output}")
+        if not as_json:
+            console.print(f"{frame.height:,} rows written to {output}")
+            return
+    if as_json:
+        emit_json(
+            {
+                "customer_id": customer_id,
+                "policy": None if customer_id else policy,
+                "rows": frame.height,
+                "labels": frame.to_dicts(),
+            }
+        )
         return
     table = Table(*frame.columns)
     for row in frame.head(50).iter_rows():
@@ -774,6 +796,7 @@ def alerts(
     db: DbOption = None,
     ack: Annotated[int | None, typer.Option(help="Acknowledge the alert with this id.")] = None,
     all_alerts: Annotated[bool, typer.Option("--all", help="Include acknowledged ones.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the alerts as JSON.")] = False,
 ) -> None:
     """List open alerts, or acknowledge one."""
     from seglens.store import acknowledge_alert, list_alerts, open_store
@@ -781,9 +804,15 @@ def alerts(
     with open_store(db) as store:
         if ack is not None:
             acknowledge_alert(store, ack)
-            console.print(f"alert {ack} acknowledged")
+            if as_json:
+                emit_json({"acknowledged": ack})
+            else:
+                console.print(f"alert {ack} acknowledged")
             return
         frame = list_alerts(store, open_only=not all_alerts)
+    if as_json:
+        emit_json({"open_only": not all_alerts, "count": frame.height, "alerts": frame.to_dicts()})
+        return
     table = Table("id", "raised", "period", "rule", "severity", "message", "acknowledged")
     for r in frame.iter_rows(named=True):
         table.add_row(

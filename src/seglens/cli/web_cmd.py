@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from seglens.cli._app import app, console, quiet, sub_app
+from seglens.cli._app import app, console, emit_json, quiet, sub_app
 from seglens.cli._app import log as seglens_log
 from seglens.errors import UsageError
 from seglens.settings import DEFAULT_SETTINGS
@@ -92,13 +92,27 @@ def users_create(
 
 
 @users.command("list")
-def users_list(db: DbOpt = None) -> None:
+def users_list(
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the users as JSON.")] = False,
+) -> None:
     """List users and their roles."""
     from seglens.store import open_store
     from seglens.web.users import list_users
 
     with open_store(db) as store:
-        for u in list_users(store):
+        found = list_users(store)
+        if as_json:
+            emit_json(
+                {
+                    "users": [
+                        {"id": u.id, "username": u.username, "role": u.role, "active": u.active}
+                        for u in found
+                    ]
+                }
+            )
+            return
+        for u in found:
             state = "active" if u.active else "inactive"
             console.print(f"{u.id:>4}  {u.username:<24} {u.role:<9} {state}")
 

@@ -6,6 +6,7 @@ segment`` files through :func:`seglens.io.load_table`, compute, print a Rich tab
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,6 +22,7 @@ from seglens.cli._app import (
     emit_json,
     quality_gate,
 )
+from seglens.cli._stdio import is_dash, stdin_path, stdout_to_stderr, write_stdout
 from seglens.errors import UsageError
 from seglens.settings import DEFAULT_SETTINGS
 
@@ -31,7 +33,9 @@ if TYPE_CHECKING:  # the library is imported inside each command: `seglens --hel
 
 __all__ = ["accuracy", "audit_estimate", "audit_sample"]
 
-_SEGMENTS_HELP = "CSV/Parquet/Excel with one row per customer: customer_id, segment."
+_SEGMENTS_HELP = (
+    "CSV/Parquet/Excel with one row per customer: customer_id, segment (- for CSV on stdin)."
+)
 _COLUMNS_HELP = "Column mapping for both files, canonical=source pairs (e.g. customer_id=ID)."
 _STATUS = {
     "accurate": "yes",
@@ -44,7 +48,8 @@ _STATUS = {
 def _load(path: Path, spec: Any, columns: str | None) -> LoadedTable:
     from seglens.io import load_table
 
-    return load_table(str(path), spec, columns=columns or None)
+    with stdin_path(path) as source:  # - : stdin, copied to a private temporary file
+        return load_table(str(source), spec, columns=columns or None)
 
 
 def _input_notes(name: str, loaded: LoadedTable) -> dict[str, Any]:
@@ -208,6 +213,8 @@ def accuracy(
     if basis is None:
         raise UsageError(f"unknown rule {rule!r}", hint="use lower-bound or point")
     seg_rule = SegmentRule(target_pct=target, basis=basis)  # type: ignore[arg-type]
+    if is_dash(segments) and is_dash(labels):
+        raise UsageError("only one of --segments and --labels can be - (stdin)")
     seg = _load(segments, ASSIGNMENTS, segments_columns or columns)
     lab = _load(labels, LABELS, labels_columns or columns)
     label_table, method = _label_vocabulary(seg.table, lab.table, match, labels)
@@ -260,7 +267,13 @@ def _label_vocabulary(
 
 @app.command("audit-sample")
 def audit_sample(
-    out: Annotated[Path, typer.Option(help="Where to write the audit sheet (CSV).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Where to write the audit sheet (CSV); - writes it to stdout and the summary "
+            "to stderr."
+        ),
+    ],
     segments: Annotated[
         Path | None,
         typer.Option(help=_SEGMENTS_HELP + " Not with --db, which samples a stored run."),
@@ -324,12 +337,26 @@ def audit_sample(
     sheet = draw_audit_sample(assigned, plan, random_state=seed)
     if db is not None and run is not None:
         sheet = _store_design(db, run, sheet, plan, seed, margin if total is None else None)
+    if is_dash(out):  # the sheet alone on stdout (no BOM: it is piped, not opened in Excel)
+        write_stdout(sheet.write_csv().encode("utf-8"))
+        with stdout_to_stderr(console):
+            if as_json:
+                typer.echo(json.dumps({**plan.to_dict(), "out": "<stdout>"}, indent=2), err=True)
+            else:
+                _print_plan(plan, confidence, expected_accuracy, out, db)
+        return
     out.parent.mkdir(parents=True, exist_ok=True)
     # UTF-8 with BOM so Excel shows accents correctly; every id stays text as written
     out.write_bytes(b"\xef\xbb\xbf" + sheet.write_csv().encode("utf-8"))
     if as_json:
         emit_json({**plan.to_dict(), "out": str(out)})
         return
+    _print_plan(plan, confidence, expected_accuracy, out, db)
+
+
+def _print_plan(
+    plan: Any, confidence: float, expected_accuracy: float, out: Path, db: str | None
+) -> None:
     table = Table(title=f"Audit plan ({plan.allocation} allocation)")
     for col in ("segment", "customers", "to audit", "weight"):
         table.add_column(col, justify="left" if col == "segment" else "right")
@@ -342,8 +369,9 @@ def audit_sample(
         highlight=False,
     )
     console.print(
-        f"Wrote {out}: fill in reviewer_segment (and note), then run "
-        f"`seglens audit-estimate {out}{' --db ...' if db else ''}`.",
+        f"Wrote {'<stdout>' if is_dash(out) else out}: fill in reviewer_segment (and note), "
+        f"then run `seglens audit-estimate {'SHEET' if is_dash(out) else out}"
+        f"{' --db ...' if db else ''}`.",
         highlight=False,
     )
 

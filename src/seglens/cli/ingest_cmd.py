@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from seglens.cli._app import app, console
+from seglens.cli._stdio import is_dash, stdin_path, stdout_to_stderr, write_stdout
 from seglens.errors import UsageError
 from seglens.io import CleaningReport, LoadedTable, load_transactions
 from seglens.io.sources import DEFAULT_MAX_BYTES
@@ -120,7 +122,7 @@ def ingest(
     path: Annotated[
         str,
         typer.Argument(
-            help="File (CSV/TSV, .gz, Parquet, .xlsx) or a "
+            help="File (CSV/TSV, .gz, Parquet, .xlsx), - for CSV on stdin, or a "
             "SQLAlchemy URL (sqlite:///shop.db, postgresql+psycopg://...)."
         ),
     ],
@@ -193,7 +195,11 @@ def ingest(
     ] = f"{DEFAULT_MAX_BYTES // 10**6}MB",
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="write the canonical table (.parquet or .csv)"),
+        typer.Option(
+            "--output",
+            "-o",
+            help="write the canonical table (.parquet or .csv; - for CSV on stdout)",
+        ),
     ] = None,
     as_json: Annotated[
         bool,
@@ -202,31 +208,43 @@ def ingest(
 ) -> None:
     """Load transactions, print the column mapping used and the cleaning report."""
     codes = [c.strip() for c in non_product_codes.split(",")] if non_product_codes else None
-    loaded = load_transactions(
-        path,
-        columns=columns,
-        config=config,
-        sheet=sheet,
-        table=table,
-        query=query,
-        as_of=as_of,
-        date_format=date_format,
-        decimal=decimal,
-        delimiter=delimiter.replace("\\t", "\t") if delimiter else None,
-        encoding=encoding,
-        non_product_codes=codes,
-        drop_duplicates=False if keep_duplicates else None,
-        drop_zero_price=False if keep_zero_price else None,
-        max_bytes=parse_size(max_size),
-    )
+    to_stdout = is_dash(output)
+    if output is not None and not to_stdout and output.suffix.lower() not in (".parquet", ".csv"):
+        raise UsageError(f"cannot write {output.name}", hint="use a .parquet or .csv name")
+    with stdin_path(path) if is_dash(path) else nullcontext(path) as source:
+        loaded = load_transactions(
+            str(source),
+            columns=columns,
+            config=config,
+            sheet=sheet,
+            table=table,
+            query=query,
+            as_of=as_of,
+            date_format=date_format,
+            decimal=decimal,
+            delimiter=delimiter.replace("\\t", "\t") if delimiter else None,
+            encoding=encoding,
+            non_product_codes=codes,
+            drop_duplicates=False if keep_duplicates else None,
+            drop_zero_price=False if keep_zero_price else None,
+            max_bytes=parse_size(max_size),
+        )
+    if to_stdout:  # the canonical table as CSV on stdout; the report on stderr
+        write_stdout(loaded.table.write_csv().encode("utf-8"))
+        if as_json:
+            data = loaded.report.to_dict()
+            data["output"] = "<stdout>"
+            typer.echo(json.dumps(data, indent=2, ensure_ascii=False), err=True)
+        else:
+            with stdout_to_stderr(console):
+                print_report(loaded)
+        return
     if output is not None:
         suffix = output.suffix.lower()
         if suffix == ".parquet":
             loaded.table.write_parquet(output)
         elif suffix == ".csv":
             loaded.table.write_csv(output)
-        else:
-            raise UsageError(f"cannot write {output.name}", hint="use a .parquet or .csv name")
     if as_json:
         data = loaded.report.to_dict()
         if output is not None:

@@ -27,6 +27,7 @@ from seglens.cli._app import (
     quality_gate,
     sub_app,
 )
+from seglens.cli._stdio import source_name, stdin_path
 from seglens.errors import UsageError
 from seglens.settings import DEFAULT_SETTINGS
 
@@ -93,7 +94,9 @@ def db_status(
 
 @labels_app.command("import")
 def labels_import(
-    file: Annotated[Path, typer.Argument(help="CSV, TSV, XLSX or Parquet file of labels.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, TSV, XLSX or Parquet file of labels; - for CSV on stdin.")
+    ],
     db: DbOption = None,
     columns: Annotated[
         str | None,
@@ -139,14 +142,16 @@ def labels_import(
 
     if policy not in ("latest", "majority"):
         raise UsageError(f"unknown policy {policy!r}", hint="use latest or majority")
-    digest = file_sha256(file)
-    loaded = read_labels_file(file, columns=columns)
+    name = source_name(file)
+    with stdin_path(file) as path:  # stdin: its bytes in a private temporary file
+        loaded = read_labels_file(path, columns=columns)  # refuses missing files, folders, devices
+        digest = file_sha256(path)
     known = [s.strip() for s in (segments or "").split(",") if s.strip()]
     with open_store(db) as store:
         res = store_labels(
             store,
             loaded.table,
-            source=str(file),
+            source=name,
             file_hash=digest,
             lines=loaded.lines,
             report=loaded.report,
@@ -157,12 +162,12 @@ def labels_import(
         )
         if res.duplicate_file:
             console.print(
-                f"{file}: already imported on {res.previous_import_at:%Y-%m-%d %H:%M} UTC; "
+                f"{name}: already imported on {res.previous_import_at:%Y-%m-%d %H:%M} UTC; "
                 "nothing added"
             )
             return
         bound = f"judging run {res.bound_to_run}" if res.bound_to_run else "not bound to a run"
-        console.print(f"{file}: {res.added:,} labels added (import {res.import_id}), {bound}")
+        console.print(f"{name}: {res.added:,} labels added (import {res.import_id}), {bound}")
         if res.purpose == "teach":
             console.print("stored as teaching labels: they teach models, never count in a KPI")
         _print_import_problems(res)

@@ -27,6 +27,8 @@ from seglens.tracking import kpi_history
 from seglens.web.deps import require_api, state_of
 from seglens.web.kpi import RunKpi, run_kpi
 from seglens.web.labels import LabelInput, submit_labels
+from seglens.web.learning import MIN_LABELS as LEARNING_MIN_LABELS
+from seglens.web.learning import run_learning
 from seglens.web.segments import score_customers, segment_profiles
 from seglens.web.service import customer_view
 from seglens.web.users import Principal
@@ -566,3 +568,96 @@ def alerts(request: Request, _: Viewer, open_only: bool = False) -> list[AlertOu
     return [
         AlertOut(**{k: v for k, v in r.items() if k != "acknowledged_by"}) for r in rows.to_dicts()
     ]
+
+
+class LearningPointOut(BaseModel):
+    """One point of the learning curve: agreement with labels the model did not see."""
+
+    n_labels: int = Field(description="Labels the point is drawn from.")
+    n_train: int = Field(description="Labels each model saw (fewer than n_labels out of fold).")
+    agreement: EstimateOut = Field(description="Agreement with the unseen labels, with its CI.")
+    draws: int = Field(description="Random draws averaged (1 for the out-of-fold point).")
+    method: Literal["held-out", "out-of-fold"]
+
+
+class LabelsForGainOut(BaseModel):
+    """Total labels the fitted curve needs for a gain (None: beyond its ceiling)."""
+
+    gain_pts: float
+    labels: int | None
+
+
+class LearningOut(BaseModel):
+    """What more labels buy for the latest run: learning curve and projection.
+
+    Every figure is the model's out-of-fold agreement with the labels — not the KPI. The model is
+    fitted on the run's stored features and the KPI-purpose labels that count for the run.
+    ``ready`` is false (with ``reason``) while the curve cannot be drawn, e.g. too few labels.
+    """
+
+    run_id: int | None
+    ready: bool
+    reason: str
+    n_labels: int = Field(description="Labels that count for the run and have stored features.")
+    min_labels: int = Field(description="Fewest labels the curve is drawn from.")
+    what: str = Field(
+        default="the model's out-of-fold agreement with the labels — not the KPI",
+        description="What the figures measure.",
+    )
+    points: list[LearningPointOut] = Field(default_factory=list)
+    projection_status: Literal["rising", "flat", "too few points"] | None = None
+    projection: str | None = Field(default=None, description="What more labels would buy.")
+    projection_method: str | None = None
+    ceiling_pct: float | None = None
+    current_pct: float | None = None
+    labels_for_gain: list[LabelsForGainOut] = Field(default_factory=list)
+
+
+@router.get("/learning", response_model=LearningOut, responses=ERRORS)
+def learning(request: Request, _: Viewer) -> LearningOut:
+    """The latest run's learning curve: agreement vs number of labels, and what more would buy.
+
+    Cached per run and label state (recomputed once a label is stored).
+    """
+    st = state_of(request)
+    got = run_learning(st.store, st.settings)
+    if got is None:
+        return LearningOut(
+            run_id=None,
+            ready=False,
+            reason="No segmentation run stored yet.",
+            n_labels=0,
+            min_labels=LEARNING_MIN_LABELS,
+        )
+    out = LearningOut(
+        run_id=got.run.id,
+        ready=got.curve is not None,
+        reason=got.reason,
+        n_labels=got.n_labels,
+        min_labels=LEARNING_MIN_LABELS,
+    )
+    if got.curve is None:
+        return out
+    pr = got.curve.projection
+    return out.model_copy(
+        update={
+            "points": [
+                LearningPointOut(
+                    n_labels=p.n_labels,
+                    n_train=p.n_train,
+                    agreement=_estimate(p.accuracy),
+                    draws=len(p.draws_pct),
+                    method=p.method,
+                )
+                for p in got.curve.points
+            ],
+            "projection_status": pr.status,
+            "projection": pr.message,
+            "projection_method": pr.method,
+            "ceiling_pct": pr.ceiling_pct,
+            "current_pct": pr.current_pct,
+            "labels_for_gain": [
+                LabelsForGainOut(gain_pts=g, labels=n) for g, n in pr.labels_for_gain
+            ],
+        }
+    )

@@ -25,6 +25,7 @@ from seglens.web import charts
 from seglens.web.deps import SESSION_COOKIE, optional_principal, require, state_of
 from seglens.web.kpi import RunKpi, headline_history, p_text, run_kpi
 from seglens.web.labels import LabelInput, submit_labels
+from seglens.web.learning import run_learning
 from seglens.web.queue import QueueItem, review_queue, teach_queue
 from seglens.web.segments import segment_profiles
 from seglens.web.service import customer_view, segment_names
@@ -145,6 +146,7 @@ def overview(request: Request, _: Viewer) -> Response:
         precision=charts.precision_spec(rep) if rep is not None else None,
         confusion=charts.confusion_spec(rep) if rep is not None else None,
         alerts=list_alerts(st.store, open_only=True).to_dicts(),
+        learning=run_learning(st.store, st.settings),
     )
     return _render(request, "overview.html", ctx)
 

@@ -396,7 +396,8 @@ def labels_suggest(
     n: Annotated[int, typer.Argument(help="How many customers to suggest.")],
     db: DbOption = None,
     run: Annotated[
-        int | None, typer.Option(help="The run whose customers and features to use [latest].")
+        int | None,
+        typer.Option(help="The run whose customers and features to use (default: the latest)."),
     ] = None,
     out: Annotated[Path, typer.Option(help="Where to write the sheet (CSV).")] = Path(
         "teach_sheet.csv"

@@ -241,6 +241,19 @@ def segment(
         bool,
         typer.Option("--json", help="Print the result (method, segment sizes, evidence) as JSON."),
     ] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Also store the segmentation as a run in this database (with --as-of), so it "
+            "can be audited, labelled and tracked like any run.",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="With --db: the date the features describe (YYYY-MM-DD)."),
+    ] = None,
 ) -> None:
     """Segment customers by RFM rules, clustering or labels and write one row per customer."""
     from seglens.segmenters import SegmentMap
@@ -254,6 +267,8 @@ def segment(
         raise UsageError(f"--method must be one of {', '.join(_METHODS)}, not {method!r}")
     if (method == "supervised") != (labels is not None):
         raise UsageError("--labels goes with --method supervised (and it needs them)")
+    if (db is None) != (as_of is None):
+        raise UsageError("--db and --as-of go together: a stored run needs the date it describes")
     df = read_feature_table(features_file, id_column=id_column)
     if labels is not None:
         from seglens.segmenters import SupervisedSegmenter
@@ -269,8 +284,10 @@ def segment(
         if not as_json:
             _print_counts(out)
         _finish(model, out, output, save_model, show=not as_json)
+        run_id = _store_run(db, as_of, model, out, df, show=not as_json)
         if as_json:
             payload = _segment_json(method, out, output, save_model)
+            payload["run_id"] = run_id
             payload["labels_used"] = res.n_labelled
             payload["labels_without_features"] = res.labels_without_features
             payload["dropped_columns"] = list(res.dropped_columns)
@@ -298,6 +315,7 @@ def segment(
     if as_json:
         _finish(model, out, output, save_model, show=False)
         payload = _segment_json(method, out, output, save_model)
+        payload["run_id"] = _store_run(db, as_of, model, out, df, show=False)
         sel = getattr(model, "k_selection_", None)
         payload["k_selection"] = None if sel is None else sel.to_dict()
         payload["rfm_rules"] = model.score_rules() if method == "rfm" else None
@@ -308,6 +326,43 @@ def segment(
     _print_evidence(model)
     _print_counts(out)
     _finish(model, out, output, save_model)
+    _store_run(db, as_of, model, out, df, show=True)
+
+
+def _store_run(
+    db: str | None,
+    as_of: str | None,
+    model: Any,
+    out: pl.DataFrame,
+    df: pl.DataFrame,
+    *,
+    show: bool,
+) -> int | None:
+    """With ``--db``: record the segmentation (and its feature rows) as a run; its id."""
+    if db is None or as_of is None:
+        return None
+    from datetime import date
+
+    from seglens.segmenters.persistence import model_parameters
+    from seglens.store import frame_sha256, open_store, record_run
+
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError as err:
+        raise UsageError(f"not a date: {as_of!r}", hint="write --as-of YYYY-MM-DD") from err
+    with open_store(db) as store:
+        run_id = record_run(
+            store,
+            out.select(pl.col("customer_id").cast(pl.String), pl.col("segment").cast(pl.String)),
+            segmenter=type(model).__name__,
+            parameters=model_parameters(model),
+            as_of=day,
+            data_hash=frame_sha256(df),
+            features=df,
+        )
+    if show:
+        console.print(f"stored as run {run_id} (as of {day}) in the database", highlight=False)
+    return run_id
 
 
 def _status(text: str, *, show: bool) -> Any:

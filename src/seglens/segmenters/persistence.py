@@ -24,10 +24,32 @@ import sklearn
 
 from seglens.errors import DataError
 
-__all__ = ["load_model", "read_metadata", "save_model"]
+__all__ = ["load_model", "model_parameters", "read_metadata", "save_model"]
 
 FORMAT = "seglens-model"
 FORMAT_VERSION = 1
+
+
+def model_parameters(model: Any) -> dict[str, Any]:
+    """The model's ``get_params()`` as JSON-ready values (others as their ``repr``): what a
+    stored run records about the segmenter that made it.
+
+    Examples
+    --------
+    >>> from seglens.segmenters import KMeansSegmenter
+    >>> model_parameters(KMeansSegmenter(n_clusters=3))["n_clusters"]
+    3
+    """
+    raw = model.get_params() if hasattr(model, "get_params") else {}
+    return {k: v if _is_json(v) else repr(v) for k, v in raw.items()}
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _versions() -> dict[str, str]:

@@ -9,7 +9,6 @@ both and raises or resolves alerts. The migration matrix against the previous ru
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -18,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from seglens.errors import DataError
+from seglens.segmenters.persistence import model_parameters
 from seglens.stats import proportion
 from seglens.store import (
     KpiRecord,
@@ -74,19 +74,6 @@ class TrackResult:
 
 def _end_of(as_of: date | datetime) -> datetime:
     return as_of if isinstance(as_of, datetime) else datetime.combine(as_of, time.max)
-
-
-def _params(segmenter: Any) -> dict[str, Any]:
-    raw = segmenter.get_params() if hasattr(segmenter, "get_params") else {}
-    return {k: v if _is_json(v) else repr(v) for k, v in raw.items()}
-
-
-def _is_json(value: Any) -> bool:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _features(transactions: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
@@ -202,7 +189,7 @@ def track(
         store,
         assigned,
         segmenter=type(seg).__name__,
-        parameters=_params(seg),
+        parameters=model_parameters(seg),
         as_of=end,
         data_hash=frame_sha256(seen),
         features=features,

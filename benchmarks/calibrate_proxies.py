@@ -70,7 +70,7 @@ def automobile_rows(
     customers, labels, _ = load(data)
     lab = dict(labels.iter_rows())
     truth = [lab.get(c) for c in customers["customer_id"]]
-    frame = customers.drop("ID")
+    frame = customers.drop("customer_id", "ID", strict=False)
     for i, (k, seed) in enumerate((k, s) for k in ks for s in range(seeds)):
         yield run_labelled_table(frame, truth, k=k, seed=seed, scenario=i, n_resamples=n_resamples)
 

@@ -41,6 +41,7 @@ def test_schema_lists_every_api_operation(seeded: Seeded, users: Users) -> None:
         "GET /api/runs",
         "GET /api/runs/{run_id}",
         "GET /api/alerts",
+        "GET /api/learning",
     }
 
 
@@ -64,4 +65,4 @@ def test_api_conforms_to_its_schema(seeded: Seeded, users: Users) -> None:
 
         run()
         checked += 1
-    assert checked == 12
+    assert checked == 13

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from typing import Annotated, Any, cast
 
 import polars as pl
 import typer
+from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from seglens.cli._app import app, console, emit_json, err_console, quiet
@@ -113,11 +115,14 @@ def features(
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise UsageError("the output must be a .parquet or .csv file", source=str(output))
     started = time.perf_counter()
+    # Quiet: the progress draws into a sink (older Rich still ends a disabled live display
+    # with a newline on its console).
+    sink = Console(file=io.StringIO()) if quiet() else err_console
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=err_console,
+        console=sink,
         disable=quiet(),
     )
     with progress:

@@ -4,8 +4,6 @@ JSON alone (progress, summaries and warnings go to stderr or are left out)."""
 from __future__ import annotations
 
 import json
-import random
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from typer.testing import CliRunner
 
 from seglens.cli import app
 from seglens.store import open_store, run_assignments
+from tests.transactions import random_transactions
 
 runner = CliRunner()
 
@@ -26,23 +25,7 @@ def _json(args: list[str], code: int = 0, **kwargs: Any) -> Any:
 
 
 def _transactions(path: Path, n_customers: int = 60, seed: int = 3) -> Path:
-    rng = random.Random(seed)
-    rows = []
-    start = datetime(2011, 1, 1)
-    for c in range(n_customers):
-        for k in range(rng.randint(1, 10)):
-            when = start + timedelta(days=rng.randint(0, 172), hours=rng.randint(8, 18))
-            rows.append((f"C{c:03d}", f"O{c:03d}-{k}", when, round(rng.uniform(5, 400), 2)))
-    pl.DataFrame(
-        rows,
-        schema={
-            "customer_id": pl.String,
-            "order_id": pl.String,
-            "timestamp": pl.Datetime("us"),
-            "amount": pl.Float64,
-        },
-        orient="row",
-    ).write_csv(path)
+    random_transactions(n_customers, seed, max_orders=10, days=172).write_csv(path)
     return path
 
 

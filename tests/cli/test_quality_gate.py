@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import random
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -14,6 +12,7 @@ from typer.testing import CliRunner
 
 from seglens.cli import app
 from seglens.store import open_store, run_assignments
+from tests.transactions import random_transactions
 
 runner = CliRunner()
 
@@ -99,23 +98,7 @@ def test_audit_estimate_fail_under(tmp_path: Path, wrong: int, code: int) -> Non
 
 
 def _transactions(path: Path, n_customers: int = 80, seed: int = 7) -> Path:
-    rng = random.Random(seed)
-    rows = []
-    start = datetime(2011, 1, 1)
-    for c in range(n_customers):
-        for k in range(rng.randint(1, 12)):
-            when = start + timedelta(days=rng.randint(0, 172), hours=rng.randint(8, 18))
-            rows.append((f"C{c:03d}", f"O{c:03d}-{k}", when, round(rng.uniform(5, 400), 2)))
-    pl.DataFrame(
-        rows,
-        schema={
-            "customer_id": pl.String,
-            "order_id": pl.String,
-            "timestamp": pl.Datetime("us"),
-            "amount": pl.Float64,
-        },
-        orient="row",
-    ).write_csv(path)
+    random_transactions(n_customers, seed, days=172).write_csv(path)
     return path
 
 

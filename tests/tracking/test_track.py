@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import random
 import threading
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,28 +28,13 @@ from seglens.store import (
     store_labels,
 )
 from seglens.tracking import LabelsInput, kpi_history, latest_migration, measure_run, track
+from tests.transactions import random_transactions
 
 runner = CliRunner()
 
 
 def _transactions(n_customers: int = 80, seed: int = 7) -> pl.DataFrame:
-    rng = random.Random(seed)
-    rows = []
-    start = datetime(2011, 1, 1)
-    for c in range(n_customers):
-        for k in range(rng.randint(1, 12)):
-            when = start + timedelta(days=rng.randint(0, 272), hours=rng.randint(8, 18))
-            rows.append((f"C{c:03d}", f"O{c:03d}-{k}", when, round(rng.uniform(5, 400), 2)))
-    return pl.DataFrame(
-        rows,
-        schema={
-            "customer_id": pl.String,
-            "order_id": pl.String,
-            "timestamp": pl.Datetime("us"),
-            "amount": pl.Float64,
-        },
-        orient="row",
-    ).with_columns(pl.lit(False).alias("is_return"))
+    return random_transactions(n_customers, seed).with_columns(pl.lit(False).alias("is_return"))
 
 
 def _labels_from(assigned: pl.DataFrame, n: int, wrong: int) -> pl.DataFrame:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from seglens.cli import (  # noqa: F401  (imported for their command registrations)
     accuracy_cmd,
+    audit_cmd,
     check_cmd,
     demo_cmd,
     features_cmd,

@@ -1,12 +1,11 @@
-"""`seglens accuracy`, `seglens audit-sample`, `seglens audit-estimate` (registered on import).
+"""`seglens accuracy` (registered on import), and the file helpers the audit commands share.
 
-Thin layers over :mod:`seglens.accuracy` and :mod:`seglens.audit`: load the ``customer_id,
-segment`` files through :func:`seglens.io.load_table`, compute, print a Rich table or stable JSON.
+A thin layer over :mod:`seglens.accuracy`: load the ``customer_id, segment`` files through
+:func:`seglens.io.load_table`, compute, print a Rich table or stable JSON.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,21 +21,20 @@ from seglens.cli._app import (
     emit_json,
     quality_gate,
 )
-from seglens.cli._stdio import is_dash, stdin_path, stdout_to_stderr, write_stdout
+from seglens.cli._stdio import is_dash, stdin_path
 from seglens.errors import UsageError
 from seglens.settings import DEFAULT_SETTINGS
 
 if TYPE_CHECKING:  # the library is imported inside each command: `seglens --help` stays fast
     from seglens.accuracy import AccuracyReport
-    from seglens.audit.estimate import StratifiedEstimate
     from seglens.io import LoadedTable
 
-__all__ = ["accuracy", "audit_estimate", "audit_sample"]
+__all__ = ["COLUMNS_HELP", "SEGMENTS_HELP", "accuracy", "load_table_arg", "read_match"]
 
-_SEGMENTS_HELP = (
+SEGMENTS_HELP = (
     "CSV/Parquet/Excel with one row per customer: customer_id, segment (- for CSV on stdin)."
 )
-_COLUMNS_HELP = "Column mapping for both files, canonical=source pairs (e.g. customer_id=ID)."
+COLUMNS_HELP = "Column mapping for both files, canonical=source pairs (e.g. customer_id=ID)."
 _STATUS = {
     "accurate": "yes",
     "not_accurate": "no",
@@ -45,7 +43,7 @@ _STATUS = {
 }
 
 
-def _load(path: Path, spec: Any, columns: str | None) -> LoadedTable:
+def load_table_arg(path: Path, spec: Any, columns: str | None) -> LoadedTable:
     from seglens.io import load_table
 
     with stdin_path(path) as source:  # - : stdin, copied to a private temporary file
@@ -167,7 +165,7 @@ def _print_accuracy(rep: AccuracyReport, inputs: list[dict[str, Any]]) -> None:
 
 @app.command()
 def accuracy(
-    segments: Annotated[Path, typer.Option(help=_SEGMENTS_HELP)],
+    segments: Annotated[Path, typer.Option(help=SEGMENTS_HELP)],
     labels: Annotated[
         Path,
         typer.Option(help="File of reference labels: customer_id, segment (one row per check)."),
@@ -193,7 +191,7 @@ def accuracy(
     confidence: Annotated[
         float, typer.Option(help="Confidence level of every interval.")
     ] = DEFAULT_SETTINGS.confidence,
-    columns: Annotated[str | None, typer.Option(help=_COLUMNS_HELP)] = None,
+    columns: Annotated[str | None, typer.Option(help=COLUMNS_HELP)] = None,
     segments_columns: Annotated[
         str | None, typer.Option(help="Column mapping for the segments file only.")
     ] = None,
@@ -215,8 +213,8 @@ def accuracy(
     seg_rule = SegmentRule(target_pct=target, basis=basis)  # type: ignore[arg-type]
     if is_dash(segments) and is_dash(labels):
         raise UsageError("only one of --segments and --labels can be - (stdin)")
-    seg = _load(segments, ASSIGNMENTS, segments_columns or columns)
-    lab = _load(labels, LABELS, labels_columns or columns)
+    seg = load_table_arg(segments, ASSIGNMENTS, segments_columns or columns)
+    lab = load_table_arg(labels, LABELS, labels_columns or columns)
     label_table, method = _label_vocabulary(seg.table, lab.table, match, labels)
     rep = accuracy_report_from_tables(
         seg.table, label_table, match=method, confidence=confidence, rule=seg_rule
@@ -245,7 +243,7 @@ def _label_vocabulary(
     if match is not None:
         from seglens.audit.estimate import map_answers
 
-        mapping = _sheet_match(match, MATCH_METHODS)
+        mapping = read_match(match, MATCH_METHODS)
         mapped = labels.with_columns(map_answers(labels["segment"].cast(pl.String), mapping))
         return mapped, "names"
     names = set(segments["segment"].cast(pl.String).to_list())
@@ -265,283 +263,7 @@ def _label_vocabulary(
     return labels, "names"
 
 
-@app.command("audit-sample")
-def audit_sample(
-    out: Annotated[
-        Path,
-        typer.Option(
-            help="Where to write the audit sheet (CSV); - writes it to stdout and the summary "
-            "to stderr."
-        ),
-    ],
-    segments: Annotated[
-        Path | None,
-        typer.Option(help=_SEGMENTS_HELP + " Not with --db, which samples a stored run."),
-    ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="Sample a run stored in this database and keep the design there, so the "
-            "estimate uses its weights (see `seglens track`).",
-            show_default=False,
-        ),
-    ] = None,
-    run: Annotated[
-        int | None, typer.Option(help="With --db: the run to audit (default: the latest).")
-    ] = None,
-    margin: Annotated[
-        float, typer.Option(help="Target margin in points at the confidence level (±).")
-    ] = DEFAULT_SETTINGS.margin_pts,
-    total: Annotated[
-        int | None, typer.Option(help="Audit exactly this many customers instead.")
-    ] = None,
-    allocation: Annotated[str, typer.Option(help="neyman or proportional.")] = "neyman",
-    min_per_segment: Annotated[
-        int, typer.Option(help="Least customers per segment.")
-    ] = DEFAULT_SETTINGS.min_per_segment,
-    expected_accuracy: Annotated[
-        float, typer.Option(help="Planning accuracy in percent (50 = worst case).")
-    ] = 50.0,
-    confidence: Annotated[
-        float, typer.Option(help="Confidence level.")
-    ] = DEFAULT_SETTINGS.confidence,
-    seed: Annotated[int, typer.Option(help="Random seed of the draw.")] = 0,
-    columns: Annotated[str | None, typer.Option(help=_COLUMNS_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
-) -> None:
-    """Draw the stratified sample of customers to check, as a CSV ready for a spreadsheet.
-
-    With --db the sample is drawn from a stored run and its design (strata, sizes, seed) is
-    stored; the sheet carries run_id and design_id so its labels are bound to that run.
-    """
-    from seglens.audit import draw_audit_sample, plan_audit
-    from seglens.tables import ASSIGNMENTS
-
-    if (segments is None) == (db is None):
-        raise UsageError("give either --segments FILE or --db (a stored run), not both")
-    if segments is not None:
-        assigned = _load(segments, ASSIGNMENTS, columns).table
-    else:
-        assigned, run = _stored_run(db, run)
-    sizes = dict(assigned.group_by("segment").len().sort("segment").rows())
-    plan = plan_audit(
-        {str(k): int(v) for k, v in sizes.items()},
-        margin_pct=margin,
-        total=total,
-        confidence=confidence,
-        allocation=allocation,  # type: ignore[arg-type]
-        min_per_segment=min_per_segment,
-        expected_accuracy_pct=expected_accuracy,
-    )
-    sheet = draw_audit_sample(assigned, plan, random_state=seed)
-    if db is not None and run is not None:
-        sheet = _store_design(db, run, sheet, plan, seed, margin if total is None else None)
-    if is_dash(out):  # the sheet alone on stdout (no BOM: it is piped, not opened in Excel)
-        write_stdout(sheet.write_csv().encode("utf-8"))
-        with stdout_to_stderr(console):
-            if as_json:
-                typer.echo(json.dumps({**plan.to_dict(), "out": "<stdout>"}, indent=2), err=True)
-            else:
-                _print_plan(plan, confidence, expected_accuracy, out, db)
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # UTF-8 with BOM so Excel shows accents correctly; every id stays text as written
-    out.write_bytes(b"\xef\xbb\xbf" + sheet.write_csv().encode("utf-8"))
-    if as_json:
-        emit_json({**plan.to_dict(), "out": str(out)})
-        return
-    _print_plan(plan, confidence, expected_accuracy, out, db)
-
-
-def _print_plan(
-    plan: Any, confidence: float, expected_accuracy: float, out: Path, db: str | None
-) -> None:
-    table = Table(title=f"Audit plan ({plan.allocation} allocation)")
-    for col in ("segment", "customers", "to audit", "weight"):
-        table.add_column(col, justify="left" if col == "segment" else "right")
-    for s in plan.strata:
-        table.add_row(s.segment, f"{s.population:,}", f"{s.sample:,}", f"{s.weight:.1f}")
-    console.print(table)
-    console.print(
-        f"{plan.total:,} customers to audit; expected margin ±{plan.expected_margin_pct:.1f} "
-        f"points at {round(confidence * 100)} % (planning accuracy {expected_accuracy:g} %).",
-        highlight=False,
-    )
-    console.print(
-        f"Wrote {'<stdout>' if is_dash(out) else out}: fill in reviewer_segment (and note), "
-        f"then run `seglens audit-estimate {'SHEET' if is_dash(out) else out}"
-        f"{' --db ...' if db else ''}`.",
-        highlight=False,
-    )
-
-
-def _stored_run(db: str | None, run: int | None) -> tuple[Any, int]:
-    """The assignments of stored run ``run`` (default: the latest) and its id."""
-    from seglens.store import list_runs, open_store, run_assignments
-
-    with open_store(db) as store:
-        if run is None:
-            runs = list_runs(store)
-            if runs.is_empty():
-                raise UsageError(
-                    "the database holds no segmentation run", hint="run `seglens track` first"
-                )
-            run = int(runs["run_id"][-1])
-        table = run_assignments(store, run)
-    if table.is_empty():
-        raise UsageError(f"no segmentation run {run} in the database", hint="see `seglens history`")
-    return table, run
-
-
-def _store_design(db: str, run: int, sheet: Any, plan: Any, seed: int, margin: float | None) -> Any:
-    """Record the drawn sample as the run's audit design; the sheet gains run and design ids."""
-    import polars as pl
-
-    from seglens.store import open_store, record_audit_design
-
-    with open_store(db) as store:
-        design = record_audit_design(
-            store,
-            run,
-            sheet.select("customer_id", pl.col("assigned_segment").alias("stratum")),
-            [
-                {"segment": s.segment, "population": s.population, "sample": s.sample}
-                for s in plan.strata
-            ],
-            seed=seed,
-            allocation=plan.allocation,
-            confidence=plan.confidence,
-            margin_pts=margin,
-        )
-    console.print(f"audit design {design} stored for run {run}", highlight=False)
-    return sheet.with_columns(pl.lit(run).alias("run_id"), pl.lit(design).alias("design_id"))
-
-
-def _print_estimate(est: StratifiedEstimate) -> None:
-    e = est.estimate
-    console.print(
-        f"[bold]Estimated accuracy: {e.value_pct:.1f} %[/bold] (n={e.n:,} audited, "
-        f"{round(e.confidence * 100)} % CI {e.ci_low_pct:.1f}–{e.ci_high_pct:.1f}; "
-        f"stratified, weighted by segment size)",
-        highlight=False,
-    )
-    if est.match == "hungarian":
-        console.print(
-            "answers met segments by a one-to-one mapping learnt from the sheet, cross-fitted "
-            "(no row was scored by a mapping that saw its own answer)",
-            highlight=False,
-        )
-    elif est.mapping:
-        pairs = ", ".join(f"{k} → {v}" for k, v in est.mapping.items())
-        console.print(f"answers translated by the mapping file: {pairs}", highlight=False)
-    if est.n_unrecognised:
-        console.print(
-            f"[yellow]note:[/yellow] {est.n_unrecognised:,} answer(s) are not segment names and "
-            "count as wrong (--match names)",
-            highlight=False,
-        )
-    if est.coverage_pct < 100:
-        missing = ", ".join(est.missing_strata) or "rows of at least one segment"
-        console.print(
-            f"[yellow]incomplete (allowed):[/yellow] the estimate covers "
-            f"{est.coverage_pct:.1f} % of the customers; missing: {missing}",
-            highlight=False,
-        )
-    if est.n_not_reviewed:
-        console.print(
-            f"[yellow]note:[/yellow] {est.n_not_reviewed:,} row(s) not reviewed yet were left "
-            "out; the estimate assumes they are like the reviewed ones",
-            highlight=False,
-        )
-    table = Table(title="Per segment")
-    for col in ("segment", "weight", "audited", "accuracy %", "95 % CI"):
-        table.add_column(col, justify="left" if col == "segment" else "right")
-    for s, p in est.per_stratum.items():
-        table.add_row(
-            s,
-            f"{est.weights[s]:.3f}",
-            f"{p.n:,}",
-            f"{p.value_pct:.1f}",
-            f"{p.ci_low_pct:.1f}–{p.ci_high_pct:.1f}",
-        )
-    console.print(table)
-
-
-@app.command("audit-estimate")
-def audit_estimate(
-    sheet: Annotated[
-        Path,
-        typer.Argument(help="The audit sheet (CSV or .xlsx) with reviewer_segment filled in."),
-    ],
-    confidence: Annotated[
-        float, typer.Option(help="Confidence level.")
-    ] = DEFAULT_SETTINGS.confidence,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="Store the reviewers' answers as labels of the sheet's run and measure that "
-            "run from its stored audit design (the figure `track` and `history` show).",
-            show_default=False,
-        ),
-    ] = None,
-    match: Annotated[
-        str | None,
-        typer.Option(
-            help="How answers meet segment names when reviewers used other words: names "
-            "(count them as wrong), hungarian (learn the mapping from the sheet, cross-fitted; "
-            "not with --db) or a CSV file with columns label,segment. Default: refuse answers "
-            "that are not segment names.",
-        ),
-    ] = None,
-    allow_incomplete: Annotated[
-        bool,
-        typer.Option(
-            help="Estimate even when a segment's rows are missing or unanswered, or the sheet's "
-            "segment sizes differ from the stored design (the output says so)."
-        ),
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print stable JSON.")] = False,
-    fail_under: FailUnderOption = None,
-    require_interval: RequireIntervalOption = False,
-) -> None:
-    """Estimate population accuracy from a filled-in audit sheet (stratified, weighted)."""
-    check_options(fail_under, require_interval)
-    from seglens.audit import estimate_from_sheet
-    from seglens.io import open_source
-
-    raw = open_source(str(sheet))  # sniffs delimiter / encoding; .xlsx saved by Excel works too
-    frame = raw.frame.collect().select(raw.columns)
-    frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
-    rule = _sheet_match(match)
-    est = estimate_from_sheet(
-        frame,
-        confidence=confidence,
-        match=rule,
-        allow_incomplete=allow_incomplete,
-        source=str(sheet),
-    )
-    if db is not None:
-        if rule == "hungarian":
-            raise UsageError(
-                "--match hungarian learns a mapping from this sheet only; it cannot label a run",
-                hint="run without --db to see the learnt mapping, then write it as a label,segment "
-                "file and pass --match FILE",
-            )
-        kpi = _estimate_in_store(db, sheet, frame, as_json, rule, allow_incomplete)
-        value, low, n = (None, None, 0) if kpi is None else (kpi.value, kpi.ci_low, kpi.n)
-        quality_gate("audit accuracy", value, low, n, fail_under, require_interval)
-        return
-    if as_json:
-        emit_json(est.to_dict())
-    else:
-        _print_estimate(est)
-    e = est.estimate
-    quality_gate("audit accuracy", e.value_pct, e.ci_low_pct, e.n, fail_under, require_interval)
-
-
-def _sheet_match(match: str | None, rules: tuple[str, ...] = ("names", "hungarian")) -> Any:
+def read_match(match: str | None, rules: tuple[str, ...] = ("names", "hungarian")) -> Any:
     """``--match``: None, one of ``rules``, or a label,segment CSV read into a dict."""
     if match is None or match in rules:
         return match
@@ -567,134 +289,3 @@ def _sheet_match(match: str | None, rules: tuple[str, ...] = ("names", "hungaria
         )
     rows = table.select(pl.col("label").cast(pl.String), pl.col("segment").cast(pl.String))
     return dict(rows.drop_nulls().iter_rows())
-
-
-def _check_design(store: Any, frame: Any, sheet: Path, allow_incomplete: bool) -> list[str]:
-    """Compare the sheet with its stored design; returns the problems (refused unless allowed)."""
-    import polars as pl
-
-    from seglens.errors import DataError
-    from seglens.store import audit_design
-
-    if "design_id" not in frame.columns:
-        if not allow_incomplete:
-            raise DataError(
-                "the sheet names no stored audit design (no design_id column)",
-                source=str(sheet),
-                hint="use the sheet `seglens audit-sample --db` wrote, or pass --allow-incomplete",
-            )
-        return ["the sheet names no stored audit design (no design_id column)"]
-    ids = frame["design_id"].cast(pl.Int64, strict=False).drop_nulls().unique().to_list()
-    design = audit_design(store, design_id=int(ids[0])) if len(ids) == 1 else None
-    if design is None:
-        raise DataError(
-            f"the sheet's design_id {ids} is not a stored audit design",
-            source=str(sheet),
-            column="design_id",
-            hint="use the sheet `seglens audit-sample --db` wrote for this database",
-        )
-    sizes = (
-        frame.group_by(pl.col("assigned_segment").cast(pl.String))
-        .agg(pl.col("stratum_size").cast(pl.Int64, strict=False).max())
-        .rows()
-    )
-    problems = [
-        f"segment {seg!r}: the sheet says {n} customers, design {design.id} says "
-        f"{design.population.get(seg)}"
-        for seg, n in sizes
-        if design.population.get(seg) != n
-    ]
-    absent = sorted(set(design.population) - {seg for seg, _ in sizes})
-    problems += [f"segment {seg!r} of design {design.id} has no row in the sheet" for seg in absent]
-    if problems and not allow_incomplete:
-        raise DataError(
-            "the sheet does not match its stored audit design: " + "; ".join(problems[:5]),
-            source=str(sheet),
-            hint="restore the sheet as `seglens audit-sample` wrote it, or pass "
-            "--allow-incomplete (the stored design's weights are used either way)",
-        )
-    return problems
-
-
-def _estimate_in_store(
-    db: str, sheet: Path, frame: Any, as_json: bool, rule: Any, allow_incomplete: bool
-) -> Any:
-    """Import the sheet's answers as labels of its run, then measure that run from the store;
-    the stored audit KPI (``None`` while a stratum has no reviewed customer)."""
-    from collections.abc import Mapping
-
-    import polars as pl
-
-    from seglens.audit.estimate import map_answers
-    from seglens.errors import DataError
-    from seglens.store import file_sha256, open_store, store_labels
-    from seglens.tracking.measure import measure_configured
-
-    need = ["customer_id", "assigned_segment", "reviewer_segment", "run_id"]
-    missing = [c for c in need if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"the audit sheet lacks column(s) {', '.join(missing)}",
-            source=str(sheet),
-            column=missing[0],
-            hint="use a sheet written by `seglens audit-sample --db`, which names its run",
-        )
-    answers = frame["reviewer_segment"].cast(pl.String)
-    if isinstance(rule, Mapping):
-        answers = map_answers(answers, rule)
-    labels = frame.select(
-        pl.col("customer_id").cast(pl.String),
-        answers.alias("segment"),
-        pl.col("assigned_segment").cast(pl.String).alias("judged_segment"),
-        pl.col("run_id").cast(pl.Int64),
-        (pl.col("note").cast(pl.String) if "note" in frame.columns else pl.lit(None, pl.String)),
-        pl.lit("audit").alias("source"),
-    )
-    with open_store(db) as store:
-        problems = _check_design(store, frame, sheet, allow_incomplete)
-        res = store_labels(
-            store,
-            labels,
-            source=str(sheet),
-            file_hash=file_sha256(sheet),
-            allow_unknown_segments=True,  # a reviewer may name any segment; it counts as wrong
-        )
-        if res.bound_to_run is None:
-            raise DataError("the sheet names no run", source=str(sheet), column="run_id")
-        m = measure_configured(store, res.bound_to_run)
-    audit = next((k for k in m.kpis if k.metric == "accuracy_audit"), None)
-    if as_json:
-        from dataclasses import asdict
-
-        emit_json(
-            {
-                "run_id": m.run_id,
-                "period": m.period.label,
-                "labels_added": res.added,
-                "problems_allowed": problems,
-                "audit": None
-                if m.audit is None
-                else {
-                    "design_id": m.audit.design_id,
-                    "members": m.audit.members,
-                    "reviewed": m.audit.reviewed,
-                    "missing_strata": list(m.audit.missing_strata),
-                },
-                "kpi": None if audit is None else asdict(audit),
-            }
-        )
-        return audit
-    console.print(f"{res.added:,} answers stored as labels of run {m.run_id}", highlight=False)
-    for problem in problems:
-        console.print(f"[yellow]allowed:[/yellow] {problem}", highlight=False)
-    if audit is None:
-        missing_strata = ", ".join(m.audit.missing_strata) if m.audit else "no stored design"
-        console.print(f"no audit estimate yet: no reviewed customer in {missing_strata}")
-        return None
-    console.print(
-        f"[bold]Estimated accuracy ({m.period.label}, run {m.run_id}): {audit.value:.1f} %"
-        f"[/bold] (n={audit.n:,} reviewed, 95 % CI {audit.ci_low:.1f}–{audit.ci_high:.1f}; "
-        "stratified by the stored design)",
-        highlight=False,
-    )
-    return audit

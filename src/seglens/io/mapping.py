@@ -10,6 +10,7 @@ from typing import Final
 
 from seglens.errors import DataError, UsageError
 from seglens.io.report import MappedColumn
+from seglens.io.synonyms import fold_name, local_synonyms
 from seglens.tables import TRANSACTIONS, TableSpec
 
 __all__ = [
@@ -190,28 +191,25 @@ SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 
 
-LOCAL_SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
-    "customer_id": ("kunde", "kundennummer", "kundennr", "kundenid", "numeroclient", "cliente"),
-    "order_id": (
-        "rechnung",
-        "rechnungsnummer",
-        "rechnungsnr",
-        "bestellung",
-        "bestellnummer",
-        "facture",
-        "commande",
-        "pedido",
-    ),
-    "timestamp": ("datum", "rechnungsdatum", "bestelldatum", "fecha"),
-    "amount": ("betrag", "umsatz", "gesamtbetrag", "montant", "importe"),
-    "unit_price": ("preis", "einzelpreis", "prix", "precio"),
-    "quantity": ("menge", "anzahl", "quantite", "cantidad"),
-}
-"""German, French and Spanish header names, tried after the English ones."""
+LOCAL_SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = local_synonyms()
+"""German, French, Spanish, Italian, Dutch and Portuguese header names (folded), tried after
+the English ones; the table is :data:`seglens.io.synonyms.LOCAL_HEADERS`."""
+
+DESCRIPTION_NAMES: Final = ("productname", "productdescription", "itemname", "itemdescription")
+"""A product name column stands in for ``product_id`` only when no product code column is found
+(these, then the local ``product_description`` names, are tried after every code name)."""
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", name.lower())
+    return fold_name(name)
+
+
+def _candidates(fld: str) -> tuple[str, ...]:
+    """Folded names that identify ``fld``: its own name, English, then local names."""
+    names = (_norm(fld), *SYNONYMS.get(fld, ()), *LOCAL_SYNONYMS.get(fld, ()))
+    if fld == "product_id":
+        names += (*DESCRIPTION_NAMES, *LOCAL_SYNONYMS.get("product_description", ()))
+    return names
 
 
 def parse_column_mapping(text: str | None) -> dict[str, str]:
@@ -263,7 +261,7 @@ def _recognise(columns: Sequence[str], fields: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     taken: set[str] = set()
     for fld in fields:
-        for cand in (_norm(fld), *SYNONYMS.get(fld, ()), *LOCAL_SYNONYMS.get(fld, ())):
+        for cand in _candidates(fld):
             col = by_norm.get(cand)
             if col is not None and col not in taken:
                 found[fld] = col

@@ -4,17 +4,18 @@ Rules run over the parsed frame in a fixed order. ``rows`` counts every input ro
 matches (independently of other rules); ``rows_excluded`` counts the rows it removed that an
 earlier rule had not already removed, so those add up to ``rows_read - rows_kept``.
 
-For speed on large files each rule's row mask is an expression computed inside the loader's
-main projection (:func:`mask_exprs`), counting and examples work on those bitmaps, and the
-kept rows are selected by one filter at the end.
+The rules and their masks are data (:mod:`seglens.io.rules`); this module is the embedded
+engine that evaluates them. For speed on large files each rule's row mask is an expression
+computed inside the loader's main projection (:func:`mask_exprs`), counting and examples work
+on those bitmaps, and the kept rows are selected by one filter at the end.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import polars as pl
 
@@ -22,13 +23,27 @@ from seglens.errors import DataError
 from seglens.io.customers import CustomerIds
 from seglens.io.duplicates import duplicate_mask
 from seglens.io.report import Action, RuleResult
+from seglens.io.rules import (
+    DUPLICATES,
+    EARLIEST_YEAR,
+    MASK,
+    RULES,
+    FrameFacts,
+    RuleSpec,
+    codes_mask,
+    mask_columns,
+    raw_name,
+    to_polars,
+)
 from seglens.io.sources_base import SHEET
 from seglens.tables import TRANSACTIONS
 
 __all__ = [
+    "EARLIEST_YEAR",
     "LINE",
     "MASK",
     "Cleaned",
+    "FrameFacts",
     "RuleContext",
     "apply_rules",
     "check_fatal",
@@ -42,18 +57,6 @@ __all__ = [
 LINE: Final = "__seglens_line"
 CANONICAL: Final = TRANSACTIONS.names
 MAX_EXAMPLES: Final = 5
-EARLIEST_YEAR: Final = 1900
-"""Timestamps before this year are reported as implausible (``implausible_year``)."""
-
-
-def latest_plausible() -> dt.datetime:
-    """Timestamps after this (a year from today) are reported as implausible."""
-    return dt.datetime.combine(dt.date.today() + dt.timedelta(days=366), dt.time.min)
-
-
-def raw_name(field: str) -> str:
-    """Name of the helper column holding the source text of a parsed field."""
-    return f"__raw_{field}"
 
 
 @dataclass(frozen=True)
@@ -161,28 +164,8 @@ def check_fatal(
 
 
 def codes_expr(column: str, codes: Sequence[str]) -> pl.Expr:
-    """Whether a product code is in ``codes`` (case-insensitive; ``*`` = prefix match).
-
-    Exact codes are matched in their upper, lower, title and given case (cheap hash lookups,
-    no per-row case folding); prefixes are matched on the upper-cased code.
-    """
-    exact = [c for c in codes if not c.endswith("*")]
-    variants = sorted({v for c in exact for v in (c, c.upper(), c.lower(), c.title())})
-    col = pl.col(column)  # already stripped
-    mask = col.is_in(variants)
-    prefixes = [c[:-1].upper() for c in codes if c.endswith("*")]
-    if prefixes:
-        upper = col.str.to_uppercase()
-        mask = mask | pl.any_horizontal(upper.str.starts_with(p) for p in prefixes)
-    return mask.fill_null(False)
-
-
-def _list_codes(codes: Sequence[str]) -> str:
-    return ", ".join(codes[:12]) + (", …" if len(codes) > 12 else "")
-
-
-LATER: Final = "later"
-"""Stands for a mask given to :meth:`_Rules.finish` (the duplicates, found on another thread)."""
+    """Whether a product code is in ``codes`` (:func:`~seglens.io.rules.codes_mask` on Polars)."""
+    return to_polars(codes_mask(column, codes))
 
 
 @dataclass
@@ -207,21 +190,24 @@ class _Rules:
         self.ctx = ctx
         self.pending: list[_Pending] = []
 
-    def add(
-        self,
-        rule: str,
-        mask: pl.Series | Literal["later"] | None,
-        action: Action,
-        description: str,
-        column: str | None = None,
-        *,
-        exclude: bool = False,
-    ) -> None:
-        entry = _Pending(rule, None, action, description, column, exclude)
+    def add(self, spec: RuleSpec, facts: FrameFacts) -> None:
+        """Add one rule of the table; its mask is the frame's ``__m_<mask>`` column (the
+        duplicates' mask comes with :meth:`finish`; a mask not computed: not applied)."""
+        ctx = self.ctx
+        entry = _Pending(
+            spec.name,
+            None,
+            spec.action_for(ctx),
+            spec.message_for(ctx, facts),
+            spec.field_for(facts),
+            spec.excludes(ctx),
+        )
         self.pending.append(entry)
-        if isinstance(mask, pl.Series):
-            self._count(entry, mask)
-        elif mask is None:
+        if spec.mask == DUPLICATES:
+            return
+        if MASK + spec.mask in self.df.columns:
+            self._count(entry, self.df.get_column(MASK + spec.mask))
+        else:
             entry.action = "not_applied"
 
     def _count(self, entry: _Pending, mask: pl.Series) -> None:
@@ -234,7 +220,7 @@ class _Rules:
             entry.examples = _examples(self.df, mask, col, label, self.ctx)
 
     def excluded_by_others(self) -> pl.Series:
-        """Rows excluded by a rule other than the ``LATER`` one."""
+        """Rows excluded by a rule other than the duplicates."""
         excluded = pl.repeat(False, self.df.height, dtype=pl.Boolean, eager=True)
         for entry in self.pending:
             if entry.exclude and entry.mask is not None and entry.rows:
@@ -242,7 +228,7 @@ class _Rules:
         return excluded
 
     def finish(self, later: pl.Series) -> tuple[list[RuleResult], pl.Series]:
-        """The results, in order, and the rows kept; ``later`` is the mask of the ``LATER`` rule."""
+        """The results, in order, and the rows kept; ``later`` is the duplicates' mask."""
         excluded = pl.repeat(False, self.df.height, dtype=pl.Boolean, eager=True)
         results: list[RuleResult] = []
         for entry in self.pending:
@@ -273,63 +259,17 @@ class Cleaned:
     customers_kept: int
 
 
-MASK: Final = "__m_"
-"""Prefix of the rule-mask columns computed in the main projection (:func:`mask_exprs`)."""
+def mask_exprs(ctx: RuleContext, facts: FrameFacts) -> list[list[pl.Expr]]:
+    """Every rule's row mask (null read as false) and the final ``is_return``, as Polars
+    expressions over the parsed columns, in two stages (the second reads the first).
 
-
-def mask_exprs(
-    ctx: RuleContext,
-    columns: Collection[str],
-    *,
-    customer_missing: pl.Expr,
-    formula: pl.Expr,
-    bad_utf8: pl.Expr,
-) -> list[list[pl.Expr]]:
-    """Every rule's row mask (null read as false) and the final ``is_return``, as expressions
-    over the parsed columns named in ``columns``, in two stages (the second reads the first).
-
-    They are added to the main projection: they are row-wise, so the streaming engine computes
-    them on each batch of rows while it is in cache, instead of a second pass over the columns.
-    Values patched afterwards (the few the fast parsers missed) get their masks recomputed
-    with :func:`refresh_masks`.
+    They are the masks of :data:`seglens.io.rules.MASKS`, added to the main projection: they
+    are row-wise, so the streaming engine computes them on each batch of rows while it is in
+    cache, instead of a second pass over the columns. Values patched afterwards (the few the
+    fast parsers missed) get their masks recomputed with :func:`refresh_masks`.
     """
-    c = pl.col
-    first: dict[str, pl.Expr] = {
-        "timestamp": c("timestamp").is_null(),
-        "amount": c("amount").is_null(),
-        "order_id": c("order_id").is_null(),
-        "customer_id": customer_missing,
-    }
-    if "product_id" in ctx.source_columns and ctx.non_product_codes:
-        first["non_product"] = codes_expr("product_id", ctx.non_product_codes)
-    price_field = "__unit_price" if "__unit_price" in columns else "amount"
-    first["zero"] = (c(price_field) == 0).fill_null(False)
-    if ctx.as_of is not None:
-        first["late"] = (c("timestamp") > ctx.as_of).fill_null(False)
-    first["implausible"] = (
-        (c("timestamp") < dt.datetime(EARLIEST_YEAR, 1, 1)) | (c("timestamp") >= latest_plausible())
-    ).fill_null(False)
-    if ctx.return_prefix:
-        first["cancel"] = c("order_id").str.starts_with(ctx.return_prefix).fill_null(False)
-    mapped_return = "is_return" in ctx.source_columns
-    first["source_return"] = c("is_return").fill_null(False) if mapped_return else pl.lit(False)
-    first["below_zero"] = (c("amount") < 0).fill_null(False) | (c("quantity") < 0).fill_null(False)
-    first["positive"] = (c("amount") > 0).fill_null(False)
-    first["id_fixed"] = c("__id_fixed").fill_null(False)
-    first["bad_utf8"] = bad_utf8
-    first["formula"] = formula
-    # second stage: cancellations and the source's flag are returns; other negative lines too
-    src, below = c(MASK + "source_return"), c(MASK + "below_zero")
-    flagged = (c(MASK + "cancel") | src) if ctx.return_prefix else src
-    second: dict[str, pl.Expr] = {
-        "return_flag": (src & ~c(MASK + "cancel")) if ctx.return_prefix else src,
-        "negative": below & ~flagged,
-        "is_return": flagged | below,
-        "return_sign": (flagged | below) & c(MASK + "positive"),
-    }
     return [
-        [e.alias(MASK + k) for k, e in first.items()],
-        [e.alias(MASK + k) for k, e in second.items()],
+        [to_polars(mask).alias(name) for name, mask in stage] for stage in mask_columns(ctx, facts)
     ]
 
 
@@ -350,169 +290,23 @@ def refresh_masks(
 def apply_rules(
     df: pl.DataFrame,
     ctx: RuleContext,
+    facts: FrameFacts,
     *,
     customers: CustomerIds,
     repeated: Callable[[], pl.Series],
 ) -> Cleaned:
-    """Run every rule; return the kept rows in canonical form, the results and customer counts.
+    """Run every rule of :data:`~seglens.io.rules.RULES`; return the kept rows in canonical
+    form, the results and customer counts.
 
     ``df`` holds the parsed columns (unmapped optional ones may be absent), the source values
     of checked fields (``__raw_*``), the line hash ``__hash`` and the rule masks
-    (:func:`mask_exprs`); ``customers`` the customer ids; ``repeated`` waits for the repeated
-    line hashes (:func:`~seglens.io.duplicates.start_repeated_hashes`).
+    (:func:`mask_exprs` with the same ``facts``); ``customers`` the customer ids; ``repeated``
+    waits for the repeated line hashes (:func:`~seglens.io.duplicates.start_repeated_hashes`).
     """
-
-    def mask(name: str) -> pl.Series | None:
-        return df.get_column(MASK + name) if MASK + name in df.columns else None
-
     r = _Rules(df, ctx)
-    r.add(
-        "unparseable_timestamp",
-        mask("timestamp"),
-        "excluded",
-        "timestamp missing or not a date in the detected format; row excluded",
-        "timestamp",
-        exclude=True,
-    )
-    r.add(
-        "unparseable_amount",
-        mask("amount"),
-        "excluded",
-        "amount (or quantity × unit price) missing or not a number; row excluded",
-        "amount" if raw_name("amount") in df.columns else "unit_price",
-        exclude=True,
-    )
-    r.add(
-        "missing_order_id",
-        mask("order_id"),
-        "excluded",
-        "order id missing; row excluded",
-        "order_id",
-        exclude=True,
-    )
-    r.add(
-        "missing_customer_id",
-        customers.missing,
-        "excluded",
-        "no customer id; the line cannot be attributed to a customer and is excluded",
-        "customer_id",
-        exclude=True,
-    )
-    if ctx.drop_duplicates:
-        r.add(
-            "duplicate_line",
-            LATER,
-            "excluded",
-            "exact copy of an earlier line (every source column equal); the first copy is "
-            "kept, the repeats excluded",
-            "order_id",
-            exclude=True,
-        )
-    else:
-        r.add(
-            "duplicate_line",
-            LATER,
-            "kept",
-            "exact copy of an earlier line (every source column equal); kept because "
-            "drop_duplicates is off",
-            "order_id",
-        )
-    r.add(
-        "non_product_code",
-        mask("non_product"),
-        "excluded" if ctx.drop_non_product else "kept",
-        "product code is a non-product code (postage, fees, discounts, adjustments: "
-        f"{_list_codes(ctx.non_product_codes)})"
-        + ("; excluded" if ctx.drop_non_product else "; kept"),
-        "product_id",
-        exclude=ctx.drop_non_product,
-    )
-    price_field = "__unit_price" if "__unit_price" in df.columns else "amount"
-    r.add(
-        "zero_price",
-        mask("zero"),
-        "excluded" if ctx.drop_zero_price else "kept",
-        ("unit price is zero" if price_field != "amount" else "amount is zero")
-        + ("; excluded (no money changed hands)" if ctx.drop_zero_price else "; kept"),
-        "unit_price" if price_field != "amount" else "amount",
-        exclude=ctx.drop_zero_price,
-    )
-    if ctx.as_of is not None:
-        r.add(
-            "after_as_of",
-            mask("late"),
-            "excluded",
-            f"timestamp after the as-of date {ctx.as_of.isoformat(sep=' ')}; excluded",
-            "timestamp",
-            exclude=True,
-        )
-    else:
-        r.add("after_as_of", None, "not_applied", "no as-of date given; no timestamp cut-off")
-    r.add(
-        "implausible_year",
-        mask("implausible"),
-        "warned",
-        f"timestamp before {EARLIEST_YEAR} or more than a year from today "
-        f"({latest_plausible():%Y-%m-%d}): a typo or a misread date? kept",
-        "timestamp",
-    )
-    r.add(
-        "cancellation",
-        mask("cancel"),
-        "flagged",
-        f"order id starts with {ctx.return_prefix!r} (a cancellation); kept as a return "
-        "(is_return = true)"
-        if ctx.return_prefix
-        else "no cancellation prefix for order ids in this layout",
-        "order_id",
-    )
-    if "is_return" in ctx.source_columns:
-        r.add(
-            "return_flag",
-            mask("return_flag"),
-            "flagged",
-            "the source's return column says return; kept with is_return = true",
-            "is_return",
-        )
-    r.add(
-        "negative_line",
-        mask("negative"),
-        "flagged",
-        "negative quantity or amount on a line not otherwise marked as a return; kept as a "
-        "return (is_return = true)",
-        "amount",
-    )
-    positive_return = df.get_column(MASK + "return_sign")
-    r.add(
-        "return_sign",
-        positive_return,
-        "fixed",
-        "return line with a positive amount; amount negated so returns net against purchases",
-        "amount",
-    )
-    r.add(
-        "customer_id_decimal",
-        mask("id_fixed"),
-        "fixed",
-        "customer id written as a decimal number (e.g. 17850.0); read as 17850",
-        "customer_id",
-    )
-    r.add(
-        "invalid_utf8",
-        mask("bad_utf8"),
-        "warned",
-        "line has bytes that are not valid UTF-8 (mixed encodings); they were replaced "
-        "with U+FFFD (checked in the columns seglens keeps)",
-        None,
-    )
-    r.add(
-        "formula_like_value",
-        mask("formula"),
-        "warned",
-        "a text field starts with =, + or @ (looks like a spreadsheet formula); kept as text, "
-        "take care when exporting to spreadsheets",
-        None,
-    )
+    for spec in RULES:
+        if spec.listed(ctx):
+            r.add(spec, facts)
     # Everything so far only counts and takes examples, while the line hashes are sorted; so do
     # the customer counts. Kept customers are counted on the rows no other rule excludes: a
     # line excluded only as a duplicate has an identical first copy, with the same customer,

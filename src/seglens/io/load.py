@@ -26,7 +26,6 @@ from seglens.io.config import IngestOptions, read_config
 from seglens.io.customers import (
     CustomerIds,
     numeric_ids,
-    numeric_missing,
     text_ids,
     whole_numbers,
 )
@@ -40,7 +39,6 @@ from seglens.io.fixups import (
 from seglens.io.mapping import Layout, parse_column_mapping, resolve_mapping
 from seglens.io.numbers import NumberMode, check_numbers, sample_decimal
 from seglens.io.parsing import (
-    MISSING_TOKENS,
     TWO_DIGIT_YEARS,
     bool_expr,
     detect_date_format,
@@ -53,6 +51,7 @@ from seglens.io.parsing import (
     timestamp_expr,
 )
 from seglens.io.report import CleaningReport, LoadedTable, MappedColumn
+from seglens.io.rules import FrameFacts
 from seglens.io.sources import DEFAULT_MAX_BYTES, Source, describe_source, open_source
 from seglens.io.sources_base import ROW, SHEET, RawSource
 from seglens.tables import TRANSACTIONS
@@ -155,6 +154,8 @@ class _Plan:
     """The customer id column is numeric: its ids are read from the source column."""
     masks: list[list[pl.Expr]] = field(default_factory=list)
     """The rule-mask expressions added to the projection (re-run on patched rows)."""
+    facts: FrameFacts = field(default_factory=lambda: FrameFacts(frozenset(), "text"))
+    """What the rule masks were built for (the rules read the same)."""
 
 
 def _build_frame(
@@ -200,7 +201,6 @@ def _build_frame(
     if schema[cid].is_float() or (schema[cid].is_integer() and schema[cid] != pl.UInt64):
         plan.numeric_ids = True
         exprs.append(whole_numbers(cid, schema[cid]).alias("__cid_int"))
-        customer_missing = numeric_missing("__cid_int", raw_name("customer_id"), schema[cid])
     elif schema[cid] == pl.String:
         # one strip, shared by the id and its decimal-suffix flag
         source = source.with_columns(pl.col(cid).str.strip_chars().alias(_STRIPPED_ID))
@@ -208,9 +208,6 @@ def _build_frame(
         exprs.append(ids_expr.alias("customer_id"))
     else:
         exprs.append(id_expr(cid, schema[cid], decimals=mode, missing=False).alias("customer_id"))
-    if not plan.numeric_ids:
-        ids = pl.col("customer_id")
-        customer_missing = (ids.is_null() | ids.is_in(MISSING_TOKENS)).fill_null(False)
     exprs.append(raw_text("customer_id"))
     if schema[cid] == pl.String and mode == "suffix":
         fixed = pl.col(_STRIPPED_ID).str.ends_with(".0").fill_null(False)
@@ -298,20 +295,18 @@ def _build_frame(
         frame = frame.with_columns((pl.col("quantity") * pl.col("__unit_price")).alias("amount"))
     orders = sample.get_column(src["order_id"]) if sample is not None else None
     ctx = _context(raw, mapping, opts, _return_prefix(opts, layout, orders))
-    formula, bad_utf8 = _text_flags(
-        raw,
-        mapping,
-        lossy=raw.lossy_frame is None
+    lossy = (
+        raw.lossy_frame is None
         and raw.format == "csv"
-        and raw.details.get("encoding") in {"utf-8", "utf-8-sig"},
+        and raw.details.get("encoding") in {"utf-8", "utf-8-sig"}
     )
-    plan.masks = mask_exprs(
-        ctx,
-        frame.collect_schema().names(),
-        customer_missing=customer_missing,
-        formula=formula,
-        bad_utf8=bad_utf8,
+    plan.facts = FrameFacts(
+        columns=frozenset(frame.collect_schema().names()),
+        ids=("float" if schema[cid].is_float() else "integer") if plan.numeric_ids else "text",
+        text_fields=_text_fields(raw, mapping),
+        lossy=lossy,
     )
+    plan.masks = mask_exprs(ctx, plan.facts)
     for stage in plan.masks:
         frame = frame.with_columns(stage)
     return frame, warnings, plan, ctx
@@ -351,34 +346,16 @@ def _context(
     )
 
 
-def _text_flags(
-    raw: RawSource, mapping: dict[str, MappedColumn], *, lossy: bool
-) -> tuple[pl.Expr, pl.Expr]:
-    """Flags for formula-looking values (=, +, @ first) and, after a lenient rescan, U+FFFD.
-
-    They run on the parsed (stripped) text columns, as masks of the ``formula_like_value`` and
-    ``invalid_utf8`` rules.
-    """
+def _text_fields(raw: RawSource, mapping: dict[str, MappedColumn]) -> tuple[str, ...]:
+    """Kept fields read from text columns: checked for formula-looking values (=, +, @ first)
+    and, after a lenient rescan, for U+FFFD (the ``formula_like_value`` and ``invalid_utf8``
+    rules)."""
     schema = raw.frame.collect_schema()
-    fields = [
+    return tuple(
         f
         for f in ("customer_id", *_TEXT_FIELDS)
         if f in mapping and schema.get(mapping[f].source) == pl.String
-    ]
-    if not fields:
-        return pl.lit(False), pl.lit(False)
-    formula = pl.any_horizontal(
-        pl.col(f).str.starts_with("=")
-        | pl.col(f).str.starts_with("+")
-        | pl.col(f).str.starts_with("@")
-        for f in fields
     )
-    bad = (
-        pl.any_horizontal(pl.col(f).str.contains("\ufffd", literal=True) for f in fields)
-        if lossy
-        else pl.lit(False)
-    )
-    return formula.fill_null(False), bad.fill_null(False)
 
 
 def _customer_ids(df: pl.DataFrame, plan: _Plan) -> CustomerIds:
@@ -588,7 +565,7 @@ def _load_transactions(
         )
     fatal_fields = ("timestamp", "quantity", "unit_price") if derived else ("timestamp", "amount")
     check_fatal(df, ctx, (*fatal_fields, "order_id"), notes=raw.warnings)
-    cleaned = apply_rules(df, ctx, customers=customers, repeated=repeated)
+    cleaned = apply_rules(df, ctx, plan.facts, customers=customers, repeated=repeated)
     canonical = cleaned.table
     if opts.as_of is not None:
         details["as_of"] = opts.as_of.isoformat(sep=" ")

@@ -39,21 +39,22 @@ def test_each_rule_counts_and_attribution() -> None:
     assert counts["missing_customer_id"] == (3, 3)
     assert counts["duplicate_line"] == (2, 1)  # the second repeat had no customer anyway
     assert counts["non_product_code"] == (1, 1)
-    assert counts["zero_price"] == (1, 1)
+    assert counts["zero_price"] == (1, 0)  # kept by default: a zero-value purchase
     assert counts["after_as_of"] == (1, 1)
     assert counts["cancellation"] == (1, 0)
     assert counts["negative_line"] == (1, 0)
     assert counts["customer_id_decimal"] == (7, 0)
     assert report.rows_read == 10
-    assert report.rows_kept == 3
+    assert report.rows_kept == 4
     assert report.rows_read - report.rows_kept == sum(r.rows_excluded for r in report.rules)
     assert loaded.table.select("customer_id", "order_id", "amount", "is_return").rows() == [
         ("17850", "536365", pytest.approx(15.3), False),
+        ("13047", "536367", 0.0, False),
         ("17850", "C536379", pytest.approx(-2.55), True),
         ("12583", "536370", pytest.approx(-11.25), True),
     ]
     assert report.customers_read == 3
-    assert report.customers_kept == 2
+    assert report.customers_kept == 3
     # examples point at source lines (row numbers for frames: 1-based)
     assert report.rule("missing_customer_id").examples[0]["line"] == 5
 

@@ -92,3 +92,53 @@ def test_kpi_equals_embedded(
     assert got.accuracy == want.accuracy
     assert got.coverage == want.coverage
     assert got.to_dict() == want.to_dict()
+
+
+def test_stratified_sample_is_proportional_and_reproducible(
+    on_spark: Any, embedded: pl.DataFrame
+) -> None:
+    from seglens.spark.fit import draw_sample
+
+    first = draw_sample(on_spark, 1000, seed=3)
+    band = np.minimum(np.floor(np.log2(np.maximum(embedded["n_orders"].to_numpy(), 1))), 4)
+    sizes = {f"n_orders:{b}": int((band == b).sum()) for b in np.unique(band).astype(int)}
+    assert first.population == embedded.height
+    assert first.strata == {
+        s: (n, max(1, round(1000 * n / embedded.height))) for s, n in sizes.items()
+    }
+    assert first.table.height == sum(k for _, k in first.strata.values())
+    again = draw_sample(on_spark, 1000, seed=3)
+    assert again.table["customer_id"].to_list() == first.table["customer_id"].to_list()
+    assert first.table.columns == embedded.columns
+    inside = embedded.join(first.table.select("customer_id"), on="customer_id")
+    assert_frame_equal(inside.sort("customer_id"), first.table)
+
+
+def test_rfm_cut_points_exact_and_approximate(on_spark: Any, embedded: pl.DataFrame) -> None:
+    from seglens.spark.fit import rfm_edges
+
+    cols = ["days_since_last_purchase", "n_orders", "total_spend"]
+    n = embedded.height
+    exact, how = rfm_edges(on_spark, cols, 5, population=n)
+    assert how == "exact"
+    q = np.arange(1, 5) / 5
+    for col, edges in zip(cols, exact, strict=True):
+        np.testing.assert_allclose(edges, np.quantile(embedded[col].to_numpy(), q), rtol=1e-12)
+    approx, how = rfm_edges(on_spark, cols, 5, population=n, exact_limit=0, relative_error=0.01)
+    assert how == "approx, rel. error 0.01"
+    for col, edges in zip(cols, approx, strict=True):
+        values = np.sort(embedded[col].to_numpy())
+        for p, e in zip(q, edges, strict=True):  # the value's rank is within 1 % of p * n
+            lo, hi = np.searchsorted(values, e, "left"), np.searchsorted(values, e, "right")
+            assert lo - 0.01 * n - 1 <= p * n <= hi + 0.01 * n + 1
+
+
+def test_rfm_fitted_on_a_sample_still_scores_with_the_population_cut_points(
+    on_spark: Any, embedded: pl.DataFrame
+) -> None:
+    want = RFMSegmenter().fit(embedded).assign(embedded).sort("customer_id")
+    res = segment_on_spark(on_spark, RFMSegmenter(), sample_target=1000)
+    assert not res.sample.everyone
+    assert res.how.endswith("RFM cut points from all customers (exact)")
+    got = to_polars(res.assignments).sort("customer_id")
+    assert_frame_equal(got, want, check_dtypes=False)

@@ -13,10 +13,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from seglens.cli._app import app, console
+from seglens.cli._ingest_options import IngestArgs, with_ingest_options
 from seglens.cli._stdio import is_dash, stdin_path, stdout_to_stderr, write_stdout
 from seglens.errors import UsageError
-from seglens.io import CleaningReport, LoadedTable, load_transactions
-from seglens.io.sources import DEFAULT_MAX_BYTES
+from seglens.io import CleaningReport, LoadedTable
 
 __all__ = ["ingest", "parse_size", "print_report"]
 
@@ -118,6 +118,7 @@ def print_report(loaded: LoadedTable) -> None:
 
 
 @app.command()
+@with_ingest_options()
 def ingest(
     path: Annotated[
         str,
@@ -126,73 +127,12 @@ def ingest(
             "SQLAlchemy URL (sqlite:///shop.db, postgresql+psycopg://...)."
         ),
     ],
-    columns: Annotated[
-        str | None,
-        typer.Option(
-            "--columns", help="canonical=source pairs, e.g. customer_id=CustID,timestamp=OrderDate"
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        # a bracket in help text is Rich markup: escaped, so that it reads [columns]
-        typer.Option("--config", help="TOML file with \\[columns] and \\[ingest] tables"),
-    ] = None,
-    sheet: Annotated[
-        str | None,
-        typer.Option("--sheet", help="Excel sheet name or 0-based index; '*' reads all sheets"),
-    ] = None,
-    table: Annotated[str | None, typer.Option("--table", help="database table to read")] = None,
-    query: Annotated[str | None, typer.Option("--query", help="SQL query to read")] = None,
     as_of: Annotated[
         str | None,
         typer.Option(
             "--as-of", help="exclude lines after this date (YYYY-MM-DD = end of that day)"
         ),
     ] = None,
-    date_format: Annotated[
-        str | None,
-        typer.Option(
-            "--date-format",
-            help="strftime format of the dates, e.g. %d/%m/%Y (default: detected; two-digit "
-            "years %y read 00-69 as 20xx, 70-99 as 19xx)",
-        ),
-    ] = None,
-    decimal: Annotated[
-        str | None,
-        typer.Option(
-            "--decimal",
-            help="decimal separator of numbers, . (1,234.56) or , (1.234,56); default: "
-            "decided per column from its values",
-        ),
-    ] = None,
-    delimiter: Annotated[
-        str | None,
-        typer.Option("--delimiter", help="field delimiter of text files (default: sniffed)"),
-    ] = None,
-    encoding: Annotated[
-        str | None,
-        typer.Option(
-            "--encoding",
-            help="text encoding, e.g. utf-8, cp1252, shift_jis (default: detected; UTF-8/16/32, "
-            "Windows-1252, and East-Asian or Cyrillic encodings on clear evidence)",
-        ),
-    ] = None,
-    non_product_codes: Annotated[
-        str | None,
-        typer.Option(
-            "--non-product-codes", help="comma-separated product codes that are not products"
-        ),
-    ] = None,
-    keep_duplicates: Annotated[
-        bool,
-        typer.Option("--keep-duplicates", help="keep exact duplicate lines (default: excluded)"),
-    ] = False,
-    keep_zero_price: Annotated[
-        bool, typer.Option("--keep-zero-price", help="keep zero-price lines (default: excluded)")
-    ] = False,
-    max_size: Annotated[
-        str, typer.Option("--max-size", help="refuse larger files (e.g. 500MB, 5GB, none)")
-    ] = f"{DEFAULT_MAX_BYTES // 10**6}MB",
     output: Annotated[
         Path | None,
         typer.Option(
@@ -205,30 +145,15 @@ def ingest(
         bool,
         typer.Option("--json", help="print the report as JSON (stable schema, docs/ingestion.md)"),
     ] = False,
+    *,
+    ingest_args: IngestArgs,
 ) -> None:
     """Load transactions, print the column mapping used and the cleaning report."""
-    codes = [c.strip() for c in non_product_codes.split(",")] if non_product_codes else None
     to_stdout = is_dash(output)
     if output is not None and not to_stdout and output.suffix.lower() not in (".parquet", ".csv"):
         raise UsageError(f"cannot write {output.name}", hint="use a .parquet or .csv name")
     with stdin_path(path) if is_dash(path) else nullcontext(path) as source:
-        loaded = load_transactions(
-            str(source),
-            columns=columns,
-            config=config,
-            sheet=sheet,
-            table=table,
-            query=query,
-            as_of=as_of,
-            date_format=date_format,
-            decimal=decimal,
-            delimiter=delimiter.replace("\\t", "\t") if delimiter else None,
-            encoding=encoding,
-            non_product_codes=codes,
-            drop_duplicates=False if keep_duplicates else None,
-            drop_zero_price=False if keep_zero_price else None,
-            max_bytes=parse_size(max_size),
-        )
+        loaded = ingest_args.load(source, as_of=as_of)
     if to_stdout:  # the canonical table as CSV on stdout; the report on stderr
         write_stdout(loaded.table.write_csv().encode("utf-8"))
         if as_json:

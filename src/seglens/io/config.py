@@ -88,8 +88,12 @@ class IngestOptions:
 
     as_of: dt.datetime | None = None
     non_product_codes: tuple[str, ...] = DEFAULT_NON_PRODUCT_CODES
-    drop_duplicates: bool = True
-    drop_zero_price: bool = True
+    drop_duplicates: bool | None = None
+    """Exclude exact duplicate lines: ``None`` (default) decides from the source
+    (:func:`seglens.io.duplicates.judge_duplicates`), ``True``/``False`` always/never."""
+    drop_zero_price: bool = False
+    """Exclude zero-value lines; by default they are kept (and counted in the report): a
+    zero-value order is still a purchase occasion, as lifetimes counts it."""
     drop_non_product: bool = True
     return_prefix: str | None = "auto"
     date_format: str | None = None

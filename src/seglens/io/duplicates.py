@@ -1,13 +1,58 @@
-"""Exact duplicate lines, found from a 64-bit hash of each whole line."""
+"""Exact duplicate lines, found from a 64-bit hash of each whole line, and when to drop them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
-__all__ = ["duplicate_mask", "repeated_hashes", "start_repeated_hashes"]
+from seglens.tables import TRANSACTIONS
+
+__all__ = [
+    "CANONICAL_SOURCE",
+    "NO_ORDER_ID",
+    "duplicate_mask",
+    "is_canonical_table",
+    "judge_duplicates",
+    "repeated_hashes",
+    "start_repeated_hashes",
+]
+
+CANONICAL_SOURCE = (
+    "duplicates not judged again: the source is a seglens canonical table (its columns are "
+    "exactly those of seglens.tables.TRANSACTIONS), whose duplicates were judged when it was "
+    "made; equal rows in it were different source lines (e.g. differing only in a description)"
+)
+NO_ORDER_ID = (
+    "duplicates kept: the source has no order id, so two equal lines are two purchases as "
+    "likely as one copied line (give --drop-duplicates to exclude them)"
+)
+
+
+def is_canonical_table(columns: Sequence[str]) -> bool:
+    """Whether ``columns`` are exactly the canonical transaction columns, in order: a table
+    written by ``seglens ingest -o`` or returned by :func:`~seglens.io.load_transactions`."""
+    return tuple(columns) == TRANSACTIONS.names
+
+
+def judge_duplicates(
+    option: bool | None, columns: Sequence[str], *, has_order_id: bool
+) -> tuple[bool, str | None]:
+    """Whether exact duplicate lines are excluded, and the reason when the default keeps them.
+
+    ``option`` ``True``/``False`` is the user's choice. By default (``None``) they are excluded,
+    except in a canonical table (loading it again must not change it: the first load judged
+    them, on the source's every column) and in a source without order ids (a log of one line
+    per purchase cannot tell a repeat purchase from a copied line; lifetimes counts both).
+    """
+    if option is not None:
+        return option, None
+    if is_canonical_table(columns):
+        return False, CANONICAL_SOURCE
+    if not has_order_id:
+        return False, NO_ORDER_ID
+    return True, None
 
 
 def repeated_hashes(hashes: pl.Series) -> pl.Series:

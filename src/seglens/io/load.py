@@ -29,7 +29,7 @@ from seglens.io.customers import (
     text_ids,
     whole_numbers,
 )
-from seglens.io.duplicates import start_repeated_hashes
+from seglens.io.duplicates import judge_duplicates, start_repeated_hashes
 from seglens.io.fixups import (
     drop_empty_rows,
     empty_row_exprs,
@@ -337,7 +337,9 @@ def _context(
         source_columns={k: m.source for k, m in mapping.items()},
         as_of=opts.as_of,
         non_product_codes=opts.non_product_codes,
-        drop_duplicates=opts.drop_duplicates,
+        drop_duplicates=judge_duplicates(
+            opts.drop_duplicates, raw.columns, has_order_id=_has_order_id(mapping)
+        )[0],
         drop_zero_price=opts.drop_zero_price,
         drop_non_product=opts.drop_non_product,
         return_prefix=prefix,
@@ -356,6 +358,11 @@ def _text_fields(raw: RawSource, mapping: dict[str, MappedColumn]) -> tuple[str,
         for f in ("customer_id", *_TEXT_FIELDS)
         if f in mapping and schema.get(mapping[f].source) == pl.String
     )
+
+
+def _has_order_id(mapping: dict[str, MappedColumn]) -> bool:
+    """Whether the order id comes from a source column (not absent, not made up)."""
+    return "order_id" in mapping and mapping["order_id"].how != "derived"
 
 
 def _customer_ids(df: pl.DataFrame, plan: _Plan) -> CustomerIds:
@@ -411,7 +418,10 @@ def load_transactions(
         Product codes that are not products (default
         :data:`~seglens.io.DEFAULT_NON_PRODUCT_CODES`); ``*`` at the end matches a prefix.
     drop_duplicates, drop_zero_price, drop_non_product
-        Whether those lines are excluded (default: yes) or only counted.
+        Whether those lines are excluded or only counted. Default: duplicates excluded (but
+        not in a canonical table or a source without order ids:
+        :func:`~seglens.io.duplicates.judge_duplicates`), zero-value lines kept (a zero-value
+        order is a purchase occasion), non-product codes excluded.
     return_prefix
         Order-id prefix marking cancellations (``"C"``); default: from the layout or detected.
     date_format
@@ -569,6 +579,11 @@ def _load_transactions(
     canonical = cleaned.table
     if opts.as_of is not None:
         details["as_of"] = opts.as_of.isoformat(sep=" ")
+    _, duplicates_note = judge_duplicates(
+        opts.drop_duplicates, src_columns, has_order_id=_has_order_id(mapping)
+    )
+    if duplicates_note:
+        details["duplicates"] = duplicates_note
     if ctx.return_prefix:
         details["return_prefix"] = ctx.return_prefix
     report = CleaningReport(

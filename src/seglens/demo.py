@@ -26,7 +26,11 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seglens.io.atomic import atomic_path, check_folder, write_text_atomic
+
 if TYPE_CHECKING:
+    import polars as pl
+
     from seglens.report import LearningSummary, ReviewSnapshot
 
 __all__ = [
@@ -199,6 +203,12 @@ class DemoResult:
         return [k for k in self.kpis if k["metric"] in PROXY_METRICS]
 
 
+def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` atomically (an earlier demo output stays whole on failure)."""
+    with atomic_path(path) as tmp:
+        frame.write_parquet(tmp)
+
+
 def run_demo(
     output_dir: str | Path = "seglens-output",
     *,
@@ -229,27 +239,31 @@ def run_demo(
 
     step = on_step or (lambda _msg: None)
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if not out.is_dir():  # the output folder is made; a missing parent is an error
+        check_folder(out, option="-o/--output")
+        out.mkdir()
     result = DemoResult(out)
 
     step("ingest the embedded Online Retail sample")
     loaded = load_transactions(sample_data_path())
     result.cleaning = loaded.report.to_dict()
     result.files["transactions"] = out / "transactions.parquet"
-    loaded.table.write_parquet(result.files["transactions"])
+    _write_parquet(loaded.table, result.files["transactions"])
     result.files["cleaning_report"] = out / "cleaning_report.json"
-    result.files["cleaning_report"].write_text(json.dumps(result.cleaning, indent=2, default=str))
+    write_text_atomic(
+        result.files["cleaning_report"], json.dumps(result.cleaning, indent=2, default=str)
+    )
 
     step("customer features as of 2011-09-30")
     feats = customer_features(loaded.table, as_of=DEMO_AS_OF[1]).table
     result.files["features"] = out / "features.parquet"
-    feats.write_parquet(result.files["features"])
+    _write_parquet(feats, result.files["features"])
 
     step("rule-based RFM segments")
     rfm = RFMSegmenter().fit(feats)
     segments = rfm.assign(feats)
     result.files["segments"] = out / "segments.parquet"
-    segments.write_parquet(result.files["segments"])
+    _write_parquet(segments, result.files["segments"])
     result.n_customers = segments.height
     result.n_segments = segments["segment"].n_unique()
 
@@ -267,7 +281,8 @@ def run_demo(
         random_state=0,
     )
     result.files["accuracy"] = out / "accuracy.json"
-    result.files["accuracy"].write_text(
+    write_text_atomic(
+        result.files["accuracy"],
         json.dumps(
             {
                 "planted_truth": rep.to_dict(),
@@ -275,7 +290,7 @@ def run_demo(
             },
             indent=2,
             default=str,
-        )
+        ),
     )
 
     step("track two quarters in a fresh store")

@@ -190,6 +190,17 @@ def emit_json(payload: dict[str, Any]) -> None:
     typer.echo(json.dumps(_plain(payload), indent=2, ensure_ascii=False, allow_nan=False))
 
 
+def check_output(path: object, option: str) -> None:
+    """Refuse, before any work, an output or store path whose folder does not exist (the one
+    path check behind every ``-o/--out``, ``--json-out`` and ``--db``; ``-`` is stdout and a
+    database URL is checked when it is opened)."""
+    if path is None or str(path) == "-" or "://" in str(path):
+        return
+    from seglens.io.atomic import check_folder
+
+    check_folder(str(path), option=option)
+
+
 def sub_app(name: str, help_text: str) -> typer.Typer:
     """Create and register a command group (``seglens NAME ...``) with the same error boundary."""
     group = typer.Typer(cls=SeglensGroup, help=help_text, no_args_is_help=True)

@@ -19,6 +19,7 @@ from seglens.cli._app import (
     RequireIntervalOption,
     app,
     check_options,
+    check_output,
     console,
     emit_json,
     quality_gate,
@@ -26,6 +27,7 @@ from seglens.cli._app import (
 from seglens.cli._stdio import is_dash, stdout_to_stderr, write_stdout
 from seglens.cli.accuracy_cmd import COLUMNS_HELP, SEGMENTS_HELP, load_table_arg, read_match
 from seglens.errors import UsageError
+from seglens.io.atomic import write_bytes_atomic
 from seglens.settings import DEFAULT_SETTINGS
 
 if TYPE_CHECKING:
@@ -89,6 +91,7 @@ def audit_sample(
 
     if (segments is None) == (db is None):
         raise UsageError("give either --segments FILE or --db (a stored run), not both")
+    check_output(out, "--out")
     if segments is not None:
         assigned = load_table_arg(segments, ASSIGNMENTS, columns).table
     else:
@@ -114,9 +117,8 @@ def audit_sample(
             else:
                 _print_plan(plan, confidence, expected_accuracy, out, db)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
     # UTF-8 with BOM so Excel shows accents correctly; every id stays text as written
-    out.write_bytes(b"\xef\xbb\xbf" + sheet.write_csv().encode("utf-8"))
+    write_bytes_atomic(out, b"\xef\xbb\xbf" + sheet.write_csv().encode("utf-8"), option="--out")
     if as_json:
         emit_json({**plan.to_dict(), "out": str(out)})
         return

@@ -14,8 +14,9 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from seglens.cli._app import app, console, emit_json, err_console, quiet
+from seglens.cli._app import app, check_output, console, emit_json, err_console, quiet
 from seglens.errors import UsageError
+from seglens.spark.cli import SparkConfigOption
 
 __all__ = ["features", "parse_columns"]
 
@@ -91,6 +92,7 @@ def features(
         str | None,
         typer.Option(help="spark.master for --engine spark (default local[2])."),
     ] = None,
+    spark_config: SparkConfigOption = None,
     feature_set: Annotated[str, typer.Option("--set", help="lifetimes, rfm or all.")] = "all",
     customers: Annotated[
         Path | None, typer.Option(help="Customers table (customer_id + demographics) to join.")
@@ -114,6 +116,14 @@ def features(
         resolve_cutoff(as_of, None)  # a bad date fails before any loading
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise UsageError("the output must be a .parquet or .csv file", source=str(output))
+    if engine == "spark" and customers is None:  # computed and written by Spark (docs/spark.md)
+        from seglens.spark.cli import features_command, settings_for
+
+        settings = settings_for(spark_master, spark_config)
+        mapping = parse_columns(columns)
+        features_command(settings, transactions, output, as_of, mapping, feature_set, as_json)
+        return
+    check_output(output, "-o/--output")
     started = time.perf_counter()
     # Quiet: the progress draws into a sink (older Rich still ends a disabled live display
     # with a newline on its console).
@@ -154,7 +164,6 @@ def features(
                 **kwargs,
             )
         with _step(progress, f"writing {output}"):
-            output.parent.mkdir(parents=True, exist_ok=True)
             _write(result.table, output)
     seconds = time.perf_counter() - started
     if as_json:
@@ -189,10 +198,13 @@ def _summary_json(result: Any, output: Path, seconds: float) -> dict[str, Any]:
 
 
 def _write(table: pl.DataFrame, output: Path) -> None:
-    if output.suffix.lower() == ".csv":
-        table.write_csv(output)
-    else:
-        table.write_parquet(output)
+    from seglens.io.atomic import atomic_path
+
+    with atomic_path(output, option="-o/--output") as tmp:
+        if output.suffix.lower() == ".csv":
+            table.write_csv(tmp)
+        else:
+            table.write_parquet(tmp)
 
 
 def _summary(result: Any, output: Path, seconds: float) -> None:

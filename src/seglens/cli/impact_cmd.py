@@ -19,7 +19,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from seglens.cli._app import app, console
+from seglens.cli._app import app, check_output, console
 from seglens.errors import UsageError
 
 __all__ = ["clv", "discover", "economics", "export", "forecast", "lift", "nps"]
@@ -549,6 +549,8 @@ def export(
         raise UsageError(f"unknown format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
     if if_exists not in ("replace", "append", "fail"):
         raise UsageError(f"unknown --if-exists {if_exists!r}", hint="replace, append or fail")
+    if format != "db":
+        check_output(output, "--output")
     key = None
     if pseudonym_key_env:
         value = os.environ.get(pseudonym_key_env)

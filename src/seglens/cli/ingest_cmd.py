@@ -12,11 +12,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from seglens.cli._app import app, console
+from seglens.cli._app import app, check_output, console
 from seglens.cli._ingest_options import IngestArgs, with_ingest_options
 from seglens.cli._stdio import is_dash, stdin_path, stdout_to_stderr, write_stdout
 from seglens.errors import UsageError
 from seglens.io import CleaningReport, LoadedTable
+from seglens.io.atomic import atomic_path
 
 __all__ = ["ingest", "parse_size", "print_report"]
 
@@ -152,6 +153,7 @@ def ingest(
     to_stdout = is_dash(output)
     if output is not None and not to_stdout and output.suffix.lower() not in (".parquet", ".csv"):
         raise UsageError(f"cannot write {output.name}", hint="use a .parquet or .csv name")
+    check_output(output, "-o/--output")
     with stdin_path(path) if is_dash(path) else nullcontext(path) as source:
         loaded = ingest_args.load(source, as_of=as_of)
     if to_stdout:  # the canonical table as CSV on stdout; the report on stderr
@@ -165,11 +167,11 @@ def ingest(
                 print_report(loaded)
         return
     if output is not None:
-        suffix = output.suffix.lower()
-        if suffix == ".parquet":
-            loaded.table.write_parquet(output)
-        elif suffix == ".csv":
-            loaded.table.write_csv(output)
+        with atomic_path(output, option="-o/--output") as tmp:
+            if output.suffix.lower() == ".parquet":
+                loaded.table.write_parquet(tmp)
+            else:
+                loaded.table.write_csv(tmp)
     if as_json:
         data = loaded.report.to_dict()
         if output is not None:

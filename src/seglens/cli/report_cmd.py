@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from seglens.cli._app import app, console
+from seglens.cli._app import app, check_output, console
 from seglens.errors import UsageError
 from seglens.settings import DEFAULT_SETTINGS
 
@@ -78,6 +78,9 @@ def report(
             f"unknown PDF engine {pdf_engine!r}",
             hint="use --pdf-engine auto, weasyprint or chromium",
         )
+    check_output(output, "-o/--output")
+    check_output(pdf, "--pdf")
+    check_output(json_out, "--json")
     if snapshot is not None:
         if db is not None or period is not None or metric is not None:
             raise UsageError(

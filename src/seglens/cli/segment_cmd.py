@@ -15,7 +15,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from seglens.cli._app import app, console, emit_json
+from seglens.cli._app import app, check_output, console, emit_json
 from seglens.errors import UsageError
 
 _METHODS = ("rfm", "kmeans", "gmm", "mixed", "supervised")
@@ -269,6 +269,9 @@ def segment(
         raise UsageError("--labels goes with --method supervised (and it needs them)")
     if (db is None) != (as_of is None):
         raise UsageError("--db and --as-of go together: a stored run needs the date it describes")
+    check_output(output, "-o/--output")
+    check_output(save_model, "--save-model")
+    check_output(db, "--db")
     df = read_feature_table(features_file, id_column=id_column)
     if labels is not None:
         from seglens.segmenters import SupervisedSegmenter
@@ -530,6 +533,7 @@ def profile(
     from seglens.segmenters.profiles import profile_segments
     from seglens.segmenters.tables_io import read_feature_table
 
+    check_output(json_out, "--json")
     feats = read_feature_table(features_file, id_column=id_column)
     segs = read_feature_table(segments_file, id_column=id_column)
     with console.status(f"profiling {feats.height:,} customers"):
@@ -590,5 +594,7 @@ def profile(
     if json_out is not None:
         import json
 
-        json_out.write_text(json.dumps(prof.to_dict(), indent=2))
+        from seglens.io.atomic import write_text_atomic
+
+        write_text_atomic(json_out, json.dumps(prof.to_dict(), indent=2), option="--json")
         console.print(f"wrote {json_out}", highlight=False)

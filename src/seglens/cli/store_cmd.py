@@ -369,7 +369,9 @@ def labels_show(
             else current_labels(store, cast("Policy", policy))
         )
     if output is not None:
-        frame.write_csv(output)
+        from seglens.io.atomic import write_bytes_atomic
+
+        write_bytes_atomic(output, frame.write_csv().encode("utf-8"), option="--output")
         if not as_json:
             console.print(f"{frame.height:,} rows written to {output}")
             return
@@ -430,8 +432,10 @@ def labels_suggest(
         raise UsageError(f"run {info.id} stored no customer features to learn from")
     picks = suggest_labels(features, labels, n, assigned=assigned, random_state=seed)
     sheet = teaching_sheet(picks, assigned, info.id)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(b"\xef\xbb\xbf" + sheet.write_csv().encode("utf-8"))  # Excel-friendly
+    from seglens.io.atomic import write_bytes_atomic
+
+    sheet_bytes = b"\xef\xbb\xbf" + sheet.write_csv().encode("utf-8")  # Excel-friendly
+    write_bytes_atomic(out, sheet_bytes, option="--out")
     console.print(f"{picks.method}: {picks.reason}", highlight=False)
     if picks.method == "margin":
         per = picks.customers.group_by("predicted_segment").len().sort("predicted_segment")
@@ -729,11 +733,17 @@ def history(
         console.print("no KPI measurements yet: run `seglens track`")
         return
     if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
-        trend.write_csv(output / "trend.csv")
+        from seglens.io.atomic import check_folder, write_bytes_atomic
+
+        if not output.is_dir():  # the folder itself is made; its parent must exist
+            check_folder(output, option="--output")
+            output.mkdir()
+        tables = {"trend.csv": trend}
         if moved is not None:
-            moved[2].wide("customers").write_csv(output / "migration_customers.csv")
-            moved[2].wide("revenue").write_csv(output / "migration_revenue.csv")
+            tables["migration_customers.csv"] = moved[2].wide("customers")
+            tables["migration_revenue.csv"] = moved[2].wide("revenue")
+        for name, frame in tables.items():
+            write_bytes_atomic(output / name, frame.write_csv().encode("utf-8"))
         console.print(f"tables written to {output}")
     from seglens.accuracy import proxy_caveat
     from seglens.tracking.measure import PROXY_METRICS

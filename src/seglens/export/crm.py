@@ -20,6 +20,7 @@ from typing import Final, Literal
 import polars as pl
 
 from seglens.errors import DataError, UsageError
+from seglens.io.atomic import atomic_path, check_folder
 
 __all__ = [
     "FORMATS",
@@ -236,10 +237,10 @@ def export_segments(
 
         write_table(frame, str(destination), table=table, if_exists=if_exists)
         return ExportResult(format, [], frame.height, frame.columns, 0, pseudonym_key is not None)
-    path = Path(destination)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_folder(destination)
     if format == "parquet":
-        frame.write_parquet(path)
+        with atomic_path(path) as tmp:
+            frame.write_parquet(tmp)
         return ExportResult(
             format, [path], frame.height, frame.columns, 0, pseudonym_key is not None
         )
@@ -258,13 +259,16 @@ def export_segments(
 
 
 def _write_csv(frame: pl.DataFrame, path: Path, *, max_rows: int | None) -> list[Path]:
+    """Each file is written atomically: a failure leaves the earlier file as it was."""
     if max_rows is None or frame.height <= max_rows:
-        frame.write_csv(path, quote_style="necessary")
+        with atomic_path(path) as tmp:
+            frame.write_csv(tmp, quote_style="necessary")
         return [path]
     paths = []
     for i, start in enumerate(range(0, frame.height, max_rows), start=1):
         part = path.with_name(f"{path.stem}-part{i}{path.suffix}")
-        frame.slice(start, max_rows).write_csv(part, quote_style="necessary")
+        with atomic_path(part) as tmp:
+            frame.slice(start, max_rows).write_csv(tmp, quote_style="necessary")
         paths.append(part)
     return paths
 

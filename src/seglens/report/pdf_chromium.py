@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from seglens.errors import UsageError
+from seglens.io.atomic import atomic_path
 
 __all__ = ["CHROMIUM_CANDIDATES", "chromium_pdf", "find_chromium"]
 
@@ -52,6 +53,34 @@ def find_chromium() -> str | None:
     return None
 
 
+def _print(exe: str, html: str, out: Path, timeout_s: float) -> None:
+    """Run headless Chromium to print ``html`` into ``out`` (which exists, empty)."""
+    with tempfile.TemporaryDirectory(prefix="seglens-pdf-") as tmp:
+        src = Path(tmp) / "review.html"
+        src.write_text(html, encoding="utf-8", errors="replace")
+        env = {**os.environ, "XDG_CONFIG_HOME": tmp, "XDG_CACHE_HOME": tmp, "HOME": tmp}
+        cmd = [
+            exe,
+            *_FLAGS,
+            f"--user-data-dir={Path(tmp) / 'profile'}",
+            f"--print-to-pdf={out}",
+            src.as_uri(),
+        ]
+        try:
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=timeout_s, env=env, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise UsageError(f"Chromium did not finish the PDF within {timeout_s:g} s") from None
+    if proc.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
+        tail = (proc.stderr or "").strip().splitlines()[-3:]
+        raise UsageError(
+            f"Chromium could not print the PDF (exit {proc.returncode})",
+            values=tuple(tail),
+            hint="try --pdf-engine weasyprint",
+        )
+
+
 def chromium_pdf(html: str, path: str | Path, *, timeout_s: float = 120.0) -> Path:
     """Print ``html`` to ``path`` with headless Chromium.
 
@@ -68,30 +97,7 @@ def chromium_pdf(html: str, path: str | Path, *, timeout_s: float = 120.0) -> Pa
             "--pdf-engine weasyprint",
         )
     out = Path(path).resolve()
-    with tempfile.TemporaryDirectory(prefix="seglens-pdf-") as tmp:
-        src = Path(tmp) / "review.html"
-        src.write_text(html, encoding="utf-8", errors="replace")
-        env = {**os.environ, "XDG_CONFIG_HOME": tmp, "XDG_CACHE_HOME": tmp, "HOME": tmp}
-        cmd = [
-            exe,
-            *_FLAGS,
-            f"--user-data-dir={Path(tmp) / 'profile'}",
-            f"--print-to-pdf={out}",
-            src.as_uri(),
-        ]
-        out.unlink(missing_ok=True)
-        try:
-            proc = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=timeout_s, env=env, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise UsageError(f"Chromium did not finish the PDF within {timeout_s:g} s") from None
-    if proc.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
-        tail = (proc.stderr or "").strip().splitlines()[-3:]
-        raise UsageError(
-            f"Chromium could not print the PDF (exit {proc.returncode})",
-            values=tuple(tail),
-            hint="try --pdf-engine weasyprint",
-        )
+    with atomic_path(out) as printed:  # a failed print leaves an earlier PDF as it was
+        _print(exe, html, printed, timeout_s)
     log.info("wrote PDF %s with %s", out, exe)
     return out

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import jinja2
 
 from seglens.errors import UsageError
+from seglens.io.atomic import atomic_path, check_folder, write_text_atomic
 from seglens.report.attributes import compute_attributes
 from seglens.report.charts import make_charts
 from seglens.report.diagnose import risks
@@ -170,14 +171,14 @@ def weasyprint_pdf(html: str, path: str | Path) -> Path:
     out = Path(path)
     guard = _RefusingFetcher()
     doc = weasyprint.HTML(string=html, base_url=None, url_fetcher=guard.fetcher())
-    doc.write_pdf(out)
-    if guard.refused:
-        out.unlink(missing_ok=True)
-        raise UsageError(
-            "the report tried to load external resources while rendering the PDF",
-            values=tuple(guard.refused[:5]),
-            hint="keep every style, image and chart inline",
-        )
+    with atomic_path(out) as tmp:  # a refused or failed PDF leaves the earlier file as it was
+        doc.write_pdf(tmp)
+        if guard.refused:
+            raise UsageError(
+                "the report tried to load external resources while rendering the PDF",
+                values=tuple(guard.refused[:5]),
+                hint="keep every style, image and chart inline",
+            )
     log.info("wrote PDF %s", out)
     return out
 
@@ -207,12 +208,9 @@ def write_report(
     """
     from seglens.report.pdf_chromium import chromium_pdf
 
-    out = Path(html_path)
-    for path in (out, None if pdf_path is None else Path(pdf_path)):
-        if path is not None and not path.parent.exists():
-            raise UsageError(
-                f"folder {path.parent} does not exist", hint="create it or pick another path"
-            )
+    out = check_folder(html_path)
+    if pdf_path is not None:
+        check_folder(pdf_path)
     if pdf_path is None:
         _write_html(out, render_html(snap))
         return ReportFiles(out)
@@ -234,5 +232,5 @@ def write_report(
 
 
 def _write_html(out: Path, html: str) -> None:
-    out.write_text(html, encoding="utf-8", errors="replace")
+    write_text_atomic(out, html, errors="replace")
     log.info("wrote HTML %s", out)

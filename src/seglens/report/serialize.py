@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from seglens.errors import DataError
+from seglens.io.atomic import write_text_atomic
 from seglens.report import snapshot as _snapshot
 from seglens.report.snapshot import ReviewSnapshot
 
@@ -171,9 +172,10 @@ def snapshot_from_dict(data: dict[str, Any]) -> ReviewSnapshot:
 
 
 def write_snapshot(snap: ReviewSnapshot, path: str | Path) -> Path:
-    """Write the snapshot as indented JSON (UTF-8)."""
+    """Write the snapshot as indented JSON (UTF-8), atomically (an earlier file stays whole
+    when the write fails)."""
     out = Path(path)
-    out.write_text(json.dumps(snapshot_to_dict(snap), indent=2, ensure_ascii=False) + "\n", "utf-8")
+    write_text_atomic(out, json.dumps(snapshot_to_dict(snap), indent=2, ensure_ascii=False) + "\n")
     return out
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import sklearn
 
 from seglens.errors import DataError
+from seglens.io.atomic import atomic_path
 
 __all__ = ["load_model", "model_parameters", "read_metadata", "save_model"]
 
@@ -90,7 +91,7 @@ def save_model(model: Any, path: str | Path) -> Path:
         "k_selection": sel.to_dict() if sel is not None else None,
     }
     out = Path(path)
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("metadata.json", json.dumps(meta, indent=2))
         zf.writestr("model.pkl", pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
     return out

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from seglens.errors import DataError
+from seglens.io.atomic import atomic_path
 from seglens.segmenters._tabular import ID_COLUMN
 
 __all__ = ["read_feature_table", "write_assignments"]
@@ -70,10 +71,16 @@ def read_feature_table(path: str | Path, *, id_column: str = ID_COLUMN) -> pl.Da
 
 
 def write_assignments(df: pl.DataFrame, path: str | Path) -> Path:
-    """Write segment assignments to Parquet or CSV (chosen by the file extension)."""
+    """Write segment assignments to Parquet or CSV (chosen by the file extension).
+
+    The write is atomic (:func:`seglens.io.atomic.atomic_path`): a failure leaves an earlier
+    file at ``path`` unchanged; a missing folder is a :class:`~seglens.errors.UsageError`.
+    """
     p = Path(path)
-    if _kind(p) == "parquet":
-        df.write_parquet(p)
-    else:
-        df.write_csv(p)
+    kind = _kind(p)
+    with atomic_path(p) as tmp:
+        if kind == "parquet":
+            df.write_parquet(tmp)
+        else:
+            df.write_csv(tmp)
     return p

@@ -105,6 +105,17 @@ def schema_url(url: str, schema: str) -> str:
     return parsed.update_query_dict({"options": joined}).render_as_string(hide_password=False)
 
 
+def _sqlite_folder(database: Path) -> None:
+    """Create the default store's folder on first use; any other missing folder is an error
+    (a mistyped ``--db`` must not create folders and an empty store somewhere unexpected)."""
+    if database.expanduser().resolve() == default_db_path().expanduser().resolve():
+        database.parent.mkdir(parents=True, exist_ok=True)
+        return
+    from seglens.io.atomic import check_folder
+
+    check_folder(database, option="--db or SEGLENS_DB")
+
+
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" hook decide how transactions start (pysqlite would
     # otherwise issue its own deferred BEGIN, which deadlocks concurrent writers).
@@ -155,7 +166,7 @@ def make_engine(url: str, *, write: bool = True, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _sqlite_folder(Path(database))
         # One connection per checkout: SQLite connections are cheap, and NullPool keeps
         # no file handles open between operations (important for checkpoints and forget).
         engine = create_engine(url, echo=echo, poolclass=NullPool)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from seglens.errors import DataError
 from seglens.io import LoadedTable
 
 from .real_files import Case, both, d, rows
@@ -162,3 +163,162 @@ SYNONYM_CASES += [
 
 def _amounts(loaded: LoadedTable, expected: list[float]) -> None:
     assert loaded.table["amount"].to_list() == expected
+
+
+# --- whitespace-separated logs and sources without an order id ------------------------------
+CDNOW = b"00001 19970101 1 11.77\n00002  19970112 1 12.00\n00002 19970112 5 77.00\n" + (
+    b"00003\t19970102   2  20.76\n"
+)
+
+
+def _columns(**expected: list[object]) -> Callable[[LoadedTable], None]:
+    def check(loaded: LoadedTable) -> None:
+        for name, values in expected.items():
+            assert loaded.table[name].to_list() == values, name
+
+    return check
+
+
+def _details(**expected: object) -> Callable[[LoadedTable], None]:
+    def check(loaded: LoadedTable) -> None:
+        for key, value in expected.items():
+            assert loaded.report.details[key] == value, loaded.report.details
+
+    return check
+
+
+def _warned(*phrases: str) -> Callable[[LoadedTable], None]:
+    def check(loaded: LoadedTable) -> None:
+        text = "\n".join(loaded.report.warnings)
+        for phrase in phrases:
+            assert phrase in text, text
+
+    return check
+
+
+def _order_derived(source: str) -> Callable[[LoadedTable], None]:
+    def check(loaded: LoadedTable) -> None:
+        assert loaded.mapping["order_id"] == source
+        mapped = {m.canonical: m.how for m in loaded.report.mapping}
+        assert mapped["order_id"] == "derived"
+        assert loaded.report.rule("missing_order_id").rows == 0
+
+    return check
+
+
+_CDNOW_VALUES = _columns(
+    customer_id=["00001", "00002", "00002", "00003"],
+    order_id=["00001 19970101", "00002 19970112", "00002 19970112", "00003 19970102"],
+    timestamp=[d(1997, 1, 1), d(1997, 1, 12), d(1997, 1, 12), d(1997, 1, 2)],
+    quantity=[1.0, 1.0, 5.0, 2.0],
+    amount=[11.77, 12.0, 77.0, 20.76],
+)
+_NO_HEADER = (
+    "the file has no header line; its columns were named from their values (column 1 = "
+    "customer_id, column 2 = date, column 3 = quantity, column 4 = amount)"
+)
+_TEN = b"".join(f"{i:05d} 199701{i + 1:02d} 1 {i}.50\n".encode() for i in range(1, 11))
+
+WHITESPACE_CASES = [
+    Case(
+        "ws_cdnow_no_header",
+        CDNOW,
+        both(
+            _CDNOW_VALUES,
+            _details(delimiter="whitespace", header=False, timestamp_format="%Y%m%d"),
+            _warned(_NO_HEADER, "the source has no order id column"),
+            _order_derived("customer_id + date"),
+        ),
+        suffix=".txt",
+    ),
+    Case(
+        "ws_cdnow_crlf_padded_cp1252",
+        b"  00001 19970101 1 11.77  \r\n00002  19970112 1 12.00\r\n00002 19970112 5 77.00\r\n"
+        b"00003\t19970102   2  20.76\r\n",
+        both(_CDNOW_VALUES, _details(delimiter="whitespace")),
+        suffix=".txt",
+    ),
+    Case(
+        "ws_lifetimes_sample_five_columns",
+        b"   4      1 19970101  2  29.33\n   4      1 19970118  2  29.73\n"
+        b"  18      2 19970101  1  11.77\n",
+        both(
+            _columns(
+                customer_id=["4", "4", "18"],
+                timestamp=[d(1997, 1, 1), d(1997, 1, 18), d(1997, 1, 1)],
+                quantity=[2.0, 2.0, 1.0],
+                amount=[29.33, 29.73, 11.77],
+            ),
+            _warned("column 1 = customer_id, column 2 = column_2, column 3 = date"),
+        ),
+        suffix=".txt",
+    ),
+    Case(
+        "ws_with_header_tabs_and_spaces",
+        b"customer   date        amount\nA\t2024-01-05  10\nB   2024-01-06\t3.5\n",
+        both(
+            _columns(
+                customer_id=["A", "B"],
+                order_id=["A 2024-01-05", "B 2024-01-06"],
+                amount=[10.0, 3.5],
+            ),
+            _details(delimiter="whitespace", header=True),
+        ),
+        suffix=".log",
+    ),
+    Case(
+        "ws_given_space_delimiter",
+        CDNOW,
+        _CDNOW_VALUES,
+        options={"delimiter": " "},
+        suffix=".txt",
+    ),
+    Case(
+        "ws_short_line_excluded_with_its_line",
+        _TEN + b"00011 19970112 1\n" + _TEN * 10,
+        lambda t: _rule_line(t, "unparseable_amount", 11),
+        suffix=".txt",
+    ),
+    Case(
+        "ws_bad_date_names_line_and_value",
+        b"00001 19970102 1 1.50\n00002 19970132 1 2.50\n" + _TEN,
+        error=DataError,
+        phrases=("19970132", "date"),
+        lines=(2,),
+        values=("19970132",),
+        suffix=".txt",
+    ),
+    Case(
+        "ws_no_header_unrecognised",
+        b"1 2 3\n4 5 6\n",
+        error=DataError,
+        phrases=("'column_1', 'column_2', 'column_3'", "--columns customer_id=<column>"),
+        suffix=".txt",
+    ),
+    Case(
+        "csv_without_order_id",
+        rows(
+            "A,2024-01-05 10:00,10",
+            "A,2024-01-05 10:00,4",
+            "A,2024-01-06 09:00,3",
+            ",2024-01-07 08:00,4",
+            head="Kunde,Datum,Betrag\n",
+        ),
+        both(
+            _columns(
+                customer_id=["A", "A", "A"],
+                order_id=["A 2024-01-05 10:00", "A 2024-01-05 10:00", "A 2024-01-06 09:00"],
+                amount=[10.0, 4.0, 3.0],
+            ),
+            _order_derived("Kunde + Datum"),
+            lambda t: _rule_line(t, "missing_customer_id", 5),
+            _warned("one order (order_id = the customer id and the timestamp as written"),
+        ),
+    ),
+]
+
+
+def _rule_line(loaded: LoadedTable, rule: str, line: int) -> None:
+    result = loaded.report.rule(rule)
+    assert result.rows == 1, result
+    assert result.examples[0]["line"] == line, result.examples

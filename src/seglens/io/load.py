@@ -36,7 +36,13 @@ from seglens.io.fixups import (
     fallback_dates,
     fallback_numbers,
 )
-from seglens.io.mapping import Layout, parse_column_mapping, resolve_mapping
+from seglens.io.mapping import (
+    NO_ORDER_ID_NOTE,
+    Layout,
+    derived_order_id,
+    parse_column_mapping,
+    resolve_mapping,
+)
 from seglens.io.numbers import NumberMode, check_numbers, sample_decimal
 from seglens.io.parsing import (
     TWO_DIGIT_YEARS,
@@ -218,7 +224,12 @@ def _build_frame(
     else:
         fixed = pl.lit(False)
     exprs.append(fixed.alias("__id_fixed"))
-    exprs += [text_at("order_id"), raw_text("order_id")]
+    if mapping["order_id"].how == "derived":  # no order column: one order per customer and time
+        order = derived_order_id(cid, src["timestamp"])
+        exprs += [order.alias("order_id"), order.alias(raw_name("order_id"))]
+        warnings.append(NO_ORDER_ID_NOTE)
+    else:
+        exprs += [text_at("order_id"), raw_text("order_id")]
     ts = src["timestamp"]
     fmt = None
     if schema[ts] == pl.String and sample is not None:
@@ -293,7 +304,7 @@ def _build_frame(
     frame = frame.with_columns(finite(c) for c in finite_cols)
     if derived:
         frame = frame.with_columns((pl.col("quantity") * pl.col("__unit_price")).alias("amount"))
-    orders = sample.get_column(src["order_id"]) if sample is not None else None
+    orders = None if sample is None or "order_id" not in src else sample.get_column(src["order_id"])
     ctx = _context(raw, mapping, opts, _return_prefix(opts, layout, orders))
     lossy = (
         raw.lossy_frame is None

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+import polars as pl
+
 from seglens.errors import DataError, UsageError
 from seglens.io.report import MappedColumn
 from seglens.io.synonyms import fold_name, local_synonyms
@@ -16,8 +18,10 @@ from seglens.tables import TRANSACTIONS, TableSpec
 __all__ = [
     "EXTRA_FIELDS",
     "LAYOUTS",
+    "NO_ORDER_ID_NOTE",
     "SYNONYMS",
     "Layout",
+    "derived_order_id",
     "parse_column_mapping",
     "resolve_mapping",
 ]
@@ -200,6 +204,21 @@ DESCRIPTION_NAMES: Final = ("productname", "productdescription", "itemname", "it
 (these, then the local ``product_description`` names, are tried after every code name)."""
 
 
+NO_ORDER_ID_NOTE: Final = (
+    "the source has no order id column: each customer's lines with the same timestamp are one "
+    "order (order_id = the customer id and the timestamp as written, e.g. '00001 19970101'); "
+    "map an order column with --columns order_id=<column> if there is one"
+)
+
+
+def derived_order_id(customer: str, timestamp: str) -> pl.Expr:
+    """The order id of a source without one: customer id and timestamp as written, so the lines
+    of one customer at one time are one order. Never null (a row without either is excluded by
+    the timestamp or customer rule, not counted as a missing order id)."""
+    parts = [pl.col(c).cast(pl.String).str.strip_chars() for c in (customer, timestamp)]
+    return pl.concat_str(parts, separator=" ", ignore_nulls=True)
+
+
 def _norm(name: str) -> str:
     return fold_name(name)
 
@@ -290,7 +309,9 @@ def resolve_mapping(
     """Decide which source column feeds each canonical column.
 
     Precedence: ``explicit`` (``--columns``) over ``config`` (TOML) over a recognised layout over
-    name synonyms. Raises :class:`DataError` when a required column cannot be found.
+    name synonyms. Without an order id column, ``order_id`` is derived from the customer and the
+    timestamp (:func:`derived_order_id`). Raises :class:`DataError` when a required column
+    cannot be found.
     """
     fields = list(spec.names) + (list(EXTRA_FIELDS) if spec is TRANSACTIONS else [])
     for origin in (explicit, config):
@@ -330,7 +351,19 @@ def resolve_mapping(
     ):
         expr = f"{chosen['quantity'].source} * {chosen['unit_price'].source}"
         chosen["amount"] = MappedColumn("amount", expr, "derived")
-    missing = [f for f in spec.required if f not in chosen]
+    if (
+        spec is TRANSACTIONS
+        and "order_id" not in chosen
+        and {"customer_id", "timestamp"} <= set(chosen)
+    ):
+        expr = f"{chosen['customer_id'].source} + {chosen['timestamp'].source}"
+        chosen["order_id"] = MappedColumn("order_id", expr, "derived")
+    # a transactions source never lacks order_id alone: it is derived once customer and time are
+    missing = [
+        f
+        for f in spec.required
+        if f not in chosen and not (spec is TRANSACTIONS and f == "order_id")
+    ]
     if missing:
         hint_pairs = ",".join(f"{m}=<column>" for m in missing)
         extra = (
@@ -346,8 +379,13 @@ def resolve_mapping(
             source=source,
             column=missing[0],
             hint=(
-                "the file seems to have a single column: is the delimiter right? "
-                "(try --delimiter ';' or '\\t'); "
+                (
+                    "the sheet seems to have a single column: is the table on another sheet "
+                    "(--sheet) or below a block of notes? "
+                    if source.lower().endswith((".xlsx", ".xlsm"))
+                    else "the file seems to have a single column: is the delimiter right? "
+                    "(try --delimiter ';', '\\t', or ' ' for runs of spaces); "
+                )
                 if one_col
                 else ""
             )

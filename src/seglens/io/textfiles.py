@@ -28,8 +28,9 @@ from seglens.io.encodings import (
     wide_encoding,
 )
 from seglens.io.sources_base import ROW, RawSource
+from seglens.io.whitespace import WHITESPACE, read_whitespace
 
-__all__ = ["DELIMITERS", "read_text_file", "sniff_delimiter"]
+__all__ = ["DELIMITERS", "WHITESPACE", "read_text_file", "sniff_delimiter", "sniff_whitespace"]
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,32 @@ def sniff_delimiter(text: str) -> str | None:
     return best[2] if best else None
 
 
+def sniff_whitespace(text: str) -> bool:
+    """Whether the lines are fields separated by runs of spaces or tabs, more consistently than
+    by any delimiter (the classic BTYD / CDNOW log: ``00001 19970101 1 11.77``).
+
+    >>> sniff_whitespace("00001 19970101 1 11.77\\n00001  19970118 1 9.99\\n")
+    True
+    >>> sniff_whitespace("id,when,amount\\n1,2024-01-01 10:00,5\\n")
+    False
+    """
+    lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]
+    if not lines or any('"' in ln for ln in lines):
+        return False
+    counts = [len(ln.split()) for ln in lines]
+    mode, freq = Counter(counts).most_common(1)[0]
+    if mode < 2 or freq < 0.9 * len(counts):  # a few short lines are reported by the loader
+        return False
+    delim = sniff_delimiter(text)
+    if delim is None:
+        return True
+    other = [len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=delim)]
+    o_mode, o_freq = Counter(other).most_common(1)[0]
+    return (freq / len(counts), mode) > (o_freq / len(other), o_mode)
+
+
 def _transcode(raw: bytes, chosen: Sniffed, sniffed: bool, warnings: list[str]) -> bytes:
     """``raw`` as UTF-8 bytes (with a warning saying how it was read)."""
     enc = chosen.encoding
@@ -273,6 +300,18 @@ def _choose_encoding(head: bytes, path: Path, encoding: str | None) -> Sniffed:
     return sniff_encoding(head, truncated=len(head) == HEAD_BYTES, source=str(path))
 
 
+def _given_delimiter(delimiter: str) -> str:
+    """The delimiter the user gave; a space (or the word ``whitespace``) means runs of blanks."""
+    if delimiter in (" ", WHITESPACE):
+        return WHITESPACE
+    if len(delimiter) != 1:
+        raise UsageError(
+            f"the delimiter must be one character, got {delimiter!r}",
+            hint="use e.g. --delimiter ';' (or '\\t' for tab, ' ' for runs of spaces)",
+        )
+    return delimiter
+
+
 def read_text_file(
     path: Path,
     *,
@@ -299,14 +338,15 @@ def read_text_file(
     text_head = head.decode(enc, errors="replace").lstrip("\ufeff")
     details: dict[str, object] = {"encoding": enc, "compression": kind}
     if delimiter is not None:
-        if len(delimiter) != 1:
-            raise UsageError(
-                f"the delimiter must be one character, got {delimiter!r}",
-                hint="use e.g. --delimiter ';' (or '\\t' for tab)",
-            )
-        delim = delimiter
+        delim = _given_delimiter(delimiter)
+    elif sniff_whitespace(text_head):
+        delim = WHITESPACE
     else:
         delim = sniff_delimiter(text_head) or ","
+    if delim == WHITESPACE:
+        notes: list[str] = []
+        utf8 = _transcode(_read_all(path, kind, max_bytes), sniffed, encoding is None, notes)
+        return read_whitespace(_fix_bytes(utf8, notes), name=name, details=details, warnings=notes)
     details["delimiter"] = _DELIM_NAMES.get(delim, delim)
     warnings: list[str] = []
     lossy: Callable[[], pl.LazyFrame] | None = None

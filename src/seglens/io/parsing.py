@@ -33,6 +33,7 @@ __all__ = [
     "retry_numbers",
     "retry_timestamps",
     "text_expr",
+    "text_steps",
     "timestamp_expr",
 ]
 
@@ -440,16 +441,25 @@ def text_expr(col: str, dtype: pl.DataType, sample: pl.Series | None = None) -> 
     if dtype.is_numeric():
         return id_expr(col, dtype)
     text = pl.col(col).cast(pl.String)
-    if sample is None:
+    strip, missing = text_steps(sample)
+    if strip:
         text = text.str.strip_chars()
-        return pl.when(text.is_in(MISSING_TOKENS)).then(None).otherwise(text)
-    values = sample.cast(pl.String).drop_nulls()
-    if bool((values != values.str.strip_chars()).any()):
-        text = text.str.strip_chars()
-        values = values.str.strip_chars()
-    if bool(values.is_in(MISSING_TOKENS).any()):
+    if missing:
         return pl.when(text.is_in(MISSING_TOKENS)).then(None).otherwise(text)
     return text
+
+
+def text_steps(sample: pl.Series | None) -> tuple[bool, bool]:
+    """Whether a free-text column is stripped, and its missing tokens made null: both without a
+    sample, else only when the sample shows surrounding blanks / missing tokens (every engine
+    decides the same way, so they read the same values)."""
+    if sample is None:
+        return True, True
+    values = sample.cast(pl.String).drop_nulls()
+    strip = bool((values != values.str.strip_chars()).any())
+    if strip:
+        values = values.str.strip_chars()
+    return strip, bool(values.is_in(MISSING_TOKENS).any())
 
 
 _TRUE: Final = ("true", "t", "yes", "y", "1", "1.0", "return", "returned", "refund", "x")

@@ -1,8 +1,9 @@
-"""Every Spark stage equals the embedded engine on the real Online Retail file.
+"""Every Spark stage equals the embedded engine on the raw Online Retail CSV.
 
-One Spark pass, shared by the checks through module-scoped fixtures: features, RFM and k-means
-segments, the KPI with its interval (declared and learnt mapping). The Spark session is the
-suite's one session (``tests/conftest.py``).
+Spark reads and cleans the raw file itself. One Spark pass is shared by the checks through
+module-scoped fixtures: lines, features, RFM and k-means segments, the KPI with its interval
+(declared and learnt mapping). The Spark session is the suite's one session
+(``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from seglens.accuracy import accuracy_report_from_tables
 from seglens.features import customer_features
 from seglens.segmenters import KMeansSegmenter, RFMSegmenter
 from seglens.spark.accuracy import spark_accuracy_report
-from seglens.spark.commands import segment_on_spark, to_polars
+from seglens.spark.commands import read_lines, segment_on_spark, to_polars
 from seglens.spark.features import spark_features
 
 pytestmark = [
@@ -45,9 +46,21 @@ def embedded(lines: pl.DataFrame) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def on_spark(lines: pl.DataFrame, spark: Any) -> Any:
-    sdf = spark.createDataFrame(lines.to_arrow()).localCheckpoint()
-    return spark_features(sdf, as_of=AS_OF).frame.localCheckpoint()
+def cleaned(online_retail_csv: Path, spark: Any) -> Any:
+    """The raw CSV read and cleaned by Spark (``ingest --engine spark``)."""
+    return read_lines(spark, str(online_retail_csv), None)
+
+
+@pytest.fixture(scope="module")
+def on_spark(cleaned: Any) -> Any:
+    return spark_features(cleaned.table, as_of=AS_OF).frame.localCheckpoint()
+
+
+def test_ingest_equals_embedded(cleaned: Any, lines: pl.DataFrame) -> None:
+    got = to_polars(cleaned.table)
+    keys = ["customer_id", "timestamp", "order_id", "product_id", "amount"]
+    assert got.height == lines.height > 390_000
+    assert_frame_equal(got.select(lines.columns).sort(keys), lines.sort(keys), rel_tol=1e-9)
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import polars as pl
 
 from seglens.errors import UsageError
 from seglens.features.catalog import FEATURE_SETS, FeatureSet
+from seglens.io.spark_cleaning import SparkCleaned
 from seglens.spark.connect import SparkSettings, open_spark
 from seglens.spark.features import SparkFeatures, spark_features
 from seglens.spark.fit import FitSample, draw_sample, fit_on_spark
-from seglens.spark.sources import is_spark_source, read_source, write_output
+from seglens.spark.sources import describe, is_spark_source, kind_of, read_source, write_output
 
 __all__ = [
     "SegmentOnSpark",
@@ -28,29 +30,37 @@ __all__ = [
 ]
 
 
-def read_lines(session: Any, source: str, columns: Mapping[str, str] | None) -> Any:
-    """Canonical transaction lines as a Spark DataFrame.
+def read_lines(
+    session: Any, source: str, columns: Mapping[str, str] | None, **options: Any
+) -> SparkCleaned:
+    """Transactions of ``source`` cleaned on Spark: the canonical lines and the cleaning report.
 
-    Parquet folders/files, ``table:`` and ``sql:`` sources are read by Spark and must hold
-    canonical lines (``seglens ingest ... -o lines.parquet`` writes them; ``columns`` maps other
-    names). Any other source (a raw CSV/Excel export, a database URL) is loaded and cleaned by the
-    embedded loader, then handed to Spark.
+    CSV/TSV files are read by :func:`seglens.io.spark_cleaning.read_spark_csv`; Parquet,
+    ``table:`` and ``sql:`` by Spark; then :func:`seglens.io.spark_cleaning.clean_on_spark`
+    applies the embedded engine's cleaning rules (one definition; an already canonical table
+    passes unchanged). ``options`` are the ingest options (``as_of``, ``drop_duplicates`` ...).
+    Any other source (Excel, a database URL) is loaded by the embedded loader and handed over.
     """
-    if is_spark_source(source) and not _is_text(source):
-        frame = read_source(session, source)
-        if columns:
-            frame = frame.withColumnsRenamed({src: canon for canon, src in columns.items()})
-        return frame
-    from seglens.io import load_transactions
+    from seglens.io.spark_cleaning import clean_on_spark, read_spark_csv
 
-    table = load_transactions(source, columns=dict(columns or {}) or None).table
-    return session.createDataFrame(table.to_arrow()).localCheckpoint()
+    if not is_spark_source(source):
+        from seglens.io import load_transactions
+
+        loaded = load_transactions(source, columns=dict(columns or {}) or None, **options)
+        frame = session.createDataFrame(loaded.table.to_arrow()).localCheckpoint()
+        return SparkCleaned(frame, loaded.report)
+    if _is_text(source):
+        raw = read_spark_csv(session, source, delimiter=options.pop("delimiter", None))
+    else:
+        raw = read_source(session, source)
+    return clean_on_spark(raw, source=describe(source), columns=columns or None, **options)
 
 
 def _is_text(source: str) -> bool:
-    lower = source.lower()
-    return not source.startswith(("table:", "sql:")) and any(
-        ext in lower for ext in (".csv", ".tsv", ".txt")
+    return (
+        not source.startswith(("table:", "sql:"))
+        and Path(source).is_file()
+        and (kind_of(Path(source)) not in (None, "parquet"))
     )
 
 
@@ -67,7 +77,7 @@ def features_on_spark(
     if feature_set not in FEATURE_SETS:
         raise UsageError(f"unknown feature set {feature_set!r}", hint="use lifetimes, rfm or all")
     session = open_spark(settings)
-    lines = read_lines(session, source, columns)
+    lines = read_lines(session, source, columns, as_of=as_of).table
     feats = spark_features(lines, as_of=as_of, feature_set=cast(FeatureSet, feature_set))
     summary: dict[str, Any] = {"columns": list(feats.frame.columns), "as_of": feats.as_of}
     if output is not None:

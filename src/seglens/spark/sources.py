@@ -22,10 +22,10 @@ def is_spark_source(source: str) -> bool:
     if source.startswith(("table:", "sql:")):
         return True
     path = Path(source)
-    return path.is_dir() or _kind(path) is not None
+    return path.is_dir() or kind_of(path) is not None
 
 
-def _kind(path: Path) -> str | None:
+def kind_of(path: Path) -> str | None:
     """``parquet`` or the text extension of ``path`` (``x.csv.gz`` is CSV), else None."""
     suffixes = [s.lower() for s in path.suffixes]
     for s in reversed(suffixes):
@@ -68,7 +68,7 @@ def read_source(session: Any, source: str) -> Any:
     path = Path(source)
     if not path.exists():
         raise DataError("file not found", source=source, hint="check the path")
-    kind = "parquet" if path.is_dir() else _kind(path)
+    kind = kind_of(path) or ("parquet" if path.is_dir() else None)
     if kind == "parquet":
         return session.read.parquet(str(path))
     if kind is not None:
@@ -109,4 +109,6 @@ def write_output(sdf: Any, target: str) -> str:
         writer.csv(str(path), header=True)
     else:
         writer.parquet(str(path))
+    for crc in path.glob(".*.crc"):  # Hadoop's local checksum sidecars: other readers trip on them
+        crc.unlink()
     return f"folder {path}"

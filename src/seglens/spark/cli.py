@@ -1,0 +1,152 @@
+"""The ``--engine spark`` side of the commands: each a few lines over :mod:`seglens.spark`.
+
+The commands in :mod:`seglens.cli` keep their options and call these functions when
+``--engine spark`` is given; what is printed follows the embedded engine's output.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from seglens.cli._app import console, emit_json
+from seglens.errors import UsageError
+from seglens.spark.connect import SparkSettings, open_spark, spark_settings
+from seglens.spark.sources import describe, read_source
+
+__all__ = [
+    "SparkConfigOption",
+    "SparkSampleOption",
+    "features_command",
+    "segment_command",
+    "segments_frame",
+    "settings_for",
+]
+
+SparkConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--spark-config",
+        help="TOML file with a [spark] table (master, app_name, [spark.conf]) for --engine spark.",
+    ),
+]
+SparkSampleOption = Annotated[
+    int | None,
+    typer.Option(
+        "--sample",
+        help="With --engine spark: customers to fit on (default: enough to pin every centre "
+        "within 0.05 SD, 76,830; see docs/spark.md).",
+    ),
+]
+
+
+def settings_for(master: str | None, config: Path | None) -> SparkSettings:
+    """The Spark connection of a command: ``--spark-master``, environment, ``--spark-config``."""
+    return spark_settings(master, config)
+
+
+def features_command(
+    settings: SparkSettings,
+    source: str,
+    output: Path,
+    as_of: str | None,
+    columns: dict[str, str],
+    feature_set: str,
+    as_json: bool,
+) -> None:
+    """``seglens features --engine spark``: computed and written by Spark."""
+    from seglens.spark.commands import features_on_spark
+
+    started = time.perf_counter()
+    feats, summary = features_on_spark(
+        settings, source, str(output), as_of=as_of, columns=columns, feature_set=feature_set
+    )
+    rows = int(read_source(feats.frame.sparkSession, str(output)).count())
+    seconds = time.perf_counter() - started
+    if as_json:
+        emit_json(
+            {
+                "rows": rows,
+                "columns": summary["columns"],
+                "n_features": len(summary["columns"]) - 1,
+                "as_of": feats.as_of,
+                "engine": "spark",
+                "output": str(output),
+                "seconds": round(seconds, 3),
+                "omitted": list(feats.omitted),
+                "demographics": None,
+            }
+        )
+        return
+    console.print(
+        f"{rows:,} customers x {len(summary['columns']) - 1} features as of "
+        f"{feats.as_of:%Y-%m-%d %H:%M} on spark ({settings.master}) in {seconds:.1f} s -> "
+        f"{summary['output']}",
+        highlight=False,
+        markup=False,
+    )
+    if feats.omitted:
+        console.print(
+            f"not computed (source column absent): {', '.join(feats.omitted)}", markup=False
+        )
+
+
+def segments_frame(settings: SparkSettings, source: str) -> Any:
+    """The ``customer_id, segment`` table of ``source`` as a Spark DataFrame."""
+    from seglens.errors import DataError
+
+    sdf = read_source(open_spark(settings), source)
+    missing = [c for c in ("customer_id", "segment") if c not in sdf.columns]
+    if missing:
+        raise DataError(
+            f"the segmentation lacks column(s) {', '.join(missing)}; "
+            f"found {', '.join(sdf.columns)}",
+            source=describe(source),
+            column=missing[0],
+            hint="select or rename them in the query, e.g. sql:SELECT id AS customer_id, ...",
+        )
+    return sdf
+
+
+def segment_command(
+    settings: SparkSettings,
+    source: str,
+    output: str,
+    model: Any,
+    *,
+    sample: int | None,
+    seed: int,
+    as_json: bool,
+) -> tuple[Any, dict[str, int]]:
+    """``seglens segment --engine spark``: fit on a sample, score and write in Spark.
+
+    Returns the fitted model and the customers per segment.
+    """
+    from seglens.spark.commands import segment_on_spark, segment_sizes
+    from seglens.spark.fit import sample_size
+    from seglens.spark.sources import write_output
+
+    if sample is not None and sample < 2:
+        raise UsageError(f"--sample must be at least 2 customers, not {sample}")
+    features = read_source(open_spark(settings), source)
+    if "customer_id" not in features.columns:
+        from seglens.errors import DataError
+
+        raise DataError(
+            "the feature table has no 'customer_id' column",
+            source=describe(source),
+            column="customer_id",
+            hint=f"columns are: {', '.join(features.columns[:15])}",
+        )
+    res = segment_on_spark(features, model, sample_target=sample or sample_size(), seed=seed)
+    where = write_output(res.assignments.orderBy("customer_id"), output)
+    sizes = segment_sizes(read_source(features.sparkSession, output))
+    if not as_json:
+        console.print(res.how, highlight=False, markup=False)
+        for seg, n in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])):
+            console.print(f"{seg}: {n:,}", highlight=False, markup=False)
+        console.print(f"wrote {sum(sizes.values()):,} assignments to {where}", markup=False)
+    return res.model, sizes

@@ -131,6 +131,15 @@ def labels_import(
             "the file's purpose column, else kpi."
         ),
     ] = None,
+    pad_ids: Annotated[
+        bool | None,
+        typer.Option(
+            "--pad-ids/--no-pad-ids",
+            help="Ids that match stored customers only with their leading zeros restored (461 "
+            "for 00461, as Excel writes them): restore the zeros, or keep the ids as written. "
+            "Such a file is refused until one is given.",
+        ),
+    ] = None,
 ) -> None:
     """Import labels for the run they judged and re-measure that run's KPI.
 
@@ -159,6 +168,7 @@ def labels_import(
             allow_unknown_segments=allow_unknown_segments,
             run_id=run,
             purpose=purpose,
+            pad_ids=pad_ids,
         )
         if res.duplicate_file:
             console.print(
@@ -170,9 +180,24 @@ def labels_import(
         console.print(f"{name}: {res.added:,} labels added (import {res.import_id}), {bound}")
         if res.purpose == "teach":
             console.print("stored as teaching labels: they teach models, never count in a KPI")
+        _print_skipped(loaded.report)
         _print_import_problems(res)
         if res.bound_to_run is not None:
             _remeasure(store, res.bound_to_run, config, policy)
+
+
+def _print_skipped(report: dict[str, Any]) -> None:
+    """Rows the reader skipped for a blank customer id or segment, with their lines."""
+    words = {"missing_customer_id": "without a customer id", "missing_segment": "without a segment"}
+    counts = {r["rule"]: r["rows"] for r in report.get("rules", [])}
+    for rule, lines in report.get("details", {}).get("excluded_lines", {}).items():
+        if rule in words and lines:
+            shown = ", ".join(map(str, lines[:10])) + (", ..." if counts[rule] > 10 else "")
+            err_console.print(
+                f"skipped {counts[rule]:,} rows {words[rule]} (lines {shown})",
+                markup=False,
+                highlight=False,
+            )
 
 
 def _remeasure(store: Any, run_id: int, config: Path | None, policy: str | None = None) -> None:
@@ -282,6 +307,14 @@ def _print_import_problems(res: object) -> None:
             f"{res.bound_to_run}[/yellow] (kept, not counted for it): "
             f"{_few(res.not_in_bound_run)}"
         )
+    if res.padded_ids:
+        first, padded = next(iter(res.padded_ids.items()))
+        console.print(
+            f"restored the leading zeros of {len(res.padded_ids):,} ids (e.g. {first} -> "
+            f"{padded}), as --pad-ids asked",
+            markup=False,
+            highlight=False,
+        )
     if res.already_present or res.duplicate_rows:
         console.print(
             f"skipped {res.already_present:,} labels already stored and "
@@ -332,6 +365,7 @@ def labels_add(
 ) -> None:
     """Record one confirmation or correction of the segment a run gave, and re-measure it."""
     from seglens.store import add_label, label_history, open_store
+    from seglens.store.labels import label_warnings
 
     with open_store(db) as store:
         label_id = add_label(
@@ -343,6 +377,8 @@ def labels_add(
             f"label {label_id} recorded"
             + (f" for run {judged} (shown: {row['judged_segment']})" if judged else " (no run yet)")
         )
+        for warning in label_warnings(store, customer_id, segment, judged):
+            err_console.print(f"warning: {warning}", markup=False, highlight=False)
         if judged is not None:
             _remeasure(store, judged, config)
 

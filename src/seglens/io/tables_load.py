@@ -209,6 +209,7 @@ def _load_table(
                 _examples(df, miss, req, src[req]),
             )
         )
+    details["excluded_lines"] = _excluded_lines(df, rules)
     for name in formats:
         _check_dates(df, name, src[name], excluded, raw)
     if spec.name in {CUSTOMERS.name, "assignments"}:
@@ -246,6 +247,22 @@ def _load_table(
     return LoadedTable(
         table=out, report=report, mapping=src, source=raw.name, lines=kept.get_column(LINE)
     )
+
+
+MAX_LINES = 1_000
+"""Line numbers kept per rule in ``details["excluded_lines"]``."""
+
+
+def _excluded_lines(df: pl.DataFrame, rules: list[RuleResult]) -> dict[str, list[int]]:
+    """The lines each missing-value rule excluded (first :data:`MAX_LINES`), so an import can
+    name every skipped row, not only the five examples."""
+    out: dict[str, list[int]] = {}
+    for r in rules:
+        if not r.rule.startswith("missing_") or not r.rows:
+            continue
+        mask = df.get_column(r.rule.removeprefix("missing_")).is_null()
+        out[r.rule] = df.filter(mask).get_column(LINE).head(MAX_LINES).to_list()
+    return out
 
 
 def _check_dates(

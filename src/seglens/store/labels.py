@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from seglens.errors import UsageError
 from seglens.store.core import Store, audit, current_user, pseudonym, pseudonym_key, utcnow
+from seglens.store.id_padding import lost_zeros, lost_zeros_error
 from seglens.store.models import Assignment, Base, Import, Label, Run
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "current_labels",
     "label_events",
     "label_history",
+    "label_warnings",
     "resolve_binding",
     "store_labels",
 ]
@@ -75,6 +77,8 @@ class LabelImportResult:
     """Labelled customers the bound run does not segment (kept; they judge no segment)."""
     purpose: str = "kpi"
     """``kpi`` or ``teach`` (teaching labels never count in a KPI)."""
+    padded_ids: dict[str, str] = field(default_factory=dict)
+    """Ids written without their leading zeros, restored on request (as written -> stored)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (customer ids reduced to counts, so it is safe to store)."""
@@ -94,6 +98,7 @@ class LabelImportResult:
             "bound_to_run": self.bound_to_run,
             "n_not_in_bound_run": len(self.not_in_bound_run),
             "purpose": self.purpose,
+            "n_padded_ids": len(self.padded_ids),
         }
 
 
@@ -194,6 +199,7 @@ def _store_labels_once(
     actor: str | None = None,
     run_id: int | None = None,
     purpose: str | None = None,
+    pad_ids: bool | None = None,
 ) -> LabelImportResult:
     """One attempt of :func:`store_labels`."""
     missing = {"customer_id", "segment"} - set(table.columns)
@@ -216,6 +222,7 @@ def _store_labels_once(
     segments_ok = binding.segments | set(known_segments or ())
     now = utcnow()
     line_numbers = list(lines) if lines is not None else list(range(2, table.height + 2))
+    table, result.padded_ids = _restore_zeros(table, seen_customers, line_numbers, source, pad_ids)
     frame = _canonical(table).with_columns(pl.Series("_line", line_numbers, pl.Int64))
     frame = _bind(frame, table, binding).with_columns(pl.lit(_purpose(purpose)).alias("purpose"))
     valid = (pl.col("customer_id").str.len_chars() > 0) & (pl.col("segment").str.len_chars() > 0)
@@ -277,6 +284,20 @@ def _store_labels_once(
     result.added = len(rows)
     log.info("imported %d labels from %s", result.added, source)
     return result
+
+
+def _restore_zeros(
+    table: pl.DataFrame, known: set[str], lines: list[int], source: str, pad_ids: bool | None
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Ids that lost their leading zeros: refused until ``pad_ids`` says restore or keep."""
+    ids = table["customer_id"].cast(pl.String).to_list()
+    restored = lost_zeros(ids, known)
+    if not restored or pad_ids is False:
+        return table, {}
+    if pad_ids is None:
+        raise lost_zeros_error(restored, ids, lines, source)
+    padded = pl.col("customer_id").cast(pl.String).replace(restored)
+    return table.with_columns(padded.alias("customer_id")), restored
 
 
 PURPOSES = ("kpi", "teach")
@@ -368,6 +389,7 @@ def store_labels(
     actor: str | None = None,
     run_id: int | None = None,
     purpose: str | None = None,
+    pad_ids: bool | None = None,
 ) -> LabelImportResult:
     """Append the labels in ``table`` (canonical LABELS columns) as one atomic import.
 
@@ -384,6 +406,9 @@ def store_labels(
     exports can be imported safely. Rows naming a segment that the latest run does not use
     (nor ``known_segments``) are reported and skipped unless ``allow_unknown_segments``.
     Customers no run has seen are reported but kept: they count once a run includes them.
+    Ids that match stored customers only with leading zeros restored (``461`` for ``00461``,
+    as Excel writes them) are refused unless ``pad_ids`` is ``True`` (restore them, to the
+    width of the stored id each matches) or ``False`` (keep them as written); never guessed.
     The whole import commits or nothing does.
 
     Examples
@@ -412,6 +437,7 @@ def store_labels(
                 actor=actor,
                 run_id=run_id,
                 purpose=purpose,
+                pad_ids=pad_ids,
             )
         except IntegrityError:
             # Another import of the same file or of overlapping rows committed first.
@@ -493,6 +519,37 @@ def add_label(
             },
         )
         return label.id
+
+
+def label_warnings(
+    store: Store, customer_id: str, segment: str, run_id: int | None = None
+) -> list[str]:
+    """What looks wrong about one label for ``run_id`` (default: the latest run): a customer no
+    run has seen (a typo, or lost leading zeros) or that run does not segment, a segment the run
+    does not use. Empty without any run (nothing to check against)."""
+    binding = resolve_binding(store, run_id)
+    if binding.run_id is None:
+        return []
+    out: list[str] = []
+    if customer_id not in binding.seen_customers:
+        padded = lost_zeros([customer_id], binding.seen_customers).get(customer_id)
+        out.append(
+            f"unknown customer {customer_id!r}: no segmentation run has it"
+            + (f" (did you mean {padded!r}? leading zeros)" if padded else "")
+            + "; the label is kept and counts once a run includes the customer"
+        )
+    elif customer_id not in binding.assigned:
+        out.append(
+            f"customer {customer_id!r} is not in run {binding.run_id}: the label judges no "
+            "segment of that run"
+        )
+    if segment not in binding.segments:
+        known = ", ".join(sorted(binding.segments)[:12])
+        out.append(
+            f"unknown segment {segment!r}: run {binding.run_id} uses {known}; check the "
+            "spelling (the label is kept)"
+        )
+    return out
 
 
 def label_history(store: Store, customer_id: str | None = None) -> pl.DataFrame:

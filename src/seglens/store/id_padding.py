@@ -1,0 +1,53 @@
+"""Customer ids that lost their leading zeros (Excel turns ``00461`` into ``461``), found by
+comparing a file's ids with the ones the store holds. Never guessed: the caller refuses the file
+until the user chooses to restore the zeros or to keep the ids as written."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from seglens.errors import DataError
+
+__all__ = ["lost_zeros", "lost_zeros_error"]
+
+
+def lost_zeros(ids: Sequence[str | None], known: set[str]) -> dict[str, str]:
+    """Ids (as written) that are not in ``known`` but are, once zero-padded, exactly one of its
+    leading-zero ids; each mapped to that id.
+
+    An id is restored only to a width the store's own zero-padded ids have, and only when one
+    width matches (``461`` with both ``0461`` and ``00461`` stored is left alone).
+
+    >>> lost_zeros(["461", "00462", "7", "A12", None], {"00461", "00462", "12345"})
+    {'461': '00461'}
+    """
+    padded = {k for k in known if k.isdigit() and k.startswith("0")}
+    widths = sorted({len(k) for k in padded})
+    out: dict[str, str] = {}
+    for i in sorted({i for i in ids if i is not None} - known):
+        if not i.isdigit():
+            continue
+        hits = [i.zfill(w) for w in widths if w > len(i) and i.zfill(w) in padded]
+        if len(hits) == 1:
+            out[i] = hits[0]
+    return out
+
+
+def lost_zeros_error(
+    restored: dict[str, str], ids: Sequence[str | None], lines: Sequence[int], source: str
+) -> DataError:
+    """The refusal naming the ids, their lines and the two ways on."""
+    rows = [(ln, i) for ln, i in zip(lines, ids, strict=True) if i in restored]
+    first, padded = next(iter(restored.items()))
+    widths = ", ".join(sorted({str(len(v)) for v in restored.values()}))
+    return DataError(
+        f"{len(restored):,} customer id(s) match customers in the store only with their leading "
+        f"zeros restored (e.g. {first} -> {padded}): a spreadsheet such as Excel dropped them",
+        source=source,
+        column="customer_id",
+        lines=tuple(ln for ln, _ in rows[:5]),
+        values=tuple(i for _, i in rows[:5]),
+        hint=f"import again with --pad-ids (pad_ids=True) to restore the zeros (each id padded "
+        f"to the width of the stored id it matches: {widths} digits), or with --no-pad-ids "
+        "(pad_ids=False) to keep the ids as written",
+    )

@@ -154,10 +154,11 @@ def test_export_pseudonyms_and_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_commands_read_online_retail_through_the_loader() -> None:
     """The impact commands read transactions with seglens.io (no reader of their own)."""
+    from seglens.cli._ingest_options import IngestArgs
     from seglens.cli.impact_cmd import _load
     from seglens.io import load_transactions
 
-    tx, end = _load(SAMPLE, None, None)
+    tx, end = _load(SAMPLE, IngestArgs(), None)
     assert_frame_equal(tx, load_transactions(SAMPLE).table)
     assert end == tx["timestamp"].max().date()  # type: ignore[union-attr]
     # 200 customers in the file; 15369's only line is a non-product code ("M"), excluded

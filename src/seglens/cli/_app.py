@@ -136,6 +136,7 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -155,6 +156,26 @@ def _main(
         bool,
         typer.Option("--quiet", "-q", help="Errors only on stderr: no progress, no warnings."),
     ] = False,
+    db_connect_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--db-connect-timeout",
+            metavar="SECONDS",
+            help="Give up on a database (store, --db, a source or export URL) that does not "
+            "answer within SECONDS. Default: $SEGLENS_DB_CONNECT_TIMEOUT, else 30.",
+            show_default=False,
+        ),
+    ] = None,
+    db_statement_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--db-statement-timeout",
+            metavar="SECONDS",
+            help="Cancel a database statement that runs longer than SECONDS (0: no limit; "
+            "PostgreSQL). Default: $SEGLENS_DB_STATEMENT_TIMEOUT, else 600.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Build customer segments and measure, track and improve Customer Segmentation Accuracy.
 
@@ -162,6 +183,11 @@ def _main(
     Logs and progress go to stderr; stdout carries results only.
     """
     configure_logging(verbose, quiet)
+    if db_connect_timeout is not None or db_statement_timeout is not None:
+        from seglens.db_guard import use_db_timeouts
+
+        # in force for the command, undone when it ends (the click context closes)
+        ctx.with_resource(use_db_timeouts(db_connect_timeout, db_statement_timeout))
 
 
 @app.command()

@@ -24,6 +24,7 @@ from seglens.cli._app import (
 from seglens.cli._stdio import is_dash, stdin_path
 from seglens.errors import UsageError
 from seglens.settings import DEFAULT_SETTINGS
+from seglens.spark.cli import EngineOption, SparkConfigOption, SparkMasterOption, check_engine
 
 if TYPE_CHECKING:  # the library is imported inside each command: `seglens --help` stays fast
     from seglens.accuracy import AccuracyReport
@@ -201,6 +202,9 @@ def accuracy(
     as_json: Annotated[bool, typer.Option("--json", help="Print stable JSON.")] = False,
     fail_under: FailUnderOption = None,
     require_interval: RequireIntervalOption = False,
+    engine: EngineOption = "embedded",
+    spark_master: SparkMasterOption = None,
+    spark_config: SparkConfigOption = None,
 ) -> None:
     """Customer Segmentation Accuracy of a segmentation against labels, with its CI."""
     check_options(fail_under, require_interval)
@@ -213,13 +217,27 @@ def accuracy(
     seg_rule = SegmentRule(target_pct=target, basis=basis)  # type: ignore[arg-type]
     if is_dash(segments) and is_dash(labels):
         raise UsageError("only one of --segments and --labels can be - (stdin)")
-    seg = load_table_arg(segments, ASSIGNMENTS, segments_columns or columns)
-    lab = load_table_arg(labels, LABELS, labels_columns or columns)
-    label_table, method = _label_vocabulary(seg.table, lab.table, match, labels)
-    rep = accuracy_report_from_tables(
-        seg.table, label_table, match=method, confidence=confidence, rule=seg_rule
-    )
-    inputs = [_input_notes("segments", seg), _input_notes("labels", lab)]
+    if check_engine(engine):  # the segmentation stays in Spark (docs/spark.md)
+        from seglens.spark.cli import accuracy_command, settings_for
+
+        lab = load_table_arg(labels, LABELS, labels_columns or columns)
+        rep, seg_note = accuracy_command(
+            settings_for(spark_master, spark_config),
+            str(segments),
+            lab.table,
+            lambda names: _label_vocabulary(names, lab.table, match, labels),
+            confidence,
+            seg_rule,
+        )
+        inputs = [seg_note, _input_notes("labels", lab)]
+    else:
+        seg = load_table_arg(segments, ASSIGNMENTS, segments_columns or columns)
+        lab = load_table_arg(labels, LABELS, labels_columns or columns)
+        label_table, method = _label_vocabulary(seg.table, lab.table, match, labels)
+        rep = accuracy_report_from_tables(
+            seg.table, label_table, match=method, confidence=confidence, rule=seg_rule
+        )
+        inputs = [_input_notes("segments", seg), _input_notes("labels", lab)]
     if as_json:
         emit_json({**rep.to_dict(), "inputs": inputs})
     else:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from seglens.cli._app import app, check_output, console, emit_json, err_console, quiet
+from seglens.cli._ingest_options import IngestArgs, with_ingest_options
 from seglens.errors import UsageError
 from seglens.spark.cli import SparkConfigOption
 
@@ -70,6 +71,7 @@ def _is_spark_native(source: str) -> bool:
 
 
 @app.command()
+@with_ingest_options()
 def features(
     transactions: Annotated[
         str,
@@ -79,10 +81,6 @@ def features(
         ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write (.parquet/.csv).")],
-    columns: Annotated[
-        str | None,
-        typer.Option(help="Column mapping canonical=source,... (e.g. customer_id=CustID)."),
-    ] = None,
     as_of: Annotated[
         str | None,
         typer.Option(help="Cut-off date or date-time; later lines are ignored. Default: latest."),
@@ -101,6 +99,8 @@ def features(
         bool,
         typer.Option("--json", help="Print the summary (rows, columns, as_of, output) as JSON."),
     ] = False,
+    *,
+    ingest_args: IngestArgs,
 ) -> None:
     """Compute one row of features per customer and write them to a file."""
     from seglens.features import customer_features
@@ -116,6 +116,13 @@ def features(
         resolve_cutoff(as_of, None)  # a bad date fails before any loading
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise UsageError("the output must be a .parquet or .csv file", source=str(output))
+    if engine == "spark" and (customers is None or _is_spark_native(transactions)):
+        ingest_args.refuse(
+            "with --engine spark the source is read by Spark, not by seglens' loader",
+            hint="load it first (seglens ingest FILE -o t.parquet with these options), then "
+            "run seglens features --engine spark on t.parquet",
+        )
+    columns = ingest_args.columns
     if engine == "spark" and customers is None:  # computed and written by Spark (docs/spark.md)
         from seglens.spark.cli import features_command, settings_for
 
@@ -142,9 +149,7 @@ def features(
                 data: Any = _spark_source(transactions, spark_master)
                 kwargs["columns"] = parse_columns(columns)
             else:
-                from seglens.io import load_transactions
-
-                data = load_transactions(transactions, columns=columns, as_of=as_of).table
+                data = ingest_args.load(transactions, as_of=as_of).table
                 if engine == "spark":
                     from seglens.features.spark import spark_session
 

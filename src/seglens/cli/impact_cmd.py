@@ -20,11 +20,11 @@ import typer
 from rich.table import Table
 
 from seglens.cli._app import app, check_output, console
+from seglens.cli._ingest_options import IngestArgs, with_ingest_options
 from seglens.errors import UsageError
 
 __all__ = ["clv", "discover", "economics", "export", "forecast", "lift", "nps"]
 
-_COLUMNS = "Column mapping for the transactions, canonical=source pairs (e.g. customer_id=ID)."
 _SEGMENTS = "CSV/Parquet with customer_id, segment (default: RFMSegmenter as of the date)."
 _SEG_COLUMNS = "Column mapping for the segments file (e.g. segment=cluster)."
 _JSON = "Print JSON instead of tables."
@@ -74,11 +74,9 @@ def _table(frame: pl.DataFrame, title: str, cols: list[str] | None = None) -> Ta
 
 
 def _load(
-    transactions: Path, columns: str | None, as_of: dt.date | None
+    transactions: Path, ingest_args: IngestArgs, as_of: dt.date | None
 ) -> tuple[pl.DataFrame, dt.date]:
-    from seglens.io import load_transactions
-
-    tx = load_transactions(transactions, columns=columns, as_of=as_of).table
+    tx = ingest_args.load(transactions, as_of=as_of).table
     if tx.height == 0:
         raise UsageError("no transactions were loaded", hint="check the file and --as-of")
     end = as_of or tx["timestamp"].max().date()  # type: ignore[union-attr]
@@ -104,6 +102,7 @@ def _segments(
 
 
 @app.command()
+@with_ingest_options()
 def clv(
     transactions: Annotated[Path, typer.Argument(help="Transactions file (CSV, Parquet, Excel).")],
     as_of: Annotated[str | None, typer.Option(help="End of the calibration period (date).")] = None,
@@ -115,9 +114,10 @@ def clv(
     budget: Annotated[
         float | None, typer.Option(help="Also split this budget across segments by value.")
     ] = None,
-    columns: Annotated[str | None, typer.Option(help=_COLUMNS)] = None,
     segments_columns: Annotated[str | None, typer.Option(help=_SEG_COLUMNS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON)] = False,
+    *,
+    ingest_args: IngestArgs,
 ) -> None:
     """Fit BG/NBD + Gamma-Gamma and print the parameters and CLV per segment, with CIs."""
     from seglens.impact.allocation import allocate_budget
@@ -126,7 +126,7 @@ def clv(
 
     if unit not in ("days", "weeks"):
         raise UsageError(f"unknown unit {unit!r}", hint="use days or weeks")
-    tx, end = _load(transactions, columns, _date(as_of, "--as-of"))
+    tx, end = _load(transactions, ingest_args, _date(as_of, "--as-of"))
     seg, seg_source = _segments(tx, segments, segments_columns, end)
     summary = clv_summary(tx, observation_period_end=end, unit=unit)  # type: ignore[arg-type]
     summary = summary.join(seg.select("customer_id", "segment"), on="customer_id", how="left")
@@ -181,6 +181,7 @@ def clv(
 
 
 @app.command()
+@with_ingest_options()
 def economics(
     transactions: Annotated[Path, typer.Argument(help="Transactions file.")],
     as_of: Annotated[str | None, typer.Option(help="Analysis date.")] = None,
@@ -190,9 +191,10 @@ def economics(
     ] = "quarter",
     margin_rate: Annotated[float, typer.Option(help="Margin as a share of revenue.")] = 0.3,
     discount_rate: Annotated[float, typer.Option(help="Discount rate per period.")] = 0.025,
-    columns: Annotated[str | None, typer.Option(help=_COLUMNS)] = None,
     segments_columns: Annotated[str | None, typer.Option(help=_SEG_COLUMNS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON)] = False,
+    *,
+    ingest_args: IngestArgs,
 ) -> None:
     """Customers, revenue share, order value, retention, churn and simple CLV per segment.
 
@@ -202,7 +204,7 @@ def economics(
     from seglens.impact._inputs import customer_table
     from seglens.impact.economics import segment_economics, segment_retention, simple_clv
 
-    tx, end = _load(transactions, columns, _date(as_of, "--as-of"))
+    tx, end = _load(transactions, ingest_args, _date(as_of, "--as-of"))
     seg, seg_source = _segments(tx, segments, segments_columns, end)
     feats = customer_table(tx, as_of=end).join(
         seg.select("customer_id", "segment"), on="customer_id"
@@ -381,15 +383,17 @@ def nps(
 
 
 @app.command()
+@with_ingest_options()
 def forecast(
     transactions: Annotated[Path, typer.Argument(help="Transactions file.")],
     cutoff: Annotated[str, typer.Option(help="Forecast from data up to this date.")],
     actual_end: Annotated[str, typer.Option(help="Compare with what came until this date.")],
     segments: Annotated[Path | None, typer.Option(help=_SEGMENTS)] = None,
     unit: Annotated[str, typer.Option(help="days or weeks.")] = "days",
-    columns: Annotated[str | None, typer.Option(help=_COLUMNS)] = None,
     segments_columns: Annotated[str | None, typer.Option(help=_SEG_COLUMNS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON)] = False,
+    *,
+    ingest_args: IngestArgs,
 ) -> None:
     """Out-of-time check: revenue per segment forecast at a cut-off vs what followed."""
     from seglens.impact.forecast import out_of_time_check
@@ -397,7 +401,7 @@ def forecast(
     cut = _date(cutoff, "--cutoff")
     end = _date(actual_end, "--actual-end")
     assert cut is not None and end is not None
-    tx, _ = _load(transactions, columns, None)
+    tx, _ = _load(transactions, ingest_args, None)
     seg, seg_source = _segments(tx, segments, segments_columns, cut)
     res = out_of_time_check(tx, seg, cutoff=cut, actual_end=end, unit=unit)  # type: ignore[arg-type]
     if as_json:
@@ -431,15 +435,17 @@ def forecast(
 
 
 @app.command()
+@with_ingest_options()
 def discover(
     transactions: Annotated[Path, typer.Argument(help="Transactions file.")],
     as_of: Annotated[str | None, typer.Option(help="Analysis date.")] = None,
     segments: Annotated[Path | None, typer.Option(help=_SEGMENTS)] = None,
     catch_all: Annotated[str, typer.Option(help="Comma-separated catch-all segments.")] = "Others",
     labels: Annotated[Path | None, typer.Option(help="Labels file (corrections).")] = None,
-    columns: Annotated[str | None, typer.Option(help=_COLUMNS)] = None,
     segments_columns: Annotated[str | None, typer.Option(help=_SEG_COLUMNS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON)] = False,
+    *,
+    ingest_args: IngestArgs,
 ) -> None:
     """Propose new segments for the customers the current segmentation serves badly.
 
@@ -450,7 +456,7 @@ def discover(
     from seglens.impact.overlooked import FIT_MEASURE, discover_segments, fit_accuracy
     from seglens.settings import DEFAULT_SETTINGS
 
-    tx, end = _load(transactions, columns, _date(as_of, "--as-of"))
+    tx, end = _load(transactions, ingest_args, _date(as_of, "--as-of"))
     seg, seg_source = _segments(tx, segments, segments_columns, end)
     lab = _assignments(labels) if labels is not None else None
     feats = customer_table(tx, as_of=end)

@@ -17,6 +17,12 @@ from rich.table import Table
 
 from seglens.cli._app import app, check_output, console, emit_json
 from seglens.errors import UsageError
+from seglens.spark.cli import (
+    EngineOption,
+    SparkConfigOption,
+    SparkMasterOption,
+    SparkSampleOption,
+)
 
 _METHODS = ("rfm", "kmeans", "gmm", "mixed", "supervised")
 
@@ -254,6 +260,10 @@ def segment(
         str | None,
         typer.Option("--as-of", help="With --db: the date the features describe (YYYY-MM-DD)."),
     ] = None,
+    engine: EngineOption = "embedded",
+    spark_master: SparkMasterOption = None,
+    spark_config: SparkConfigOption = None,
+    sample: SparkSampleOption = None,
 ) -> None:
     """Segment customers by RFM rules, clustering or labels and write one row per customer."""
     from seglens.segmenters import SegmentMap
@@ -272,6 +282,26 @@ def segment(
     check_output(output, "-o/--output")
     check_output(save_model, "--save-model")
     check_output(db, "--db")
+    if _on_spark(engine, method):  # fit on a sample, score and write in Spark (docs/spark.md)
+        model = _build(
+            method,
+            _parse_k(k) if method != "rfm" else 0,
+            features=_split(features),
+            categorical=_split(categorical),
+            k_range=_parse_range(k_range),
+            seed=seed,
+            id_column=id_column,
+            segment_map=segment_map,
+            bins=bins,
+            cut_points=_parse_cut_points(cut_points),
+            rfm_columns=_split(rfm_columns),
+            algorithm=algorithm,
+        )
+        spark = (spark_master, spark_config, sample)
+        _segment_spark(
+            model, method, features_file, output, spark, seed, save_model, db, as_of, as_json
+        )
+        return
     df = read_feature_table(features_file, id_column=id_column)
     if labels is not None:
         from seglens.segmenters import SupervisedSegmenter
@@ -330,6 +360,49 @@ def segment(
     _print_counts(out)
     _finish(model, out, output, save_model)
     _store_run(db, as_of, model, out, df, show=True)
+
+
+def _on_spark(engine: str, method: str) -> bool:
+    from seglens.spark.cli import check_engine
+
+    if check_engine(engine) and method == "supervised":
+        raise UsageError("--method supervised runs on the embedded engine (labels are few)")
+    return engine == "spark"
+
+
+def _segment_spark(
+    model: Any,
+    method: str,
+    source: Path,
+    output: Path,
+    spark: tuple[str | None, Path | None, int | None],
+    seed: int,
+    save_model: Path | None,
+    db: str | None,
+    as_of: str | None,
+    as_json: bool,
+) -> None:
+    """``--engine spark``: seglens.spark fits, scores and writes; a run is stored as usual."""
+    from seglens.spark.cli import segment_command, segment_payload, settings_for
+
+    settings = settings_for(spark[0], spark[1])
+    fitted, sizes, feats = segment_command(
+        settings, str(source), str(output), model, sample=spark[2], seed=seed, as_json=as_json
+    )
+    if save_model is not None:
+        from seglens.segmenters.persistence import save_model as _save
+
+        _save(fitted, save_model)
+    run_id = None
+    if db is not None:  # the store keeps every customer's segment: collected for it
+        out = pl.read_parquet(output) if output.is_dir() else None
+        if out is None:
+            raise UsageError("--db with --engine spark needs a Parquet folder as -o")
+        df = pl.from_arrow(feats.toArrow())
+        assert isinstance(df, pl.DataFrame)
+        run_id = _store_run(db, as_of, fitted, out, df.sort("customer_id"), show=not as_json)
+    if as_json:
+        emit_json({**segment_payload(method, sizes, str(output), save_model), "run_id": run_id})
 
 
 def _store_run(

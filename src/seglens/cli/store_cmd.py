@@ -27,6 +27,7 @@ from seglens.cli._app import (
     quality_gate,
     sub_app,
 )
+from seglens.cli._ingest_options import IngestArgs, with_ingest_options
 from seglens.cli._stdio import source_name, stdin_path
 from seglens.errors import UsageError
 from seglens.settings import DEFAULT_SETTINGS
@@ -514,15 +515,13 @@ def _parse_day(text: str) -> date:
 
 
 @app.command()
+@with_ingest_options(config_alias=False)  # --config is the tracking settings here
 def track(
     transactions: Annotated[Path, typer.Argument(help="Transactions file (CSV, Parquet, XLSX).")],
     as_of: Annotated[str, typer.Option("--as-of", help="Cut-off date YYYY-MM-DD.")],
     db: DbOption = None,
     labels: Annotated[
         Path | None, typer.Option(help="Labels file to import before measuring.")
-    ] = None,
-    columns: Annotated[
-        str | None, typer.Option(help="Transactions column mapping canonical=source,...")
     ] = None,
     label_columns: Annotated[
         str | None, typer.Option(help="Labels column mapping canonical=source,...")
@@ -555,10 +554,11 @@ def track(
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored KPI as JSON.")] = False,
     fail_under: FailUnderOption = None,
     require_interval: RequireIntervalOption = False,
+    *,
+    ingest_args: IngestArgs,
 ) -> None:
     """Segment as of a date, store the run and the period's KPI, compare and raise alerts."""
     check_options(fail_under, require_interval)
-    from seglens.io import load_transactions
     from seglens.store import file_sha256, open_store, record_import
     from seglens.store.files import read_labels_file
     from seglens.tracking import LabelsInput, check_as_of, deliver_alerts
@@ -581,7 +581,7 @@ def track(
         from seglens.segmenters.persistence import load_model
 
         segmenter = load_model(settings.model)
-    loaded = load_transactions(transactions, columns=columns)
+    loaded = ingest_args.load(transactions)
     check_as_of(loaded.table, day)  # before anything is written to the store
     labels_in = None
     if labels is not None:

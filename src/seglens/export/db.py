@@ -8,7 +8,9 @@ from typing import Any, Literal
 import polars as pl
 import sqlalchemy as sa
 
+from seglens.db_guard import check_values, connect_args, explain_db_error
 from seglens.errors import DataError, UsageError
+from seglens.io.atomic import check_folder
 
 __all__ = ["write_table"]
 
@@ -21,6 +23,26 @@ _TYPES: dict[type[pl.DataType], sa.types.TypeEngine[Any]] = {
     pl.Int32: sa.Integer(),
     pl.Boolean: sa.Boolean(),
 }
+
+
+def _engine(url: str) -> sa.Engine:
+    """An engine with seglens' connect and statement timeouts; a SQLite file may be new, but
+    its folder must exist."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as err:
+        raise UsageError(f"not a database URL: {url!r}", hint="e.g. sqlite:///segments.db") from err
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.database and parsed.database != ":memory:":
+        check_folder(parsed.database, option="--output")
+    try:
+        return sa.create_engine(url, connect_args=connect_args(backend, parsed.query))
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as err:
+        raise UsageError(
+            f"not a usable database URL ({err})",
+            source=parsed.render_as_string(hide_password=True),
+            hint="e.g. sqlite:///segments.db or postgresql+psycopg://user@host:5432/db",
+        ) from None
 
 
 def write_table(
@@ -38,10 +60,10 @@ def write_table(
     """
     if not table.replace("_", "").isalnum():
         raise UsageError(f"table name {table!r} must be letters, digits and underscores")
-    try:
-        engine = sa.create_engine(url)
-    except sa.exc.ArgumentError as err:
-        raise UsageError(f"not a database URL: {url!r}", hint="e.g. sqlite:///segments.db") from err
+    engine = _engine(url)
+    where = engine.url.render_as_string(hide_password=True)
+    # a value the database would refuse is named (row, column, value) before anything is written
+    check_values(frame, dict.fromkeys(frame.columns), source=where, rows_of="the export")
     meta = sa.MetaData()
     cols = [
         sa.Column(name, _TYPES.get(type(dtype), sa.Text()), primary_key=(name == "customer_id"))
@@ -58,7 +80,7 @@ def write_table(
             if existing and if_exists == "fail":
                 raise DataError(
                     f"table {table!r} already has {existing} rows",
-                    source=url,
+                    source=where,
                     hint="use --if-exists replace or append",
                 )
             if if_exists == "replace":
@@ -66,10 +88,13 @@ def write_table(
             if rows:
                 conn.execute(target.insert(), rows)
     except sa.exc.SQLAlchemyError as err:
+        clear = explain_db_error(err, where)
+        if clear is not None:
+            raise clear from err
         raise DataError(
             f"writing table {table!r} failed; nothing was changed ({type(err).__name__}: "
             f"{str(err.orig if isinstance(err, sa.exc.DBAPIError) else err).splitlines()[0]})",
-            source=url,
+            source=where,
             hint="an existing table must have the exported columns; drop it or pick --table",
         ) from err
     finally:

@@ -23,12 +23,21 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Final
 
+import polars as pl
+
 from seglens.errors import UsageError
 from seglens.io.encodings import check_encoding
 from seglens.io.numbers import check_decimal
 from seglens.io.parsing import check_date_format
+from seglens.io.sources_base import RawSource
 
-__all__ = ["DEFAULT_NON_PRODUCT_CODES", "IngestOptions", "parse_as_of", "read_config"]
+__all__ = [
+    "DEFAULT_NON_PRODUCT_CODES",
+    "IngestOptions",
+    "check_applicable",
+    "parse_as_of",
+    "read_config",
+]
 
 DEFAULT_NON_PRODUCT_CODES: Final = (
     "POST",
@@ -182,3 +191,45 @@ def read_config(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str,
     if not isinstance(ingest, dict):
         raise UsageError("[ingest] must be a table of options", source=str(p))
     return dict(columns), dict(ingest)
+
+
+_NUMBER_FIELDS: Final = ("amount", "quantity", "unit_price")
+
+
+def check_applicable(opts: IngestOptions, raw: RawSource, sources: Mapping[str, str]) -> None:
+    """Refuse a reading option that cannot apply to this source, instead of ignoring it.
+
+    ``delimiter`` and ``encoding`` apply to text files only; ``decimal`` to numbers written as
+    text and ``date_format`` to dates written as text (a canonical Parquet table has neither).
+    ``sources`` maps canonical fields to the source columns they are read from.
+    """
+    if raw.format != "csv":
+        for key in ("delimiter", "encoding"):
+            if getattr(opts, key) is not None:
+                raise UsageError(
+                    f"{key} (--{key}) applies to delimited text files, not to this "
+                    f"{raw.format} source",
+                    source=raw.name,
+                    hint=f"drop --{key}: this source is read with its own structure",
+                )
+    schema = raw.frame.collect_schema()
+    if opts.decimal is not None:
+        numbers = [sources[f] for f in _NUMBER_FIELDS if f in sources]
+        if numbers and not any(schema.get(c) == pl.String for c in numbers):
+            typed = ", ".join(f"{c!r} ({schema.get(c)})" for c in numbers)
+            raise UsageError(
+                f"decimal (--decimal) applies to numbers written as text; {typed} already "
+                "hold numbers",
+                source=raw.name,
+                column=numbers[0],
+                hint="drop --decimal",
+            )
+    stamp = sources.get("timestamp")
+    if opts.date_format is not None and stamp is not None and schema.get(stamp) != pl.String:
+        raise UsageError(
+            f"date_format (--date-format) applies to dates written as text; {stamp!r} already "
+            f"holds {schema.get(stamp)} values",
+            source=raw.name,
+            column=stamp,
+            hint="drop --date-format",
+        )

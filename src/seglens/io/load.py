@@ -22,7 +22,7 @@ from seglens.io.cleaning import (
     raw_name,
     refresh_masks,
 )
-from seglens.io.config import IngestOptions, read_config
+from seglens.io.config import IngestOptions, check_applicable, read_config
 from seglens.io.customers import (
     CustomerIds,
     numeric_ids,
@@ -376,6 +376,11 @@ def _has_order_id(mapping: dict[str, MappedColumn]) -> bool:
     return "order_id" in mapping and mapping["order_id"].how != "derived"
 
 
+def _has_order_id(mapping: dict[str, MappedColumn]) -> bool:
+    """Whether the order id comes from a source column (not absent, not made up)."""
+    return "order_id" in mapping and mapping["order_id"].how != "derived"
+
+
 def _customer_ids(df: pl.DataFrame, plan: _Plan) -> CustomerIds:
     """The customer ids: whole numbers of a numeric column, or the parsed text."""
     missing = df.get_column(MASK + "customer_id")
@@ -539,6 +544,7 @@ def _load_transactions(
         src_columns, TRANSACTIONS, explicit=explicit, config=cfg_columns, source=raw.name
     )
     mapping = {m.canonical: m for m in mapped_list}
+    check_applicable(opts, raw, {k: m.source for k, m in mapping.items() if m.how != "derived"})
     details: dict[str, Any] = dict(raw.details)
     built = dict(details)
     try:
@@ -590,6 +596,11 @@ def _load_transactions(
     canonical = cleaned.table
     if opts.as_of is not None:
         details["as_of"] = opts.as_of.isoformat(sep=" ")
+    _, duplicates_note = judge_duplicates(
+        opts.drop_duplicates, src_columns, has_order_id=_has_order_id(mapping)
+    )
+    if duplicates_note:
+        details["duplicates"] = duplicates_note
     _, duplicates_note = judge_duplicates(
         opts.drop_duplicates, src_columns, has_order_id=_has_order_id(mapping)
     )

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from seglens.db_guard import connect_args, explain_db_error
 from seglens.errors import DataError, UsageError
 from seglens.io.excel import read_excel_file
 from seglens.io.sources_base import ROW, RawSource
@@ -114,7 +115,10 @@ def _sql_source(url: str, *, table: str | None, query: str | None) -> RawSource:
             hint="pass --table NAME (schema.name allowed) or --query 'SELECT ...'",
         )
     try:
-        engine = sa.create_engine(url)
+        parsed = sa.make_url(url)
+        _check_sqlite_file(parsed.get_backend_name(), parsed.database, name)
+        args = connect_args(parsed.get_backend_name(), parsed.query)
+        engine = sa.create_engine(url, connect_args=args)
     except (ArgumentError, NoSuchModuleError, ImportError) as err:
         raise UsageError(
             f"not a usable database URL ({err})",
@@ -134,6 +138,9 @@ def _sql_source(url: str, *, table: str | None, query: str | None) -> RawSource:
         with engine.connect() as conn:
             frame = pl.read_database(stmt, connection=conn, infer_schema_length=None)
     except SQLAlchemyError as err:
+        clear = explain_db_error(err, label)
+        if clear is not None:
+            raise clear from None
         msg = str(getattr(err, "orig", err)).strip().splitlines()[0]
         raise DataError(
             f"the database refused the read: {msg}",
@@ -148,6 +155,22 @@ def _sql_source(url: str, *, table: str | None, query: str | None) -> RawSource:
     raw = _frame_source(frame, label)
     raw.format = "sql"
     return raw
+
+
+def _check_sqlite_file(backend: str, database: str | None, name: str) -> None:
+    """A SQLite source must be an existing file: connecting would create an empty one and the
+    read would then fail with a misleading "no such table"."""
+    if backend != "sqlite" or not database or database == ":memory:":
+        return
+    path = Path(database)
+    if not path.is_file():
+        raise DataError(
+            "no such database file" if not path.exists() else "this is not a database file",
+            source=name,
+            hint=f"check the path: {path.resolve()} "
+            + ("does not exist" if not path.exists() else "is a folder or a device")
+            + " (sqlite:///relative/path.db, sqlite:////absolute/path.db)",
+        )
 
 
 _NOT_FILES: Final = (

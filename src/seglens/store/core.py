@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from seglens.db_guard import explain_db_error
 from seglens.errors import SeglensError
 from seglens.store.engine import make_engine, resolve_db_url
 from seglens.store.migrate import current_revision, head_revision, upgrade
@@ -117,17 +118,34 @@ class Store:
             return None
         return Path(self.engine.url.database)
 
+    @property
+    def where(self) -> str:
+        """The store's URL with its password hidden (for messages)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session for one write transaction (committed when the block ends)."""
-        with sessionmaker(self.engine, expire_on_commit=False).begin() as session:
-            yield session
+        with self._explained(), sessionmaker(self.engine, expire_on_commit=False).begin() as s:
+            yield s
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading."""
-        with sessionmaker(self.read_engine, expire_on_commit=False).begin() as session:
-            yield session
+        with self._explained(), sessionmaker(self.read_engine, expire_on_commit=False).begin() as s:
+            yield s
+
+    @contextmanager
+    def _explained(self) -> Iterator[None]:
+        """A timeout or a value the database refuses becomes a clear error naming the store
+        (the transaction is already rolled back); other database errors pass unchanged."""
+        try:
+            yield
+        except DBAPIError as err:
+            clear = explain_db_error(err, self.where)
+            if clear is None:
+                raise
+            raise clear from err
 
     def close(self) -> None:
         """Release connections."""
@@ -195,10 +213,13 @@ def open_store(db: str | None = None, *, auto_upgrade: bool = True) -> Store:
     head = head_revision()
     try:
         rev = current_revision(store.read_engine)
-    except DBAPIError as err:  # connection refused, bad credentials, missing database
+    except DBAPIError as err:  # connection refused, bad credentials, missing database, timeout
         store.close()
+        clear = explain_db_error(err, store.where)
+        if clear is not None:
+            raise clear from err
         raise SeglensError(
-            f"cannot open the seglens database at {store.engine.url.render_as_string()}: {err}",
+            f"cannot open the seglens database at {store.where}: {err}",
             hint="check --db / SEGLENS_DB and that the database server is running",
         ) from err
     if rev != head:
@@ -214,5 +235,12 @@ def open_store(db: str | None = None, *, auto_upgrade: bool = True) -> Store:
                 f"the database schema is at {rev or 'nothing'}, seglens needs {head}",
                 hint="run `seglens db upgrade`",
             )
-        upgrade(store.engine)
+        try:
+            upgrade(store.engine)
+        except DBAPIError as err:  # a timeout or a lock held elsewhere while migrating
+            store.close()
+            clear = explain_db_error(err, store.where)
+            if clear is None:
+                raise
+            raise clear from err
     return store

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
+from seglens.db_guard import connect_args
 from seglens.errors import UsageError
 
 __all__ = ["BUSY_TIMEOUT_MS", "default_db_path", "make_engine", "resolve_db_url", "schema_url"]
@@ -173,7 +174,9 @@ def make_engine(url: str, *, write: bool = True, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     elif parsed.get_backend_name() == "postgresql":
-        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+        # connect and statement timeouts (seglens.db_guard): a silent server cannot hang us
+        args = connect_args("postgresql", parsed.query)
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, connect_args=args)
     else:
         raise UsageError(
             f"unsupported database {parsed.get_backend_name()!r} in {url!r}",

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import func, select
 
+from seglens.db_guard import check_values
 from seglens.errors import UsageError
 from seglens.store.core import Store, audit, current_user, utcnow
 from seglens.store.models import (
@@ -40,6 +41,10 @@ __all__ = [
 ]
 
 _CHUNK = 2_000
+# the lengths the assignments table allows, read from its definition (String(200))
+_TEXT_LIMITS = {
+    c: getattr(Assignment.__table__.c[c].type, "length", None) for c in ("customer_id", "segment")
+}
 
 
 def frame_sha256(frame: pl.DataFrame) -> str:
@@ -85,9 +90,12 @@ def record_run(
     if assignments["customer_id"].is_duplicated().any():
         raise UsageError("assignments list a customer more than once")
     cols = [c for c in ("customer_id", "segment", "revenue") if c in assignments.columns]
-    rows = assignments.select(
+    table = assignments.select(
         pl.col("customer_id").cast(pl.String), pl.col("segment").cast(pl.String), *cols[2:]
-    ).to_dicts()
+    )
+    # a value the database would refuse is named before anything is written
+    check_values(table, _TEXT_LIMITS, source=None, rows_of="the run's segments")
+    rows = table.to_dicts()
     with store.write() as s:
         run = Run(
             segmenter=segmenter,

@@ -24,7 +24,7 @@ from seglens.accuracy.report import AccuracyReport
 from seglens.errors import DataError
 from seglens.settings import DEFAULT_SETTINGS
 
-__all__ = ["spark_accuracy_report"]
+__all__ = ["segment_sizes", "spark_accuracy_report"]
 
 _DECLARED = ("names",)
 
@@ -35,14 +35,37 @@ def _latest_labels(labels: pl.DataFrame) -> Aligned:
     return align_labels(ids.with_columns(pl.lit("-").alias("segment")), labels)
 
 
-def _segment_sizes(assignments: Any) -> dict[str, int]:
+def segment_sizes(assignments: Any) -> dict[str, int]:
+    """Customers per segment; a segmentation without ids, segments or with repeats refused."""
     from pyspark.sql import functions as F  # noqa: N812
 
-    rows = assignments.groupBy(F.col("segment").cast("string").alias("s")).count().collect()
-    sizes = {r["s"]: int(r["count"]) for r in rows}
+    rows = (
+        assignments.groupBy(F.col("segment").cast("string").alias("s"))
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.count("customer_id").alias("ids"),
+            F.countDistinct("customer_id").alias("distinct"),
+        )
+        .collect()
+    )
+    sizes = {r["s"]: int(r["n"]) for r in rows}
     if None in sizes:
         raise DataError(
-            f"{sizes[None]} customer(s) have no segment in the segmentation", column="segment"
+            f"{sizes[None]} customer(s) have no segment in the segmentation",
+            column="segment",
+            hint="give every customer a segment (e.g. 'unassigned') or remove those rows",
+        )
+    no_id = sum(int(r["n"]) - int(r["ids"]) for r in rows)
+    if no_id:
+        raise DataError(
+            f"the segmentation has {no_id} row(s) without a customer id", column="customer_id"
+        )
+    distinct = int(assignments.select(F.countDistinct("customer_id")).first()[0])
+    if distinct != sum(sizes.values()):
+        raise DataError(
+            f"{sum(sizes.values()) - distinct} row(s) of the segmentation repeat a customer id",
+            column="customer_id",
+            hint="a segmentation puts each customer in exactly one segment",
         )
     return sizes
 
@@ -73,14 +96,16 @@ def spark_accuracy_report(
     match: str = "names",
     confidence: float = DEFAULT_SETTINGS.confidence,
     rule: SegmentRule | None = None,
+    sizes: dict[str, int] | None = None,
 ) -> AccuracyReport:
     """:func:`seglens.accuracy.accuracy_report_from_tables` for assignments held in Spark.
 
     ``assignments`` is a Spark DataFrame (``customer_id``, ``segment``, one row per customer);
-    ``labels`` the loaded labels table (``customer_id``, ``segment``, optional ``labeled_at``).
+    ``labels`` the loaded labels table (``customer_id``, ``segment``, optional ``labeled_at``);
+    ``sizes`` the customers per segment when already counted (:func:`segment_sizes`).
     """
     latest = _latest_labels(labels)
-    sizes = _segment_sizes(assignments)
+    sizes = segment_sizes(assignments) if sizes is None else sizes
     n_customers = sum(sizes.values())
     matched = _matched(assignments, latest)
     if match in _DECLARED:

@@ -7,6 +7,7 @@ The commands in :mod:`seglens.cli` keep their options and call these functions w
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,14 +19,33 @@ from seglens.spark.connect import SparkSettings, open_spark, spark_settings
 from seglens.spark.sources import describe, read_source
 
 __all__ = [
+    "EngineOption",
     "SparkConfigOption",
+    "SparkMasterOption",
     "SparkSampleOption",
+    "accuracy_command",
+    "check_engine",
     "features_command",
     "segment_command",
+    "segment_payload",
     "segments_frame",
     "settings_for",
 ]
 
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine", help="embedded (this process) or spark (reads, computes and writes on Spark)."
+    ),
+]
+SparkMasterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="spark.master or sc://host:port for --engine spark (default $SEGLENS_SPARK_MASTER, "
+        "the [spark] table, local[2]).",
+    ),
+]
 SparkConfigOption = Annotated[
     Path | None,
     typer.Option(
@@ -41,6 +61,33 @@ SparkSampleOption = Annotated[
         "within 0.05 SD, 76,830; see docs/spark.md).",
     ),
 ]
+
+
+def check_engine(engine: str) -> bool:
+    """Whether ``--engine`` asks for Spark (``embedded`` or ``spark``; anything else refused)."""
+    if engine not in ("embedded", "spark"):
+        raise UsageError(f"unknown engine {engine!r}", hint="use embedded or spark")
+    return engine == "spark"
+
+
+def segment_payload(
+    method: str, sizes: dict[str, int], output: str, save_model: Path | None
+) -> dict[str, Any]:
+    """``segment --json`` on Spark: the same keys as the embedded engine's summary."""
+    total = sum(sizes.values())
+    ordered = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {
+        "method": method,
+        "customers": total,
+        "n_segments": len(sizes),
+        "segments": [
+            {"segment": seg, "customers": n, "share": n / total if total else None}
+            for seg, n in ordered
+        ],
+        "output": output,
+        "model": None if save_model is None else str(save_model),
+        "engine": "spark",
+    }
 
 
 def settings_for(master: str | None, config: Path | None) -> SparkSettings:
@@ -120,10 +167,10 @@ def segment_command(
     sample: int | None,
     seed: int,
     as_json: bool,
-) -> tuple[Any, dict[str, int]]:
+) -> tuple[Any, dict[str, int], Any]:
     """``seglens segment --engine spark``: fit on a sample, score and write in Spark.
 
-    Returns the fitted model and the customers per segment.
+    Returns the fitted model, the customers per segment, and the Spark feature table.
     """
     from seglens.spark.commands import segment_on_spark, segment_sizes
     from seglens.spark.fit import sample_size
@@ -149,4 +196,40 @@ def segment_command(
         for seg, n in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])):
             console.print(f"{seg}: {n:,}", highlight=False, markup=False)
         console.print(f"wrote {sum(sizes.values()):,} assignments to {where}", markup=False)
-    return res.model, sizes
+    return res.model, sizes, features
+
+
+def accuracy_command(
+    settings: SparkSettings,
+    source: str,
+    labels: Any,
+    vocabulary: Callable[[Any], tuple[Any, str]],
+    confidence: float,
+    rule: Any,
+) -> tuple[Any, dict[str, Any]]:
+    """``seglens accuracy --engine spark``: the report and the segmentation's input note.
+
+    ``vocabulary`` gets a one-column frame of the segment names and returns the labels table
+    and the match rule (the embedded command's own check of the labels' vocabulary).
+    """
+    import polars as pl
+
+    from seglens.spark.accuracy import segment_sizes, spark_accuracy_report
+
+    sdf = segments_frame(settings, source)
+    sizes = segment_sizes(sdf)
+    label_table, method = vocabulary(pl.DataFrame({"segment": sorted(sizes)}, orient="col"))
+    rep = spark_accuracy_report(
+        sdf, label_table, match=method, confidence=confidence, rule=rule, sizes=sizes
+    )
+    n = sum(sizes.values())
+    note = {
+        "source": describe(source),
+        "rows_read": n,
+        "rows_kept": n,
+        "mapping": {},
+        "rules": {},
+        "file": "segments",
+        "engine": "spark",
+    }
+    return rep, note

@@ -4,7 +4,10 @@ hidden rows, merged cells and notes first."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from seglens.errors import DataError
 from seglens.io import LoadedTable
@@ -322,3 +325,189 @@ def _rule_line(loaded: LoadedTable, rule: str, line: int) -> None:
     result = loaded.report.rule(rule)
     assert result.rows == 1, result
     assert result.examples[0]["line"] == line, result.examples
+
+
+# --- Excel: hidden rows, merged cells, notes first ------------------------------------------
+HEAD_ROW = ["customer_id", "order_id", "timestamp", "amount"]
+
+
+def _book(*sheets: tuple[str, Callable[[Any], None]]) -> Callable[[Path], None]:
+    """A workbook writer: each sheet named and filled by its builder."""
+
+    def write(path: Path) -> None:
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        first = wb.active
+        for i, (title, build) in enumerate(sheets):
+            ws = first if i == 0 else wb.create_sheet(title)
+            ws.title = title
+            build(ws)
+        wb.save(path)
+
+    return write
+
+
+def _orders(n: int, *, head: bool = True) -> Callable[[Any], None]:
+    def build(ws: Any) -> None:
+        if head:
+            ws.append(HEAD_ROW)
+        for i in range(1, n + 1):
+            ws.append([f"C{i}", f"O{i}", dt.datetime(2024, 1, i), i * 1.5])
+
+    return build
+
+
+def _hidden(ws: Any) -> None:
+    _orders(6)(ws)
+    ws.row_dimensions[3].hidden = True
+    ws.row_dimensions[6].hidden = True
+
+
+def _merged_down(ws: Any) -> None:
+    ws.append(["Kunde", "Rechnung", "Datum", "Betrag"])
+    for i, who in enumerate(["C1", None, None, "C2"], start=1):
+        ws.append([who, f"O{i}", dt.datetime(2024, 1, i), float(i)])
+    ws.merge_cells("A2:A4")
+
+
+def _merged_across(ws: Any) -> None:
+    _orders(3)(ws)
+    ws.merge_cells("A3:B3")
+
+
+def _merged_into_header(ws: Any) -> None:
+    _orders(3)(ws)
+    ws.merge_cells("B1:B2")
+
+
+def _notes_first(ws: Any, *, bad: bool = False) -> None:
+    ws.append(["CRM export 2024-03-05"])
+    ws.append(["Filter: all customers"])
+    ws.append([])
+    ws.merge_cells("A1:D1")
+    _orders(3)(ws)
+    if bad:
+        ws.append(["C9", "O9", dt.datetime(2024, 1, 9), "abc"])
+
+
+def _readme(ws: Any) -> None:
+    ws.append(["This workbook holds the orders of January."])
+    ws.append(["Questions: crm@example.com"])
+
+
+def _hide_sheet(ws: Any) -> None:
+    _orders(1)(ws)
+    ws.sheet_state = "hidden"
+
+
+_ORDERS_6 = _columns(
+    customer_id=[f"C{i}" for i in range(1, 7)],
+    amount=[i * 1.5 for i in range(1, 7)],
+    timestamp=[d(2024, 1, i) for i in range(1, 7)],
+)
+
+EXCEL_CASES = [
+    Case(
+        "xlsx_hidden_rows_loaded_and_reported",
+        _book(("Orders", _hidden)),
+        both(
+            _ORDERS_6,
+            _details(hidden_rows={"Orders": 2}),
+            _warned("2 hidden row(s) in sheet 'Orders' (rows 3, 6) were loaded like the others"),
+        ),
+        suffix=".xlsx",
+    ),
+    Case(
+        "xlsx_merged_down_a_column_filled",
+        _book(("Orders", _merged_down)),
+        both(
+            _columns(customer_id=["C1", "C1", "C1", "C2"], order_id=["O1", "O2", "O3", "O4"]),
+            _details(merged_filled={"Orders": 1}),
+            _warned("1 merged range(s) in sheet 'Orders' (A2:A4) were filled"),
+        ),
+        suffix=".xlsx",
+    ),
+    Case(
+        "xlsx_merged_across_columns_refused",
+        _book(("Orders", _merged_across)),
+        error=DataError,
+        phrases=("merged cells A3:B3 in sheet 'Orders' span columns", "Unmerge Cells"),
+        lines=(3,),
+        values=("A3:B3",),
+        suffix=".xlsx",
+    ),
+    Case(
+        "xlsx_merged_header_into_data_refused",
+        _book(("Orders", _merged_into_header)),
+        error=DataError,
+        phrases=("merged cells B1:B2 in sheet 'Orders' join the header with data rows",),
+        lines=(2,),
+        suffix=".xlsx",
+    ),
+    Case(
+        "xlsx_notes_block_above_the_header",
+        _book(("Export", _notes_first)),
+        both(
+            _columns(customer_id=["C1", "C2", "C3"], amount=[1.5, 3.0, 4.5]),
+            _details(header_row={"Export": 4}),
+            _warned(
+                "sheet 'Export': rows 1-3 above the header (row 4) were read as notes, not data "
+                "(first: 'CRM export 2024-03-05')"
+            ),
+        ),
+        suffix=".xlsx",
+    ),
+    Case(
+        "xlsx_notes_block_rows_keep_their_numbers",
+        _book(("Export", lambda ws: _notes_first(ws, bad=True))),
+        error=DataError,
+        phrases=("first offending rows: line 8: \"sheet Export: 'abc'\"",),
+        lines=(8,),
+        column="amount",
+        suffix=".xlsx",
+    ),
+    Case(
+        "xlsx_notes_sheet_first_refused_listing_sheets",
+        _book(("Read me", _readme), ("Orders", _orders(2))),
+        error=DataError,
+        phrases=(
+            "the first sheet, 'Read me', holds no table (notes first?); the workbook's sheets: "
+            "'Read me' (no table: 2 line(s) of text); 'Orders' (4 columns: customer_id, "
+            "order_id, timestamp, amount, about 2 rows)",
+            "choose the sheet with --sheet 'Orders' (or --sheet 1)",
+        ),
+        suffix=".xlsx",
+    ),
+    Case(
+        "xlsx_notes_sheet_first_with_sheet_chosen",
+        _book(("Read me", _readme), ("Orders", _orders(2))),
+        _columns(customer_id=["C1", "C2"], amount=[1.5, 3.0]),
+        options={"sheet": "Orders"},
+        suffix=".xlsx",
+    ),
+    Case(
+        "xlsx_all_sheets_pass_over_the_notes_sheet",
+        _book(("Read me", _readme), ("Orders", _orders(2))),
+        both(
+            _columns(customer_id=["C1", "C2"]),
+            _warned("sheet 'Read me' holds no table and was not read"),
+        ),
+        options={"sheet": "*"},
+        suffix=".xlsx",
+    ),
+    Case(
+        "xlsx_several_tables_first_read_others_listed",
+        _book(("Orders", _orders(6)), ("Old", _hide_sheet)),
+        both(
+            _ORDERS_6,
+            _warned(
+                "the workbook has 2 sheets and the first, 'Orders', was read; all: 'Orders' "
+                "(4 columns: customer_id, order_id, timestamp, amount, about 6 rows); 'Old' "
+                "(4 columns: customer_id, order_id, timestamp, amount, about 1 rows, hidden); "
+                "choose another with --sheet NAME"
+            ),
+        ),
+        suffix=".xlsx",
+    ),
+]

@@ -12,9 +12,9 @@ from seglens.io import load_table, load_transactions
 from seglens.tables import LABELS
 
 from .real_files import Case
-from .real_files_layouts import SYNONYM_CASES, WHITESPACE_CASES
+from .real_files_layouts import EXCEL_CASES, SYNONYM_CASES, WHITESPACE_CASES
 
-CASES = SYNONYM_CASES + WHITESPACE_CASES
+CASES = SYNONYM_CASES + WHITESPACE_CASES + EXCEL_CASES
 
 
 def _load(case: Case, path: Path) -> object:

@@ -25,35 +25,81 @@ from seglens.spark.sources import describe, is_spark_source, kind_of, read_sourc
 __all__ = [
     "SegmentOnSpark",
     "features_on_spark",
+    "ingest_on_spark",
     "read_lines",
     "segment_on_spark",
 ]
 
 
 def read_lines(
-    session: Any, source: str, columns: Mapping[str, str] | None, **options: Any
+    session: Any,
+    source: str,
+    columns: Mapping[str, str] | str | None,
+    *,
+    config: Any = None,
+    delimiter: str | None = None,
+    **options: Any,
 ) -> SparkCleaned:
     """Transactions of ``source`` cleaned on Spark: the canonical lines and the cleaning report.
 
     CSV/TSV files are read by :func:`seglens.io.spark_cleaning.read_spark_csv`; Parquet,
     ``table:`` and ``sql:`` by Spark; then :func:`seglens.io.spark_cleaning.clean_on_spark`
     applies the embedded engine's cleaning rules (one definition; an already canonical table
-    passes unchanged). ``options`` are the ingest options (``as_of``, ``drop_duplicates`` ...).
-    Any other source (Excel, a database URL) is loaded by the embedded loader and handed over.
+    passes unchanged). ``config`` and ``options`` are the ingest config file and options
+    (``as_of``, ``drop_duplicates`` ...). Any other source (Excel, a database URL) is loaded by
+    the embedded loader and handed over.
     """
     from seglens.io.spark_cleaning import clean_on_spark, read_spark_csv
 
     if not is_spark_source(source):
         from seglens.io import load_transactions
 
-        loaded = load_transactions(source, columns=dict(columns or {}) or None, **options)
+        kw = {"columns": columns or None, "config": config, "delimiter": delimiter}
+        loaded = load_transactions(source, **kw, **options)
         frame = session.createDataFrame(loaded.table.to_arrow()).localCheckpoint()
         return SparkCleaned(frame, loaded.report)
     if _is_text(source):
-        raw = read_spark_csv(session, source, delimiter=options.pop("delimiter", None))
+        raw = read_spark_csv(session, source, delimiter=delimiter)
     else:
         raw = read_source(session, source)
-    return clean_on_spark(raw, source=describe(source), columns=columns or None, **options)
+    return clean_on_spark(
+        raw, source=describe(source), columns=columns or None, config=config, **options
+    )
+
+
+_NOT_ON_SPARK = {
+    "sheet": "--sheet (Excel is read by the embedded loader)",
+    "table": "--table (write table:db.name instead)",
+    "query": '--query (write "sql:SELECT ..." instead)',
+    "encoding": "--encoding (the Spark reader sniffs UTF-8 or Windows-1252 itself)",
+}
+
+
+def ingest_on_spark(
+    settings: SparkSettings,
+    source: str,
+    output: str | None,
+    *,
+    as_of: str | None,
+    keywords: Mapping[str, Any],
+) -> tuple[SparkCleaned, str | None]:
+    """``seglens ingest --engine spark``: clean on Spark, write the canonical lines there.
+
+    ``keywords`` are the ingest options as :func:`seglens.io.load_transactions` takes them;
+    those that only the embedded loader has are refused with what to write instead.
+    """
+    opts = {k: v for k, v in keywords.items() if v is not None and k != "max_bytes"}
+    refused = [_NOT_ON_SPARK[k] for k in opts if k in _NOT_ON_SPARK]
+    if refused and is_spark_source(source):
+        raise UsageError(
+            f"{', '.join(refused)}: not used with --engine spark",
+            hint="leave it out; see docs/spark.md for what Spark reads",
+        )
+    session = open_spark(settings)
+    columns = opts.pop("columns", None)
+    cleaned = read_lines(session, source, columns, as_of=as_of, **opts)
+    where = None if output is None else write_output(cleaned.table, output)
+    return cleaned, where
 
 
 def _is_text(source: str) -> bool:

@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -18,6 +19,7 @@ from seglens.cli._stdio import is_dash, stdin_path, stdout_to_stderr, write_stdo
 from seglens.errors import UsageError
 from seglens.io import CleaningReport, LoadedTable
 from seglens.io.atomic import atomic_path
+from seglens.spark.cli import EngineOption, SparkConfigOption, SparkMasterOption, check_engine
 
 __all__ = ["ingest", "parse_size", "print_report"]
 
@@ -118,6 +120,35 @@ def print_report(loaded: LoadedTable) -> None:
         console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
 
 
+def _ingest_spark(
+    path: str,
+    output: Path | None,
+    as_of: str | None,
+    as_json: bool,
+    spark: tuple[str | None, Path | None],
+    ingest_args: IngestArgs,
+) -> None:
+    """``--engine spark``: the same report; the canonical lines written by Spark (a folder)."""
+    from seglens.spark.cli import settings_for
+    from seglens.spark.commands import ingest_on_spark
+
+    if is_dash(path) or is_dash(output):
+        raise UsageError("--engine spark reads and writes files or tables, not - (stdin/stdout)")
+    target = None if output is None else str(output)
+    cleaned, where = ingest_on_spark(
+        settings_for(*spark), path, target, as_of=as_of, keywords=ingest_args.keywords()
+    )
+    if as_json:
+        data = cleaned.report.to_dict()
+        if output is not None:
+            data["output"] = str(output)
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    print_report(LoadedTable(pl.DataFrame(), cleaned.report, {}, path))
+    if where is not None:
+        console.print(f"canonical table written by Spark to {escape(where)}")
+
+
 @app.command()
 @with_ingest_options()
 def ingest(
@@ -146,10 +177,16 @@ def ingest(
         bool,
         typer.Option("--json", help="print the report as JSON (stable schema, docs/ingestion.md)"),
     ] = False,
+    engine: EngineOption = "embedded",
+    spark_master: SparkMasterOption = None,
+    spark_config: SparkConfigOption = None,
     *,
     ingest_args: IngestArgs,
 ) -> None:
     """Load transactions, print the column mapping used and the cleaning report."""
+    if check_engine(engine):  # cleaned and written by Spark (docs/spark.md)
+        _ingest_spark(path, output, as_of, as_json, (spark_master, spark_config), ingest_args)
+        return
     to_stdout = is_dash(output)
     if output is not None and not to_stdout and output.suffix.lower() not in (".parquet", ".csv"):
         raise UsageError(f"cannot write {output.name}", hint="use a .parquet or .csv name")

@@ -1,5 +1,5 @@
-"""Guards around every database seglens talks to: connect and statement timeouts, and values a
-database refuses.
+"""Guards around every database seglens talks to: connect and statement timeouts, values a
+database refuses, and a full disk.
 
 Three paths reach a database: the store (:mod:`seglens.store`), transactions read by URL
 (:mod:`seglens.io.sources`) and segments exported to a table (:mod:`seglens.export.db`). Each
@@ -153,8 +153,8 @@ def _how_to_raise(kind: str) -> str:
 
 
 def explain_db_error(err: BaseException, where: str) -> SeglensError | None:
-    """A clear error for a timeout or a refused value behind the DBAPI error ``err`` (``None``
-    for anything else); ``where`` names the database, its password hidden."""
+    """A clear error for a timeout, a full disk or a refused value behind the DBAPI error
+    ``err`` (``None`` for anything else); ``where`` names the database, its password hidden."""
     orig = getattr(err, "orig", None) or err
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     limits = db_timeouts()
@@ -171,6 +171,17 @@ def explain_db_error(err: BaseException, where: str) -> SeglensError | None:
             "was cancelled; nothing was changed",
             source=where,
             hint="make the query smaller or faster, or " + _how_to_raise("statement"),
+        )
+    if getattr(orig, "sqlite_errorname", None) == "SQLITE_FULL" or getattr(
+        orig, "sqlstate", None
+    ) in (
+        "53100",  # PostgreSQL disk_full
+    ):
+        return DataError(
+            f"the disk is full ({text}); the transaction was rolled back and the database "
+            "keeps its earlier data",
+            source=where,
+            hint="free disk space (or move the database to another disk) and run the command again",
         )
     state = str(getattr(orig, "sqlstate", "") or "")
     if state.startswith("22") or "NUL (0x00)" in text:

@@ -8,8 +8,10 @@ it and saying to create it, without creating anything.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,9 +24,11 @@ from typer.testing import CliRunner
 from seglens.cli import app
 from seglens.errors import DataError, UsageError
 from seglens.io.atomic import atomic_path, check_folder, write_bytes_atomic
+from seglens.store import list_runs, open_store, record_run, run_assignments
 from tests.transactions import random_transactions
 
 EARLIER = b"customer_id,order_id\nEARLIER,1\n"
+AS_OF = dt.date(2011, 9, 30)
 
 
 @pytest.fixture(scope="module")
@@ -122,15 +126,13 @@ def test_a_real_file_size_limit_keeps_the_earlier_output(
     assert _names(tmp_path) == [name]
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 64 KiB tmpfs (root only; skipped where mounting is not allowed)."""
-    folder = tmp_path / "disk"
+def _mount(folder: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of ``size`` at ``folder`` (root only; skipped where mounting is refused)."""
     folder.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
         capture_output=True,
         check=False,
     )
@@ -140,6 +142,44 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB file system."""
+    yield from _mount(tmp_path / "disk", "64k")
+
+
+@pytest.fixture
+def store_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MiB file system: room for a store and a few runs."""
+    yield from _mount(tmp_path / "disk", "1m")
+
+
+def test_a_full_disk_under_the_store_rolls_back_and_keeps_every_run(store_disk: Path) -> None:
+    db = store_disk / "s.db"
+    kept = 0
+    with open_store(str(db)) as store:
+        with pytest.raises(DataError) as info:
+            for i in range(50):
+                ids = [f"C{i}-{k:06d}" for k in range(3000)]
+                segments = pl.DataFrame({"customer_id": ids, "segment": ["A"] * 3000})
+                record_run(
+                    store, segments, segmenter="rfm", parameters={}, as_of=AS_OF, data_hash="h"
+                )
+                kept += 1
+        assert kept >= 1
+        assert list_runs(store).height == kept
+        assert run_assignments(store, kept)["customer_id"].to_list()[-1] == f"C{kept - 1}-002999"
+    assert str(info.value) == (
+        f"file sqlite:///{db}: the disk is full (database or disk is full); the transaction was "
+        "rolled back and the database keeps its earlier data\n"
+        "what to do: free disk space (or move the database to another disk) and run the "
+        "command again"
+    )
+    check = sqlite3.connect(db)
+    assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    check.close()
 
 
 def test_a_full_disk_names_the_file_and_keeps_the_earlier_output(

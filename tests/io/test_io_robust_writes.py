@@ -252,3 +252,31 @@ def test_a_missing_output_folder_is_an_error_and_nothing_is_created(
         f"what to do: create it first (mkdir -p {folder}) or choose another path",
     ]
     assert not folder.exists()
+
+
+def test_a_refused_weasyprint_pdf_keeps_the_earlier_pdf(tmp_path: Path) -> None:
+    from seglens.report.render import weasyprint_pdf
+
+    out = _earlier(tmp_path, "review.pdf")
+    html = '<html><body><img src="http://127.0.0.1:9/chart.png"></body></html>'
+    with pytest.raises(UsageError) as info:
+        weasyprint_pdf(html, out)
+    assert info.value.message == (
+        "the report tried to load external resources while rendering the PDF"
+    )
+    assert out.read_bytes() == EARLIER
+    assert _names(tmp_path) == ["review.pdf"]
+
+
+def test_a_failing_chromium_keeps_the_earlier_pdf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seglens.report.pdf_chromium import chromium_pdf
+
+    monkeypatch.setenv("SEGLENS_CHROMIUM", "/bin/false")  # a real program that fails
+    out = _earlier(tmp_path, "review.pdf")
+    with pytest.raises(UsageError) as info:
+        chromium_pdf("<html><body>x</body></html>", out)
+    assert info.value.message == "Chromium could not print the PDF (exit 1)"
+    assert out.read_bytes() == EARLIER
+    assert _names(tmp_path) == ["review.pdf"]

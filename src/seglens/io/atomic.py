@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from seglens.errors import DataError, UsageError
+from seglens.errors import DataError, SeglensError, UsageError
 
 __all__ = ["atomic_path", "check_folder", "write_bytes_atomic", "write_text_atomic"]
 
@@ -155,7 +155,7 @@ def atomic_path(path: str | os.PathLike[str], *, option: str | None = None) -> I
         with suppress(OSError):
             tmp.unlink()
         cause = _os_error(err) if isinstance(err, Exception) else None
-        if cause is not None and not isinstance(err, DataError):
+        if cause is not None and not isinstance(err, SeglensError):
             raise _write_error(target, cause) from None
         raise
     with suppress(OSError):  # the rename itself reaches the disk (not possible everywhere)

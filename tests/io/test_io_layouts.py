@@ -3,10 +3,15 @@ or the exact error (file, line, column, value, fix)."""
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
+from typer.testing import CliRunner
 
+from seglens.cli import app
 from seglens.errors import DataError
 from seglens.io import load_table, load_transactions
 from seglens.tables import LABELS
@@ -15,6 +20,23 @@ from .real_files import Case
 from .real_files_layouts import EXCEL_CASES, SYNONYM_CASES, WHITESPACE_CASES
 
 CASES = SYNONYM_CASES + WHITESPACE_CASES + EXCEL_CASES
+DEADLINE = 60
+
+
+@pytest.fixture(autouse=True)
+def _deadline() -> Iterator[None]:
+    """Fail a case that takes over a minute (a hang) instead of waiting."""
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError(f"over {DEADLINE} s: the loader hangs")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(DEADLINE)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _load(case: Case, path: Path) -> object:
@@ -47,3 +69,29 @@ def test_layout_case(case: Case, tmp_path: Path) -> None:
         assert err.column == case.column
     if case.values is not None:
         assert tuple(err.values)[: len(case.values)] == case.values
+
+
+def test_the_ingest_report_says_what_was_sniffed(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.name == "ws_cdnow_no_header")
+    out = CliRunner().invoke(app, ["ingest", str(case.write(tmp_path))])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "delimiter: whitespace, header: False, timestamp_format: %Y%m%d" in text
+    assert "order_id │ customer_id + date │ derived" in text
+    assert "warning: the file has no header line; its columns were named from their values" in text
+    assert "warning: the source has no order id column: each customer's lines with the same" in text
+
+
+def test_no_traceback_from_the_command_line(tmp_path: Path) -> None:
+    """`seglens ingest` on every transactions case exits 0 or 2 with a message."""
+    flags = {"delimiter": "--delimiter", "sheet": "--sheet"}
+    runner = CliRunner()
+    for case in (c for c in CASES if c.table == "transactions"):
+        args = ["ingest", str(case.write(tmp_path)), "--json"]
+        for key, value in case.options.items():
+            args += [flags[key], value]
+        result = runner.invoke(app, args)
+        assert result.exit_code == (0 if case.error is None else 2), (case.name, result.output)
+        assert "Traceback" not in result.output, case.name
+        if case.error is not None:
+            assert result.output.startswith("error: "), (case.name, result.output)

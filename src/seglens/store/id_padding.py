@@ -47,7 +47,7 @@ def lost_zeros_error(
         column="customer_id",
         lines=tuple(ln for ln, _ in rows[:5]),
         values=tuple(i for _, i in rows[:5]),
-        hint=f"import again with --pad-ids (pad_ids=True) to restore the zeros (each id padded "
-        f"to the width of the stored id it matches: {widths} digits), or with --no-pad-ids "
-        "(pad_ids=False) to keep the ids as written",
+        hint=f"import the file with `seglens labels import FILE --pad-ids` (pad_ids=True) to "
+        f"restore the zeros (each id padded to the width of the stored id it matches: {widths} "
+        "digits), or with --no-pad-ids (pad_ids=False) to keep the ids as written",
     )

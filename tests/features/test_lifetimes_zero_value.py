@@ -39,7 +39,7 @@ def _lifetimes_summary(path: Path, end: str, *, header: bool) -> pl.DataFrame:
     raw["amount"] = raw["amount"].astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lifetimes' own pandas deprecations, not under test
-        from lifetimes.utils import summary_data_from_transaction_data
+        from lifetimes.utils import summary_data_from_transaction_data  # type: ignore[import-untyped]
 
         theirs = summary_data_from_transaction_data(
             raw,
@@ -50,7 +50,8 @@ def _lifetimes_summary(path: Path, end: str, *, header: bool) -> pl.DataFrame:
             observation_period_end=end,
             freq="D",
         )
-    return pl.from_pandas(theirs.reset_index()).select(LIFETIMES).sort("customer_id")
+    table: pl.DataFrame = pl.from_pandas(theirs.reset_index())
+    return table.select(LIFETIMES).sort("customer_id")
 
 
 def _seglens_features(path: Path, as_of: str, out: Path, *options: str) -> pl.DataFrame:

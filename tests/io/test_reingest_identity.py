@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -52,7 +53,7 @@ def _described(row: tuple[object, ...], text: str) -> tuple[object, ...]:
     return row if not text else (*row[:2], text, *row[3:])
 
 
-def _csv(rows: list[tuple[object, ...]]) -> str:
+def _csv(rows: Sequence[tuple[object, ...]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
@@ -61,21 +62,22 @@ def _csv(rows: list[tuple[object, ...]]) -> str:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=lines, keep_duplicates=st.booleans())
+@given(rows=lines, keep_duplicates=st.booleans(), drop_zero=st.booleans())
 def test_loading_the_canonical_table_again_changes_nothing(
-    rows: list[tuple[object, ...]], keep_duplicates: bool
+    rows: list[tuple[object, ...]], keep_duplicates: bool, drop_zero: bool
 ) -> None:
-    """Every column, every value, from the frame itself, its Parquet file and its CSV file."""
-    drop = False if keep_duplicates else None
+    """Every column, every value, from the frame itself, its Parquet file and its CSV file
+    (with the same options both times; quantity 0 at a non-zero price is a zero-value line)."""
+    options = {"drop_duplicates": False if keep_duplicates else None, "drop_zero_price": drop_zero}
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp, "raw.csv")
         raw.write_text(_csv(rows), encoding="utf-8")
-        first = load_transactions(raw, drop_duplicates=drop).table
+        first = load_transactions(raw, **options).table  # type: ignore[arg-type]
         parquet, text = Path(tmp, "t.parquet"), Path(tmp, "t.csv")
         first.write_parquet(parquet)
         first.write_csv(text)
         for again_from in (first, parquet, text):
-            again = load_transactions(again_from, drop_duplicates=drop)
+            again = load_transactions(again_from, **options)  # type: ignore[arg-type]
             assert_frame_equal(again.table, first)
             assert again.report.rows_kept == again.report.rows_read == first.height
 

@@ -279,7 +279,9 @@ MASKS: Final[tuple[MaskSpec, ...]] = (
     MaskSpec("order_id", 1, lambda ctx, f: col("order_id").is_null()),
     MaskSpec("customer_id", 1, _customer_missing),
     MaskSpec("non_product", 1, _non_product),
-    MaskSpec("zero", 1, lambda ctx, f: col(f.price).eq(0).or_false()),
+    # the line's value, not its unit price: a quantity of 0 is a zero-value line too, and a
+    # canonical table (no unit price) is then judged as its source was (re-loading is identity)
+    MaskSpec("zero", 1, lambda ctx, f: col("amount").eq(0).or_false()),
     MaskSpec(
         "late",
         1,
@@ -391,9 +393,9 @@ def _non_product_message(ctx: RuleContext, f: FrameFacts) -> str:
 
 
 def _zero_message(ctx: RuleContext, f: FrameFacts) -> str:
-    return ("unit price is zero" if f.price != "amount" else "amount is zero") + (
-        "; excluded (no money changed hands)" if ctx.drop_zero_price else "; kept"
-    )
+    return (
+        "value is zero (quantity × unit price)" if f.price != "amount" else "amount is zero"
+    ) + ("; excluded (no money changed hands)" if ctx.drop_zero_price else "; kept")
 
 
 def _late_message(ctx: RuleContext, f: FrameFacts) -> str:

@@ -38,6 +38,10 @@ def work(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> Path:
     d = tmp_path_factory.mktemp("cli")
     tx = random_transactions(300, seed=11)
     tx.write_csv(d / "tx.csv", datetime_format="%Y-%m-%d %H:%M:%S")
+    (d / "emb_i.json").write_text(run("ingest", d / "tx.csv", "-o", d / "emb_l.parquet", "--json"))
+    (d / "sp_i.json").write_text(
+        run("ingest", d / "tx.csv", "-o", d / "sp_l.parquet", "--json", "--engine", "spark")
+    )
     run("features", d / "tx.csv", "-o", d / "emb_f.parquet", "--as-of", "2011-10-01")
     run(
         "features",
@@ -71,6 +75,18 @@ def work(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> Path:
     )
     flipped.write_csv(d / "labels.csv")
     return d
+
+
+def test_ingest_equals_embedded(work: Path) -> None:
+    keys = ["customer_id", "order_id", "timestamp"]
+    emb = pl.read_parquet(work / "emb_l.parquet").sort(keys)
+    assert_frame_equal(pl.read_parquet(work / "sp_l.parquet").sort(keys), emb, check_dtypes=False)
+    e = json.loads((work / "emb_i.json").read_text())
+    s = json.loads((work / "sp_i.json").read_text())
+    assert (s["rows_read"], s["rows_kept"]) == (e["rows_read"], e["rows_kept"]) == (emb.height,) * 2
+    assert [(r["rule"], r["rows"]) for r in s["rules"]] == [
+        (r["rule"], r["rows"]) for r in e["rules"]
+    ]
 
 
 def test_features_and_segments_equal_embedded(work: Path) -> None:

@@ -376,11 +376,6 @@ def _has_order_id(mapping: dict[str, MappedColumn]) -> bool:
     return "order_id" in mapping and mapping["order_id"].how != "derived"
 
 
-def _has_order_id(mapping: dict[str, MappedColumn]) -> bool:
-    """Whether the order id comes from a source column (not absent, not made up)."""
-    return "order_id" in mapping and mapping["order_id"].how != "derived"
-
-
 def _customer_ids(df: pl.DataFrame, plan: _Plan) -> CustomerIds:
     """The customer ids: whole numbers of a numeric column, or the parsed text."""
     missing = df.get_column(MASK + "customer_id")
@@ -596,11 +591,6 @@ def _load_transactions(
     canonical = cleaned.table
     if opts.as_of is not None:
         details["as_of"] = opts.as_of.isoformat(sep=" ")
-    _, duplicates_note = judge_duplicates(
-        opts.drop_duplicates, src_columns, has_order_id=_has_order_id(mapping)
-    )
-    if duplicates_note:
-        details["duplicates"] = duplicates_note
     _, duplicates_note = judge_duplicates(
         opts.drop_duplicates, src_columns, has_order_id=_has_order_id(mapping)
     )

@@ -82,6 +82,14 @@ def test_a_successful_write_replaces_the_file_and_leaves_no_temp(tmp_path: Path)
     assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
 
 
+def test_a_private_output_stays_private(tmp_path: Path) -> None:
+    out = _earlier(tmp_path, "audit.csv")
+    out.chmod(0o600)
+    write_bytes_atomic(out, b"customer_id\nC1\n")
+    assert out.read_bytes() == b"customer_id\nC1\n"
+    assert out.stat().st_mode & 0o777 == 0o600
+
+
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)

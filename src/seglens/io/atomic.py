@@ -16,6 +16,7 @@ import errno
 import os
 import re
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -64,7 +65,8 @@ def check_folder(path: str | os.PathLike[str], *, option: str | None = None) -> 
 
 
 def _create_temp(target: Path) -> Path:
-    """An empty new file next to ``target`` (mode as for a normal new file: 0666 less umask)."""
+    """An empty new file next to ``target``, with ``target``'s permissions when it exists (a
+    file the user made private stays private), else those of a new file (0666 less umask)."""
     for _ in range(100):
         tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
         try:
@@ -74,6 +76,8 @@ def _create_temp(target: Path) -> Path:
         except OSError as err:
             raise _write_error(target, err) from None
         os.close(fd)
+        with suppress(FileNotFoundError):
+            tmp.chmod(stat.S_IMODE(target.stat().st_mode))
         return tmp
     raise DataError("cannot create a temporary file", source=str(target))  # pragma: no cover
 

@@ -164,6 +164,48 @@ SYNONYM_CASES += [
 ]
 
 
+_LABEL_HEADERS = [
+    ("fr", "N° client;Segment;Vérifié par;Date de vérification;Origine;Commentaire"),
+    ("it", "Codice cliente;Segmento;Verificato da;Data revisione;Fonte;Commento"),
+    ("nl", "Klantnummer;Segment;Beoordelaar;Beoordelingsdatum;Bron;Opmerking"),
+    ("pt", "Código do cliente;Segmento;Revisado por;Data da revisão;Origem;Observação"),
+]
+
+
+def _labels_all_columns(loaded: LoadedTable) -> None:
+    assert set(loaded.mapping) == {
+        "customer_id",
+        "segment",
+        "labeled_by",
+        "labeled_at",
+        "source",
+        "note",
+    }, loaded.mapping
+    t = loaded.table
+    assert t["customer_id"].to_list() == ["00461", "00462"]
+    assert t["segment"].to_list() == ["Fidèles", "Perdus"]
+    assert t["labeled_by"].to_list() == ["Zoë", "Luís"]
+    assert t["labeled_at"].to_list() == [d(2024, 3, 25), d(2024, 3, 26)]
+    assert t["source"].to_list() == ["audit", "service"]
+    assert t["note"].to_list() == ["déménagé", None]
+
+
+SYNONYM_CASES += [
+    Case(
+        f"labels_headers_{lang}",
+        rows(
+            "00461;Fidèles;Zoë;25/03/2024;audit;déménagé",
+            "00462;Perdus;Luís;26/03/2024;service;",
+            head=head + "\n",
+            enc="cp1252",
+        ),
+        _labels_all_columns,
+        table="labels",
+    )
+    for lang, head in _LABEL_HEADERS
+]
+
+
 def _amounts(loaded: LoadedTable, expected: list[float]) -> None:
     assert loaded.table["amount"].to_list() == expected
 

@@ -113,6 +113,7 @@ def test_export_round_trip_through_the_loader(tmp_path: Path) -> None:
     src = tmp_path / "seg.csv"
     seg.write_csv(src)
     out = tmp_path / "out" / "hubspot.csv"
+    out.parent.mkdir()  # a missing output folder is an error (issue 19), not created
     d = json.loads(_run("export", str(src), "--output", str(out), "--format", "hubspot",
                         "--extra", "email", "--as-of", "2024-05-31", "--json"))  # fmt: skip
     assert d["rows"] == 3 and d["files"] == [str(out)]

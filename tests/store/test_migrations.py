@@ -37,7 +37,7 @@ def test_empty_database_upgrades_to_head_and_matches_the_models(db_url: str) -> 
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
 
 
-OLDER_REVISIONS = ["0001", "0002", "0003"]
+OLDER_REVISIONS = ["0001", "0002", "0003", "0004"]
 
 
 @pytest.fixture(params=OLDER_REVISIONS)

@@ -158,9 +158,10 @@ class Users:
 
 
 def make_users(store: Store) -> Users:
-    """Create ``viewer``/``reviewer``/``analyst``/``admin`` users, each with a token."""
+    """Create ``viewer``/``reviewer``/``analyst``/``admin`` users, each with a token acting with
+    the user's full role (scope ``admin``)."""
     ids = {r: create_user(store, r, PASSWORD, role=r) for r in ROLES}
-    tokens = {r: create_token(store, ids[r], f"{r}-token") for r in ROLES}
+    tokens = {r: create_token(store, ids[r], f"{r}-token", scope="admin") for r in ROLES}
     return Users(ids, tokens)
 
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 import seglens.cli.web_cmd  # noqa: F401  (registers serve and users until cli/__init__ does)
 from seglens.cli._app import app
 from seglens.store import list_audit, open_store
-from seglens.web.users import authenticate, list_users, principal_for_token
+from seglens.web.users import authenticate, list_tokens, list_users, principal_for_token
 
 
 def test_first_admin_then_roles_and_a_token(tmp_path: Path) -> None:
@@ -22,12 +22,19 @@ def test_first_admin_then_roles_and_a_token(tmp_path: Path) -> None:
     runner.invoke(app, ["users", "create", "rita", "--password", "another password", "--db", db])
     assert runner.invoke(app, ["users", "set-role", "rita", "reviewer", "--db", db]).exit_code == 0
     token = runner.invoke(app, ["users", "token", "rita", "--db", db]).output.strip()
+    labelling = runner.invoke(
+        app, ["users", "token", "rita", "--scope", "label", "--days", "30", "--db", db]
+    ).output.strip()
     with open_store(db) as store:
         roles = {u.username: u.role for u in list_users(store)}
         assert roles == {"boss": "admin", "rita": "reviewer"}
         assert authenticate(store, "boss", "a long password!") is not None
-        who = principal_for_token(store, token)
-        assert who is not None and (who.username, who.role) == ("rita", "reviewer")
+        who = principal_for_token(store, token)  # default scope: read
+        assert who is not None and (who.username, who.role, who.scope) == ("rita", "viewer", "read")
+        who = principal_for_token(store, labelling)
+        assert who is not None and (who.role, who.scope) == ("reviewer", "label")
+        made_at, expires = next((t.created_at, t.expires_at) for t in list_tokens(store))
+        assert expires is not None and (expires - made_at).days == 30
         assert {"user.create", "user.update", "token.create"} <= set(list_audit(store)["action"])
     listed = runner.invoke(app, ["users", "list", "--db", db]).output
     assert "boss" in listed and "reviewer" in listed

@@ -18,6 +18,13 @@ __all__ = ["serve", "users"]
 
 users = sub_app("users", "Accounts of the web app: create users, set roles, issue API tokens.")
 
+KEEP_ALIVE_S = 5
+"""An idle keep-alive connection is closed after this many seconds."""
+MAX_HEADER_BYTES = 16 * 1024
+"""Request line and headers: at most this many bytes (h11 refuses more with 431/400)."""
+MAX_CONNECTIONS = 200
+"""Beyond this many concurrent connections uvicorn answers 503 (body limits: web.Limits)."""
+
 DbOpt = Annotated[
     str | None, typer.Option("--db", help="Database URL or SQLite path (default: $SEGLENS_DB).")
 ]
@@ -34,10 +41,14 @@ def serve(
     margin: Annotated[
         float, typer.Option(help="Audit target margin in points.")
     ] = DEFAULT_SETTINGS.margin_pts,
-    proxy_headers: Annotated[
-        bool,
-        typer.Option(help="Trust X-Forwarded-Proto/For from 127.0.0.1 (behind an HTTPS proxy)."),
-    ] = True,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="Address or network of a reverse proxy whose X-Forwarded-For/-Proto are "
+            "believed (repeatable; default: none, the headers are ignored).",
+        ),
+    ] = None,
 ) -> None:
     """Start the web app (dashboard, review queue, admin, REST API) with uvicorn."""
     import uvicorn
@@ -46,11 +57,25 @@ def serve(
 
     if not quiet():  # a server logs its requests (seglens.web.access) unless -q; on stderr
         seglens_log.setLevel(min(seglens_log.getEffectiveLevel(), logging.INFO))
-    web = create_app(db, settings=Settings(target_pct=target, margin_pts=margin))
+    web = create_app(
+        db,
+        settings=Settings(target_pct=target, margin_pts=margin),
+        trusted_proxies=tuple(trusted_proxy or ()),
+    )
     console.print(f"seglens web app on http://{host}:{port}/ (API docs at /api/docs)")
     # uvicorn's own access log would write raw paths (customer ids) and client addresses:
-    # the app logs its own PII-free access line instead.
-    uvicorn.run(web, host=host, port=port, access_log=False, proxy_headers=proxy_headers)
+    # the app logs its own PII-free access line instead. Forwarded headers are the app's
+    # business (trusted proxies only), so uvicorn's own handling is off.
+    uvicorn.run(
+        web,
+        host=host,
+        port=port,
+        access_log=False,
+        proxy_headers=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        limit_concurrency=MAX_CONNECTIONS,
+    )
 
 
 def _password(given: str | None) -> str:
@@ -136,12 +161,25 @@ def users_set_role(
 def users_token(
     username: Annotated[str, typer.Argument()],
     name: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+    scope: Annotated[
+        str, typer.Option(help="read, label (also posts labels) or admin (the user's full role).")
+    ] = "read",
+    days: Annotated[int, typer.Option(min=1, max=366, help="Days until it expires.")] = 90,
     db: DbOpt = None,
 ) -> None:
     """Issue an API token for a user and print it (once: only its hash is stored)."""
+    from datetime import timedelta
+
     from seglens.store import open_store
     from seglens.web.users import create_token, current_actor, user_id_of
 
     with open_store(db) as store:
-        secret = create_token(store, user_id_of(store, username), name, actor=current_actor())
+        secret = create_token(
+            store,
+            user_id_of(store, username),
+            name,
+            scope=scope,
+            ttl=timedelta(days=days),
+            actor=current_actor(),
+        )
     console.print(secret, highlight=False, soft_wrap=True)

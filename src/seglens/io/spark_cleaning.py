@@ -158,11 +158,14 @@ def read_spark_csv(
 
     raw = read_text_file(Path(path), delimiter=delimiter, max_bytes=None)
     enc = str(raw.details["encoding"])
-    if enc.startswith(("utf-16", "utf-32")) or raw.warnings:
+    unlike = [w for w in raw.warnings if w.startswith("mixed encodings") or "U+FFFD" in w]
+    if enc.startswith(("utf-16", "utf-32")):
+        unlike.append(f"{enc} text")
+    if raw.details.get("delimiter") == "whitespace" or raw.details.get("header") is False:
+        unlike.append("fields separated by runs of blanks, or no header line")
+    if unlike:
         raise UsageError(
-            f"the spark engine cannot read this file as the embedded engine does ({enc}"
-            + (f"; {raw.warnings[0]}" if raw.warnings else "")
-            + ")",
+            f"the spark engine cannot read this file as the embedded engine does ({unlike[0]})",
             source=str(path),
             hint=_INGEST_FIRST,
         )
@@ -174,7 +177,7 @@ def read_spark_csv(
         header=True,
         inferSchema=False,
         sep=delim,
-        encoding="UTF-8" if enc.startswith("utf-8") else enc,
+        encoding=_spark_charset(Path(path), enc),
         quote='"',
         escape='"',
         mode="FAILFAST",
@@ -183,6 +186,36 @@ def read_spark_csv(
     if first.startswith("\ufeff"):
         frame = frame.withColumnRenamed(first, first.removeprefix("\ufeff"))
     return frame
+
+
+def _spark_charset(path: Path, enc: str) -> str:
+    """Spark's name for the sniffed encoding. Spark reads only UTF-8 and Latin-1 among the
+    single-byte encodings; Windows-1252 is Latin-1 except for bytes 0x80-0x9F (€, curly
+    quotes), so a Windows-1252 file without them is read as Latin-1, identically."""
+    import codecs
+
+    from seglens.io.textfiles import _compression, _opened
+
+    name = codecs.lookup(enc).name
+    if name.startswith("utf-8"):
+        return "UTF-8"
+    if name == "iso8859-1":
+        return "ISO-8859-1"
+    if name == "cp1252":
+        with path.open("rb") as fh:
+            kind = _compression(fh.read(8), path)
+        with _opened(path, kind) as fh:
+            while block := fh.read(1 << 20):
+                if re.search(rb"[\x80-\x9f]", block):
+                    break
+            else:
+                return "ISO-8859-1"
+    raise UsageError(
+        f"the spark engine cannot decode {enc} text as the embedded engine does "
+        "(Spark reads UTF-8 and Latin-1; Windows-1252 only without bytes 0x80-0x9F)",
+        source=str(path),
+        hint=_INGEST_FIRST,
+    )
 
 
 @dataclass(frozen=True)
@@ -458,30 +491,29 @@ def _results(ctx: Any, facts: FrameFacts, names: set[str], counts: dict[str, Any
     return out
 
 
-def _refuse_unreadable(frame: Any, read: _Read, counts: dict[str, Any], source: str) -> None:
+def _refuse_unreadable(parsed: Any, read: _Read, counts: dict[str, Any], source: str) -> None:
     """Values the detected format could not read: the embedded engine re-reads them with every
     known format (or the careful number path), Spark does not, so it stops rather than differ."""
     for name, column in read.checked:
-        if not counts[f"unreadable:{name}"]:
+        n = counts[f"unreadable:{name}"]
+        if not n:
             continue
-        values = [
-            r[0]
-            for r in frame.filter(_unreadable(name, column)).select(_src(column)).limit(5).collect()
-        ]
+        rows = parsed.filter(_unreadable(name)).select(raw_name(_field_of(name))).limit(5)
+        values = ", ".join(repr(str(r[0])) for r in rows.collect())
         raise DataError(
-            f"{counts[f'unreadable:{name}']:,} values of {column!r} do not read with the "
-            "format detected on the first rows; the spark engine does not re-read them",
+            f"{n:,} value(s) of {column!r} do not read with the format detected on the first "
+            f"rows (e.g. {values}); the spark engine does not re-read them (Spark does not "
+            "know line numbers: seglens ingest names their lines)",
             source=source,
             column=column,
-            values=tuple(str(v) for v in values),
             hint=_INGEST_FIRST,
         )
 
 
-def _unreadable(name: str, column: str) -> Any:
-    sf = _functions()
-    text = _strip(_src(column).cast("string"))
-    return sf.col(name).isNull() & text.isNotNull() & (text != "")
+def _unreadable(name: str) -> Any:
+    """Parsed value missing although the source value is not blank."""
+    text = _strip(_functions().col(raw_name(_field_of(name))).cast("string"))
+    return _functions().col(name).isNull() & (text != "")
 
 
 def _fatal(counts: dict[str, Any], ctx: Any, derived: bool, n: int) -> None:
@@ -564,7 +596,7 @@ def clean_on_spark(
     empty = parsed.filter(sf.col("__empty")).count()
     parsed = parsed.filter(~sf.col("__empty"))
     counts = _counts(parsed, read, aggs) | {"empty": empty}
-    _refuse_unreadable(frame, read, counts, source)
+    _refuse_unreadable(parsed, read, counts, source)
     derived = mapping["amount"].how == "derived"
     _fatal(counts, ctx, derived, int(counts["n"]))
     if not counts["customers_read"]:
@@ -594,12 +626,7 @@ def _counts(parsed: Any, read: _Read, aggs: list[Any]) -> dict[str, Any]:
         sf.count_distinct(sf.when(sf.col("__others"), cust)).alias("customers_kept"),
         *aggs,
         *[_sum(sf.col(c).isNull()).alias(f"null:{f}") for f, c in nulls.items() if c in read.exprs],
-        *[
-            _sum(sf.col(name).isNull() & (_strip(sf.col(raw_name(_field_of(name)))) != "")).alias(
-                f"unreadable:{name}"
-            )
-            for name, _ in read.checked
-        ],
+        *[_sum(_unreadable(name)).alias(f"unreadable:{name}") for name, _ in read.checked],
     ).first()
     return dict(row.asDict())
 

@@ -54,6 +54,7 @@ from seglens.store.runs import (
 )
 from seglens.store.users import (
     ROLES,
+    SCOPES,
     Account,
     TokenInfo,
     UserInfo,
@@ -66,13 +67,16 @@ from seglens.store.users import (
     drop_session,
     find_login,
     get_user,
+    list_account_events,
     list_api_tokens,
     list_users,
     record_login,
+    record_login_failure,
     revoke_api_token,
     set_password_hash,
     update_user,
     user_id_of,
+    username_key,
 )
 from seglens.store.web_labels import (
     IdempotencyConflictError,
@@ -84,6 +88,7 @@ from seglens.store.web_labels import (
 __all__ = [
     "POLICIES",
     "ROLES",
+    "SCOPES",
     "Account",
     "AuditDesignRecord",
     "CustomerRecord",
@@ -124,6 +129,7 @@ __all__ = [
     "label_events",
     "label_history",
     "latest_run",
+    "list_account_events",
     "list_alerts",
     "list_api_tokens",
     "list_audit",
@@ -138,6 +144,7 @@ __all__ = [
     "record_import",
     "record_kpi",
     "record_login",
+    "record_login_failure",
     "record_run",
     "resolve_alerts",
     "resolve_binding",
@@ -156,4 +163,5 @@ __all__ = [
     "update_user",
     "upgrade",
     "user_id_of",
+    "username_key",
 ]

@@ -24,10 +24,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from seglens.store.models import Base
 
-__all__ = ["ROLES", "ApiToken", "IdempotencyKey", "User", "WebSession"]
+__all__ = ["ROLES", "SCOPES", "ApiToken", "IdempotencyKey", "User", "WebSession"]
 
 ROLES: tuple[str, ...] = ("viewer", "reviewer", "analyst", "admin")
 """Roles from least to most privileged; each role may do everything the ones before it may."""
+
+SCOPES: dict[str, str] = {"read": "viewer", "label": "reviewer", "admin": "admin"}
+"""API token scopes and the most privileged role each lets a token act with (its user's role
+caps it further): ``read`` reads, ``label`` also posts labels, ``admin`` acts with the full role."""
 
 
 class User(Base):
@@ -37,11 +41,15 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
+    username_key: Mapped[str] = mapped_column(String(100), unique=True, index=True)
+    """The case-folded username: names differing only in case are the same user (rev 0005)."""
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Set by an admin's reset: the temporary password only opens the change-password form."""
 
 
 class WebSession(Base):
@@ -57,7 +65,7 @@ class WebSession(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for the REST API, acting as its user with the user's role."""
+    """A bearer token for the REST API, acting as its user within its scope, until it expires."""
 
     __tablename__ = "api_tokens"
 
@@ -69,6 +77,9 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    scope: Mapped[str] = mapped_column(String(10), default="read")
+    """``read``, ``label`` or ``admin`` (each includes the ones before it; rev 0005)."""
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class IdempotencyKey(Base):

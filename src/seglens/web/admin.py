@@ -1,23 +1,29 @@
-"""The Admin page: users, roles, API tokens and the recent audit log (admins only)."""
+"""The Admin page: users, roles, password resets, API tokens and the recent audit log.
+
+Admins only, and only from a signed-in browser: an API token (even one of an admin) can neither
+manage users nor issue tokens, so a leaked token cannot mint a successor that outlives it.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from seglens.store import ROLES, list_audit
-from seglens.web.deps import require, state_of
+from seglens.store import ROLES, SCOPES, get_user, list_account_events, list_audit
+from seglens.web.deps import require_session, state_of
 from seglens.web.pages import _render
 from seglens.web.users import (
+    TOKEN_TTL,
     Principal,
     create_token,
     create_user,
     list_tokens,
     list_users,
+    reset_password,
     revoke_token,
-    set_password,
     update_user,
 )
 
@@ -25,17 +31,27 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
-Admin = Annotated[Principal, Depends(require("admin"))]
+Admin = Annotated[Principal, Depends(require_session("admin"))]
 
 
-def _page(request: Request, *, new_token: str | None = None, status: int = 200) -> Response:
+def _page(
+    request: Request,
+    *,
+    new_token: str | None = None,
+    temporary: tuple[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     store = state_of(request).store
     ctx = {
         "users": list_users(store),
         "tokens": list_tokens(store),
         "roles": ROLES,
+        "scopes": list(SCOPES),
+        "token_days": TOKEN_TTL.days,
         "audit": list_audit(store, limit=50).to_dicts(),
+        "account_events": list_account_events(store, limit=50),
         "new_token": new_token,
+        "temporary": temporary,
     }
     return _render(request, "admin.html", ctx, status=status)
 
@@ -54,8 +70,15 @@ def add_user(
     password: Annotated[str, Form(min_length=1, max_length=1000)],
     role: Annotated[str, Form(max_length=20)] = "viewer",
 ) -> Response:
-    """Create a user."""
-    create_user(state_of(request).store, username, password, role=role, actor=admin.username)
+    """Create a user; the password given is temporary (changed at first sign-in)."""
+    create_user(
+        state_of(request).store,
+        username,
+        password,
+        role=role,
+        actor=admin.username,
+        temporary=True,
+    )
     return RedirectResponse("/admin", status_code=303)
 
 
@@ -67,22 +90,20 @@ def change_user(
     role: Annotated[str | None, Form(max_length=20)] = None,
     active: Annotated[str | None, Form(max_length=5)] = None,
 ) -> Response:
-    """Change a user's role, or (de)activate them."""
+    """Change a user's role, or (de)activate them (deactivation revokes their tokens)."""
     flag = None if active is None else active == "true"
     update_user(state_of(request).store, user_id, role=role, active=flag, actor=admin.username)
     return RedirectResponse("/admin", status_code=303)
 
 
-@router.post("/users/{user_id}/password")
-def change_password(
-    request: Request,
-    user_id: int,
-    admin: Admin,
-    password: Annotated[str, Form(min_length=1, max_length=1000)],
-) -> Response:
-    """Set a new password (ends the user's sessions)."""
-    set_password(state_of(request).store, user_id, password, actor=admin.username)
-    return RedirectResponse("/admin", status_code=303)
+@router.post("/users/{user_id}/reset")
+def reset(request: Request, user_id: int, admin: Admin) -> Response:
+    """Reset a password: a temporary one, shown once here, that must be changed at sign-in."""
+    store = state_of(request).store
+    temporary = reset_password(store, user_id, actor=admin.username)
+    user = get_user(store, user_id)
+    name = user.username if user is not None else str(user_id)
+    return _page(request, temporary=(name, temporary), status=201)
 
 
 @router.post("/tokens")
@@ -91,9 +112,18 @@ def add_token(
     admin: Admin,
     user_id: Annotated[int, Form()],
     name: Annotated[str, Form(max_length=100)] = "api",
+    scope: Annotated[str, Form(max_length=10)] = "read",
+    days: Annotated[int, Form(ge=1, le=366)] = TOKEN_TTL.days,
 ) -> Response:
-    """Issue an API token; the secret is shown once on the page that answers."""
-    secret = create_token(state_of(request).store, user_id, name, actor=admin.username)
+    """Issue an API token with a scope and a lifetime; the secret is shown once."""
+    secret = create_token(
+        state_of(request).store,
+        user_id,
+        name,
+        scope=scope,
+        ttl=timedelta(days=days),
+        actor=admin.username,
+    )
     return _page(request, new_token=secret, status=201)
 
 

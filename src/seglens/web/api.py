@@ -1,7 +1,8 @@
 """The REST API (``/api/...``): KPI, segments, customers, labels, scoring and runs.
 
-Authenticate with ``Authorization: Bearer slt_...`` (a token from the Admin page) or a browser
-session. The schema is served at ``/openapi.json``, interactive docs at ``/api/docs``.
+Authenticate with ``Authorization: Bearer slt_...`` (a token from the Admin page, acting with at
+most its scope: ``read``, ``label`` or ``admin``, until it expires) or a browser session. The
+schema is served at ``/openapi.json``, interactive docs at ``/api/docs``.
 """
 
 from __future__ import annotations
@@ -305,10 +306,14 @@ class AlertOut(BaseModel):
 
 
 class Me(BaseModel):
-    """The authenticated user."""
+    """The authenticated user, and the role this request acts with."""
 
     username: str
-    role: str
+    role: str = Field(description="The user's role, capped by the token's scope.")
+    scope: str | None = Field(
+        default=None,
+        description="The API token's scope: read, label or admin (none for a session).",
+    )
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -325,7 +330,7 @@ def _estimate(e: Any) -> EstimateOut:
 @router.get("/me", response_model=Me, responses=ERRORS)
 def me(principal: Viewer) -> Me:
     """Who the token or session belongs to."""
-    return Me(username=principal.username, role=principal.role)
+    return Me(username=principal.username, role=principal.role, scope=principal.scope)
 
 
 @router.get("/kpi", response_model=KpiCurrent, responses=ERRORS)

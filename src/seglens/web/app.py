@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -11,19 +12,22 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from seglens.errors import SeglensError
-from seglens.store import Store, open_store
+from seglens.store import Store, current_revision, open_store
 from seglens.tracking.config import TrackingConfig, load_tracking_config
-from seglens.web import admin, api, pages
+from seglens.web import account, admin, api, pages
 from seglens.web.deps import (
     ForbiddenError,
     NotAuthenticatedError,
+    PasswordChangeRequiredError,
     WebState,
     optional_principal,
     state_of,
 )
 from seglens.web.labels import IdempotencyConflictError
+from seglens.web.limits import BodyLimitMiddleware, Limits
 from seglens.web.security import AccessLogMiddleware, CsrfMiddleware, SecurityHeadersMiddleware
 from seglens.web.service import Settings
 
@@ -68,6 +72,13 @@ def _install_handlers(app: FastAPI) -> None:
             return _page_error(request, 401, "Sign in", "Please sign in again.")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
+    @app.exception_handler(PasswordChangeRequiredError)
+    async def _must_change(request: Request, _exc: PasswordChangeRequiredError) -> Response:
+        if _is_api(request):
+            message = "this account must change its temporary password at /account/password"
+            return JSONResponse({"detail": message}, status_code=403)
+        return RedirectResponse("/account/password", status_code=303)
+
     @app.exception_handler(ForbiddenError)
     async def _forbidden(request: Request, exc: ForbiddenError) -> Response:
         message = f"this needs the {exc.required} role"
@@ -101,8 +112,15 @@ def create_app(
     *,
     settings: Settings | None = None,
     tracking: TrackingConfig | None = None,
+    limits: Limits | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> FastAPI:
     """Build the seglens web app over a store (a URL/path, an open :class:`Store`, or default).
+
+    ``limits`` bounds request bodies (:class:`~seglens.web.limits.Limits`). ``trusted_proxies``
+    lists the addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed; from anyone else those headers are ignored, so a client
+    cannot pick the address the login throttle counts against.
 
     Examples
     --------
@@ -123,15 +141,22 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.seglens = WebState(
-        store=store, settings=settings or Settings(), tracking=tracking or load_tracking_config()
+        store=store,
+        settings=settings or Settings(),
+        tracking=tracking or load_tracking_config(),
+        limits=limits or Limits(),
     )
     # Outermost first: log every request, add headers to every answer, refuse forgeries early.
     app.add_middleware(CsrfMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limits=app.state.seglens.limits)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
+    if trusted_proxies:  # outermost: the real client address and scheme for everything inside
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_handlers(app)
     app.include_router(api.router)
+    app.include_router(account.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
 
@@ -141,6 +166,16 @@ def create_app(
             request, "api_docs.html", {}
         )
         return resp
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(request: Request) -> JSONResponse:
+        """Liveness for load balancers: the store answers and its schema revision (no auth)."""
+        try:
+            revision = current_revision(state_of(request).store.engine)
+        except Exception as err:  # any failure of the database means "not healthy"
+            log.warning("health check: the store does not answer (%s)", type(err).__name__)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok", "schema": revision})
 
     return app
 

@@ -3,6 +3,14 @@
 Every route declares the least role it needs with :func:`require` (pages) or
 :func:`require_api` (REST API); nothing is decided in templates alone. A request with an
 ``Authorization`` header is judged by that header only (never by a cookie sent alongside).
+Account pages (:func:`require_session`) accept only a signed-in browser, so a token can never
+issue tokens or manage users. A user signed in with a temporary password (an admin's reset) may
+only change it: every other page redirects to the form and the API answers 403.
+
+The session cookie is ``__Host-seglens_session`` (``Secure``, ``Path=/``, no ``Domain``) on
+HTTPS. Browsers refuse a ``Secure`` cookie from a plain-http page, so the http server (local
+development, or a proxy that does not say ``X-Forwarded-Proto: https``) uses the plain name
+``seglens_session`` without ``Secure``; each scheme reads only its own cookie.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -17,23 +26,32 @@ from fastapi.templating import Jinja2Templates
 
 from seglens.store import Store
 from seglens.tracking.config import TrackingConfig
-from seglens.web.security import LoginLimiter
+from seglens.web.limits import Limits
+from seglens.web.security import LoginThrottle
 from seglens.web.service import Settings
 from seglens.web.users import Principal, principal_for_session, principal_for_token
 
 __all__ = [
     "SESSION_COOKIE",
+    "SESSION_COOKIE_HTTPS",
     "ForbiddenError",
     "NotAuthenticatedError",
+    "PasswordChangeRequiredError",
     "WebState",
     "bearer",
     "optional_principal",
     "require",
     "require_api",
+    "require_session",
+    "session_cookie_name",
     "state_of",
 ]
 
 SESSION_COOKIE = "seglens_session"
+"""The session cookie on plain http (development)."""
+SESSION_COOKIE_HTTPS = "__Host-seglens_session"
+"""The session cookie on https: the ``__Host-`` prefix makes browsers insist on ``Secure``,
+``Path=/`` and no ``Domain``, so no sibling site can plant or overwrite it."""
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 bearer = HTTPBearer(auto_error=False, description="An API token (`slt_...`) from the Admin page")
@@ -41,7 +59,7 @@ bearer = HTTPBearer(auto_error=False, description="An API token (`slt_...`) from
 
 @dataclass
 class WebState:
-    """What every request needs: the store, the settings, templates and the login limiter."""
+    """What every request needs: the store, settings, templates, login throttle and limits."""
 
     store: Store
     settings: Settings
@@ -50,11 +68,16 @@ class WebState:
     templates: Jinja2Templates = field(
         default_factory=lambda: Jinja2Templates(directory=str(TEMPLATES_DIR))
     )
-    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    limits: Limits = field(default_factory=Limits)
 
 
 class NotAuthenticatedError(Exception):
     """No valid session or token (pages redirect to the login form, the API answers 401)."""
+
+
+class PasswordChangeRequiredError(Exception):
+    """Signed in with a temporary password: only the change-password form is open."""
 
 
 class ForbiddenError(Exception):
@@ -71,6 +94,11 @@ def state_of(request: Request) -> WebState:
     return state
 
 
+def session_cookie_name(request: Request) -> str:
+    """The session cookie's name for this request's scheme."""
+    return SESSION_COOKIE_HTTPS if request.url.scheme == "https" else SESSION_COOKIE
+
+
 def optional_principal(request: Request) -> Principal | None:
     """The authenticated principal, or ``None`` (cached on the request)."""
     if hasattr(request.state, "principal"):
@@ -84,7 +112,7 @@ def optional_principal(request: Request) -> Principal | None:
         if scheme.lower() == "bearer" and secret:
             principal = principal_for_token(store, secret.strip())
     else:
-        cookie = request.cookies.get(SESSION_COOKIE)
+        cookie = request.cookies.get(session_cookie_name(request))
         if cookie:
             principal = principal_for_session(store, cookie)
     request.state.principal = principal
@@ -98,11 +126,32 @@ def require(role: str) -> Callable[[Request], Principal]:
         principal = optional_principal(request)
         if principal is None:
             raise NotAuthenticatedError()
+        if principal.must_change_password:
+            raise PasswordChangeRequiredError()
         if not principal.can(role):
             raise ForbiddenError(role)
         return principal
 
     dependency.__name__ = f"require_{role}"
+    return dependency
+
+
+def require_session(role: str = "viewer", *, allow_temporary: bool = False) -> Callable[..., Any]:
+    """A page dependency for account pages: ``role`` *and* a browser session (never a token)."""
+
+    def dependency(request: Request) -> Principal:
+        principal = optional_principal(request)
+        if principal is None:
+            raise NotAuthenticatedError()
+        if principal.via != "session":
+            raise ForbiddenError("signed-in browser session (API tokens cannot manage accounts)")
+        if principal.must_change_password and not allow_temporary:
+            raise PasswordChangeRequiredError()
+        if not principal.can(role):
+            raise ForbiddenError(role)
+        return principal
+
+    dependency.__name__ = f"require_session_{role}"
     return dependency
 
 

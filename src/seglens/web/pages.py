@@ -1,4 +1,4 @@
-"""Server-rendered pages: login, Overview, Segments, Customer, Review queue (HTMX-enhanced).
+"""Server-rendered pages: Overview, Segments, Customer, Review queue (HTMX-enhanced).
 
 Every form also works without JavaScript (a normal POST and a redirect); with HTMX the review
 queue swaps just the reviewed row and refreshes the KPI panel.
@@ -22,14 +22,14 @@ from seglens.store import (
 )
 from seglens.tracking import latest_migration
 from seglens.web import charts
-from seglens.web.deps import SESSION_COOKIE, optional_principal, require, state_of
+from seglens.web.deps import optional_principal, require, state_of
 from seglens.web.kpi import RunKpi, headline_history, p_text, run_kpi
 from seglens.web.labels import LabelInput, submit_labels
 from seglens.web.learning import run_learning
 from seglens.web.queue import QueueItem, review_queue, teach_queue
 from seglens.web.segments import segment_profiles
 from seglens.web.service import customer_view, segment_names
-from seglens.web.users import Principal, authenticate, create_session, end_session
+from seglens.web.users import Principal
 
 __all__ = ["router"]
 
@@ -53,63 +53,6 @@ def _safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
-
-
-@router.get("/login")
-def login_form(request: Request, next: str | None = None) -> Response:
-    """The sign-in form."""
-    return _render(request, "login.html", {"next": _safe_next(next), "error": None})
-
-
-@router.post("/login")
-def login(
-    request: Request,
-    username: Annotated[str, Form(max_length=100)],
-    password: Annotated[str, Form(max_length=1000)],
-    next: Annotated[str, Form(max_length=2000)] = "/",
-) -> Response:
-    """Check the password (rate-limited) and start a session."""
-    st = state_of(request)
-    client = request.client.host if request.client else "?"
-    wait = st.limiter.retry_after(username, client)
-    if wait:
-        resp = _render(
-            request,
-            "login.html",
-            {"next": _safe_next(next), "error": f"Too many attempts. Try again in {wait} s."},
-            status=429,
-        )
-        resp.headers["Retry-After"] = str(wait)
-        return resp
-    principal = authenticate(st.store, username, password)
-    if principal is None:
-        st.limiter.failed(username, client)
-        ctx = {"next": _safe_next(next), "error": "Wrong user name or password."}
-        return _render(request, "login.html", ctx, status=401)
-    st.limiter.succeeded(username)
-    secret = create_session(st.store, principal)
-    resp = RedirectResponse(_safe_next(next), status_code=303)
-    resp.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        max_age=12 * 3600,
-        path="/",
-    )
-    return resp
-
-
-@router.post("/logout")
-def logout(request: Request, user: Viewer) -> Response:
-    """End the session."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and user.via == "session":
-        end_session(state_of(request).store, cookie, actor=user.username)
-    resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(SESSION_COOKIE, path="/")
-    return resp
 
 
 def _kpi_context(request: Request, kpi: RunKpi | None = None) -> dict[str, Any]:

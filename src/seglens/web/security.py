@@ -6,7 +6,13 @@ CSRF. A state-changing request (POST, PUT, PATCH, DELETE) that is not authentica
 ``Sec-Fetch-Site`` is ``same-origin`` (or ``none``: typed by the user), or, for browsers that
 do not send it, ``Origin`` names this host. Requests carrying neither are refused. Bearer-token
 calls are exempt: browsers cannot add that header to a cross-site request without a CORS
-preflight, which this app never grants.
+preflight, which this app never grants. ``Origin`` is compared with scheme, host and port: an
+``https`` Origin on the ``http`` server is another origin.
+
+Login throttling (:class:`LoginThrottle`) never locks an account's owner out for long: each
+account backs off exponentially up to a stated cap, and each client address has a larger
+window limit. The client address is the connection's peer, or, when that peer is one of the
+configured trusted proxies, the address the proxy reports (see ``create_app``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -24,10 +31,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 __all__ = [
     "CSP",
+    "PERMISSIONS_POLICY",
     "AccessLogMiddleware",
     "CsrfMiddleware",
-    "LoginLimiter",
+    "LoginThrottle",
     "SecurityHeadersMiddleware",
+    "Throttled",
     "csrf_refusal",
 ]
 
@@ -45,6 +54,11 @@ CSP = (
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+)
+"""The browser features the app never uses, switched off for it and anything it embeds."""
+
 Next = Callable[[Request], Awaitable[Response]]
 
 
@@ -60,8 +74,10 @@ def csrf_refusal(request: Request) -> str | None:
     ...     return Request(scope)
     >>> csrf_refusal(req({"host": "a.test", "sec-fetch-site": "cross-site"}))
     'cross-site request (Sec-Fetch-Site: cross-site)'
-    >>> csrf_refusal(req({"host": "a.test", "origin": "https://a.test"})) is None
+    >>> csrf_refusal(req({"host": "a.test", "origin": "http://a.test"})) is None
     True
+    >>> csrf_refusal(req({"host": "a.test", "origin": "https://a.test"}))
+    'cross-origin request (Origin https://a.test is not http://a.test)'
     """
     if request.method not in UNSAFE or "authorization" in request.headers:
         return None
@@ -75,9 +91,10 @@ def csrf_refusal(request: Request) -> str | None:
     origin = request.headers.get("origin")
     if origin is None:
         return "no Origin or Sec-Fetch-Site header on a state-changing request"
-    host = request.headers.get("host", "")
-    if urlsplit(origin).netloc.lower() != host.lower():
-        return "cross-origin request (Origin does not match this host)"
+    here = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+    parts = urlsplit(origin)
+    if f"{parts.scheme}://{parts.netloc}".lower() != here:
+        return f"cross-origin request (Origin {origin[:100]} is not {here})"
     return None
 
 
@@ -102,6 +119,7 @@ class SecurityHeadersMiddleware(BaseHTTPMiddleware):
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = PERMISSIONS_POLICY
         if request.url.scheme == "https":
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
         if not request.url.path.startswith("/static/"):
@@ -134,56 +152,82 @@ class AccessLogMiddleware(BaseHTTPMiddleware):
         return response
 
 
-class LoginLimiter:
-    """Failed-login counting in a sliding window, per user name and per client address.
+@dataclass(frozen=True)
+class Throttled:
+    """A refused login attempt: how long to wait, and whether the account or the address."""
 
-    Per process (a multi-worker deployment multiplies the allowance by the workers).
+    wait_s: int
+    scope: str  # "account" or "address"
+
+
+class LoginThrottle:
+    """Failed-login backoff per account (capped) and a window limit per client address.
+
+    Per account: the first ``free`` failures cost nothing; after failure ``n > free`` the next
+    attempt must wait ``base_s * 2 ** (n - free - 1)`` seconds, at most ``cap_s``. Attempts during
+    the wait are refused without checking the password (and without counting), so someone
+    guessing cannot keep the owner out for longer than ``cap_s`` at a time. A success clears the
+    account's count. Per address: at most ``max_per_address`` failures in ``window_s`` seconds.
+    State is per process (a multi-worker server multiplies the allowance by its workers).
 
     Examples
     --------
-    >>> lim = LoginLimiter(max_per_user=2, max_per_client=10, window_s=60)
-    >>> lim.failed("ana", "1.2.3.4"); lim.failed("ana", "1.2.3.4")
-    >>> lim.retry_after("ana", "1.2.3.4") > 0, lim.retry_after("ben", "1.2.3.4")
-    (True, 0)
+    >>> t = LoginThrottle(free=2, base_s=1, cap_s=8)
+    >>> [t.account_wait(n) for n in range(7)]
+    [0, 0, 0, 1, 2, 4, 8]
     """
 
     def __init__(
-        self, *, max_per_user: int = 5, max_per_client: int = 20, window_s: float = 900.0
+        self,
+        *,
+        free: int = 5,
+        base_s: float = 1.0,
+        cap_s: float = 60.0,
+        max_per_address: int = 100,
+        window_s: float = 900.0,
     ) -> None:
-        self.max_per_user = max_per_user
-        self.max_per_client = max_per_client
-        self.window_s = window_s
-        self._events: dict[str, deque[float]] = {}
+        self.free, self.base_s, self.cap_s = free, base_s, cap_s
+        self.max_per_address, self.window_s = max_per_address, window_s
+        self._accounts: dict[str, tuple[int, float]] = {}  # key -> (failures, last failure)
+        self._addresses: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._events.setdefault(key, deque())
+    def account_wait(self, failures: int) -> float:
+        """Seconds an account waits after ``failures`` consecutive failures."""
+        if failures <= self.free:
+            return 0
+        return float(min(self.cap_s, self.base_s * 2.0 ** (failures - self.free - 1)))
+
+    def _recent(self, address: str, now: float) -> deque[float]:
+        q = self._addresses.setdefault(address, deque())
         while q and now - q[0] > self.window_s:
             q.popleft()
         return q
 
-    def retry_after(self, username: str, client: str) -> int:
-        """Seconds until another attempt is allowed (0: allowed now)."""
-        now = time.monotonic()
-        waits = [0.0]
-        with self._lock:
-            for key, cap in (
-                (f"u:{username.lower()}", self.max_per_user),
-                (f"c:{client}", self.max_per_client),
-            ):
-                q = self._recent(key, now)
-                if len(q) >= cap:
-                    waits.append(self.window_s - (now - q[0]))
-        return int(max(waits) + 0.999)
-
-    def failed(self, username: str, client: str) -> None:
-        """Count one failed attempt."""
+    def check(self, account: str, address: str) -> Throttled | None:
+        """Whether an attempt for ``account`` from ``address`` must wait now."""
         now = time.monotonic()
         with self._lock:
-            self._recent(f"u:{username.lower()}", now).append(now)
-            self._recent(f"c:{client}", now).append(now)
+            failures, last = self._accounts.get(account.casefold(), (0, now))
+            left = self.account_wait(failures) - (now - last)
+            if left > 0:
+                return Throttled(int(left + 0.999), "account")
+            q = self._recent(address, now)
+            if len(q) >= self.max_per_address:
+                return Throttled(int(self.window_s - (now - q[0]) + 0.999), "address")
+        return None
 
-    def succeeded(self, username: str) -> None:
-        """Forget the user's failures after a successful login."""
+    def failed(self, account: str, address: str) -> float:
+        """Count one failure; returns the account's wait that now starts (0: none)."""
+        now = time.monotonic()
+        key = account.casefold()
         with self._lock:
-            self._events.pop(f"u:{username.lower()}", None)
+            failures = self._accounts.get(key, (0, now))[0] + 1
+            self._accounts[key] = (failures, now)
+            self._recent(address, now).append(now)
+        return self.account_wait(failures)
+
+    def succeeded(self, account: str) -> None:
+        """Forget the account's failures after a successful login."""
+        with self._lock:
+            self._accounts.pop(account.casefold(), None)

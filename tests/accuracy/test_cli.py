@@ -157,6 +157,7 @@ def test_audit_sample_then_estimate(tmp_path: Path) -> None:
     segs = ["big"] * 1500 + ["mid"] * 400 + ["small"] * 100
     pl.DataFrame({"customer_id": ids, "segment": segs}).write_csv(seg)
     sheet = tmp_path / "audit" / "sheet.csv"
+    sheet.parent.mkdir()  # a missing --out folder is an error (issue 19), not created
     code, out = _run(
         "audit-sample", "--segments", str(seg), "--out", str(sheet), "--margin", "6", "--json"
     )

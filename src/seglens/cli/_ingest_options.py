@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -32,10 +33,35 @@ if TYPE_CHECKING:
 
     from seglens.io import LoadedTable
 
-__all__ = ["IngestArgs", "with_ingest_options"]
+__all__ = ["IngestArgs", "parse_size", "with_ingest_options"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _DEFAULT_MAX_SIZE = f"{DEFAULT_MAX_BYTES // 10**6}MB"
+
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_size(text: str) -> int | None:
+    """``"2GB"`` -> 2_000_000_000; ``"none"``/``"0"`` -> no limit."""
+    t = text.strip().lower().replace(" ", "")
+    if t in {"none", "0", "off", "unlimited"}:
+        return None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([a-z]*)", t)
+    if not m or m.group(2) not in _UNITS:
+        raise UsageError(f"cannot read the size {text!r}", hint="write e.g. 500MB, 2GB or none")
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
 
 
 @dataclass(frozen=True)
@@ -66,8 +92,6 @@ class IngestArgs:
 
     def keywords(self) -> dict[str, Any]:
         """The keyword arguments of :func:`seglens.io.load_transactions` these options mean."""
-        from seglens.cli.ingest_cmd import parse_size
-
         codes = self.non_product_codes
         return {
             "columns": self.columns,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from seglens.cli._app import app, check_output, console
-from seglens.cli._ingest_options import IngestArgs, with_ingest_options
+from seglens.cli._ingest_options import IngestArgs, parse_size, with_ingest_options
 from seglens.cli._stdio import is_dash, stdin_path, stdout_to_stderr, write_stdout
 from seglens.errors import UsageError
 from seglens.io import CleaningReport, LoadedTable
@@ -42,30 +41,6 @@ _SHORT = {
     "invalid_utf8": "invalid UTF-8 bytes replaced",
     "formula_like_value": "text looks like a formula",
 }
-
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "kb": 10**3,
-    "mb": 10**6,
-    "gb": 10**9,
-    "tb": 10**12,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-}
-
-
-def parse_size(text: str) -> int | None:
-    """``"2GB"`` -> 2_000_000_000; ``"none"``/``"0"`` -> no limit."""
-    t = text.strip().lower().replace(" ", "")
-    if t in {"none", "0", "off", "unlimited"}:
-        return None
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([a-z]*)", t)
-    if not m or m.group(2) not in _UNITS:
-        raise UsageError(f"cannot read the size {text!r}", hint="write e.g. 500MB, 2GB or none")
-    return int(float(m.group(1)) * _UNITS[m.group(2)])
 
 
 def print_report(loaded: LoadedTable) -> None:

@@ -26,10 +26,14 @@ __all__ = [
     "accuracy_command",
     "check_engine",
     "features_command",
+    "import_hash",
+    "rows_loaded",
     "segment_command",
     "segment_payload",
     "segments_frame",
     "settings_for",
+    "track_input",
+    "track_runner",
 ]
 
 EngineOption = Annotated[
@@ -233,3 +237,57 @@ def accuracy_command(
         "engine": "spark",
     }
     return rep, note
+
+
+def track_input(
+    engine: str,
+    spark: tuple[str | None, Path | None],
+    source: Path,
+    keywords: dict[str, Any],
+    day: Any,
+) -> Any:
+    """``track --engine spark``: the lines cleaned on Spark (checked against the as-of date
+    before anything is stored), or None on the embedded engine."""
+    if not check_engine(engine):
+        return None
+    from seglens.spark.commands import ingest_on_spark
+    from seglens.spark.track import check_lines_as_of
+    from seglens.tracking.track import _end_of
+
+    cleaned, _ = ingest_on_spark(
+        settings_for(*spark), str(source), None, as_of=None, keywords=keywords
+    )
+    lines = cleaned.table.localCheckpoint()
+    check_lines_as_of(lines, _end_of(day))
+    return type(cleaned)(lines, cleaned.report)
+
+
+def rows_loaded(loaded: Any) -> int:
+    """Rows kept by the cleaning: a Polars table's height, or the Spark report's count."""
+    table = loaded.table
+    return int(table.height) if hasattr(table, "height") else int(loaded.report.rows_kept)
+
+
+def import_hash(source: Path, loaded: Any) -> str:
+    """The imported data's hash: the file's SHA-256, or for a Spark table/query its lines'."""
+    from seglens.store import file_sha256
+
+    if source.is_file():
+        return file_sha256(source)
+    from seglens.spark.track import spark_data_hash
+
+    return spark_data_hash(loaded.table)
+
+
+def track_runner(loaded: Any, sample: int | None) -> Callable[..., Any]:
+    """The tracking step for ``loaded``: :func:`seglens.tracking.track`, or its Spark twin."""
+    if hasattr(loaded.table, "height"):
+        from seglens.tracking import track
+
+        return track
+    from functools import partial
+
+    from seglens.spark.fit import sample_size
+    from seglens.spark.track import track_on_spark
+
+    return partial(track_on_spark, sample=sample or sample_size())

@@ -71,13 +71,17 @@ def _unescape(text: str) -> str:
 
 
 def _scan(xml: bytes) -> SheetLayout:
+    """Hidden rows and merged ranges; a sheet without either costs one substring search (the
+    merged ranges follow the rows, so only the part after them is searched for those)."""
     out = SheetLayout()
-    for blob in _ROW.findall(xml):
-        if b"hidden=" in blob:
-            a = _attrs(blob)
-            if a.get("hidden") in ("1", "true") and a.get("r", "").isdigit():
-                out.hidden_rows.append(int(a["r"]))
-    for c1, r1, c2, r2 in _MERGE.findall(xml):
+    if b'hidden="' in xml:
+        for blob in _ROW.findall(xml):
+            if b"hidden=" in blob:
+                a = _attrs(blob)
+                if a.get("hidden") in ("1", "true") and a.get("r", "").isdigit():
+                    out.hidden_rows.append(int(a["r"]))
+    end = xml.rfind(b"sheetData>")
+    for c1, r1, c2, r2 in _MERGE.findall(xml, max(end, 0)):
         out.merged.append(
             (column_number(c1.decode()), int(r1), column_number(c2.decode()), int(r2))
         )

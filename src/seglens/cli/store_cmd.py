@@ -31,6 +31,16 @@ from seglens.cli._ingest_options import IngestArgs, with_ingest_options
 from seglens.cli._stdio import source_name, stdin_path
 from seglens.errors import UsageError
 from seglens.settings import DEFAULT_SETTINGS
+from seglens.spark.cli import (
+    EngineOption,
+    SparkConfigOption,
+    SparkMasterOption,
+    SparkSampleOption,
+    import_hash,
+    rows_loaded,
+    track_input,
+    track_runner,
+)
 
 if TYPE_CHECKING:
     from seglens.store import Policy
@@ -554,6 +564,10 @@ def track(
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored KPI as JSON.")] = False,
     fail_under: FailUnderOption = None,
     require_interval: RequireIntervalOption = False,
+    engine: EngineOption = "embedded",
+    spark_master: SparkMasterOption = None,
+    spark_config: SparkConfigOption = None,
+    sample: SparkSampleOption = None,
     *,
     ingest_args: IngestArgs,
 ) -> None:
@@ -562,7 +576,6 @@ def track(
     from seglens.store import file_sha256, open_store, record_import
     from seglens.store.files import read_labels_file
     from seglens.tracking import LabelsInput, check_as_of, deliver_alerts
-    from seglens.tracking import track as run_track
     from seglens.tracking.config import load_tracking_config
 
     settings = load_tracking_config(config).override(
@@ -581,8 +594,11 @@ def track(
         from seglens.segmenters.persistence import load_model
 
         segmenter = load_model(settings.model)
-    loaded = ingest_args.load(transactions)
-    check_as_of(loaded.table, day)  # before anything is written to the store
+    spark = (spark_master, spark_config)  # --engine spark: lines cleaned and kept in Spark
+    loaded = track_input(engine, spark, transactions, ingest_args.keywords(), day)
+    if loaded is None:
+        loaded = ingest_args.load(transactions)
+        check_as_of(loaded.table, day)  # before anything is written to the store
     labels_in = None
     if labels is not None:
         lf = read_labels_file(labels, columns=label_columns)
@@ -593,12 +609,12 @@ def track(
             store,
             kind="transactions",
             source=str(transactions),
-            file_hash=file_sha256(transactions),
-            rows_read=int(report.get("rows_read", loaded.table.height)),
-            rows_loaded=loaded.table.height,
+            file_hash=import_hash(transactions, loaded),
+            rows_read=int(report.get("rows_read", rows_loaded(loaded))),
+            rows_loaded=rows_loaded(loaded),
             report=report,
         )
-        res = run_track(
+        res = track_runner(loaded, sample)(
             store,
             loaded.table,
             as_of=day,

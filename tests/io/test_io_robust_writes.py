@@ -39,6 +39,15 @@ def raw_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def segments_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3,000 customers in three segments (~50 KB as CSV)."""
+    path = tmp_path_factory.mktemp("segments") / "segments.csv"
+    ids = [f"C{i:05d}" for i in range(3000)]
+    pl.DataFrame({"customer_id": ids, "segment": ["A", "B", "C"] * 1000}).write_csv(path)
+    return path
+
+
 def _earlier(folder: Path, name: str) -> Path:
     out = folder / name
     out.write_bytes(EARLIER)
@@ -107,13 +116,15 @@ def _limited(limit: int) -> None:
         (["ingest", "{raw}", "-o", "{out}"], "canonical.csv"),
         (["ingest", "{raw}", "-o", "{out}"], "canonical.parquet"),
         (["features", "{raw}", "-o", "{out}"], "features.csv"),
+        (["export", "{segments}", "--output", "{out}", "--format", "hubspot"], "hubspot.csv"),
+        (["audit-sample", "--segments", "{segments}", "--out", "{out}"], "sheet.csv"),
     ],
 )
 def test_a_real_file_size_limit_keeps_the_earlier_output(
-    tmp_path: Path, raw_csv: Path, command: list[str], name: str
+    tmp_path: Path, raw_csv: Path, segments_csv: Path, command: list[str], name: str
 ) -> None:
     out = _earlier(tmp_path, name)
-    args = [a.format(raw=raw_csv, out=out) for a in command]
+    args = [a.format(raw=raw_csv, segments=segments_csv, out=out) for a in command]
     proc = subprocess.run(
         [sys.executable, "-m", "seglens", *args],
         capture_output=True,

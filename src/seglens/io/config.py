@@ -10,7 +10,7 @@ of the options of :class:`IngestOptions`::
     [ingest]
     as_of = "2011-12-10"
     non_product_codes = ["POST", "DOT", "M"]
-    drop_duplicates = true
+    drop_zero_price = true
 """
 
 from __future__ import annotations

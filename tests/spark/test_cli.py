@@ -150,3 +150,30 @@ def test_spark_usage_errors_are_clear(work: Path) -> None:
     assert "Spark's catalog has no table 'no_such_table'" in res.output
     res = CliRunner().invoke(app, ["segment", str(work / "sp_f.parquet"), "--engine", "sparkle"])
     assert res.exit_code == 2 and "unknown engine 'sparkle'" in res.output
+
+
+def test_track_stores_the_same_runs_and_kpis(work: Path) -> None:
+    from seglens.store import open_store, run_assignments
+
+    out: dict[str, dict[str, Any]] = {}
+    for engine in ("embedded", "spark"):
+        db = str(work / f"{engine}.db")
+        run("track", work / "tx.csv", "--as-of", "2011-06-30", "--db", db, "--engine", engine)
+        if engine == "embedded":  # reviewers' answers on 60 customers, a third of them changed
+            with open_store(db) as store:
+                first = run_assignments(store, 1).sort("customer_id").head(60)
+            first.select(
+                "customer_id",
+                pl.when(pl.int_range(pl.len()) % 3 == 0)
+                .then(pl.lit("Lost"))
+                .otherwise("segment")
+                .alias("segment"),
+            ).write_csv(work / "reviewed.csv")
+        args = ["--db", db, "--labels", work / "reviewed.csv", "--json", "--engine", engine]
+        out[engine] = json.loads(run("track", work / "tx.csv", "--as-of", "2011-09-30", *args))
+        with open_store(db) as store:
+            out[engine]["stored"] = run_assignments(store, 2).sort("customer_id")
+    emb, got = out["embedded"], out["spark"]
+    assert_frame_equal(got.pop("stored"), emb.pop("stored"))
+    assert got == emb
+    assert {k["metric"] for k in got["kpis"]} >= {"segment_hold"} and got["measured"]

@@ -254,6 +254,7 @@ MISSING = [
     (["track", "{raw}", "--db", "{out}.db", "--as-of", "2011-09-30"], "--db or SEGLENS_DB"),
     (["history", "--db", "{out}.db"], "--db or SEGLENS_DB"),
     (["labels", "show", "--db", "{out}.db"], "--db or SEGLENS_DB"),
+    (["demo", "-o", "{out}"], "-o/--output"),
 ]
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from seglens.cli._app import app, console
+from seglens.cli._app import app, check_output, console
 
 if TYPE_CHECKING:
     from seglens.demo import DemoResult
@@ -37,6 +37,8 @@ def demo(
     from seglens.demo import run_demo, sample_data_path
     from seglens.io import load_transactions
 
+    if not output.is_dir():  # the folder is made by the demo; its parent must exist
+        check_output(output, "-o/--output")
     print_report(load_transactions(sample_data_path()))
     with console.status("starting") as status:
 

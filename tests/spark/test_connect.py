@@ -91,3 +91,15 @@ def test_spark_connect_without_its_extras_says_what_to_install() -> None:
         "missing module(s): grpc"
     )
     assert "what to do: pip install 'pyspark[connect]" in text
+
+
+def test_one_config_file_holds_ingest_and_spark_tables(tmp_path: Path) -> None:
+    from seglens.io.config import read_config
+
+    cfg = _toml(
+        tmp_path,
+        '[columns]\ncustomer_id = "CustID"\n[ingest]\ndrop_duplicates = false\n'
+        '[spark]\nmaster = "local[3]"\n',
+    )
+    assert read_config(cfg) == ({"customer_id": "CustID"}, {"drop_duplicates": False})
+    assert spark_settings(config=cfg, environ={}).master == "local[3]"

@@ -175,12 +175,12 @@ def read_config(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str,
             source=str(p),
             hint="see docs/ingestion.md for the format",
         ) from None
-    unknown = set(data) - {"columns", "ingest"}
+    unknown = set(data) - {"columns", "ingest", "spark"}  # [spark]: seglens.spark.connect
     if unknown:
         raise UsageError(
             f"unknown section(s) {sorted(unknown)} in the config file",
             source=str(p),
-            hint="use [columns] and [ingest]",
+            hint="use [columns], [ingest] and [spark]",
         )
     columns = data.get("columns", {})
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):

@@ -141,3 +141,24 @@ def test_labels_add_without_a_run_warns_about_nothing(db_url: str) -> None:
     assert out.exit_code == 0, out.output
     assert "warning" not in out.output
     assert "(no run yet)" in out.output
+
+
+def test_track_refuses_lost_zeros_before_storing_anything(db_url: str, tmp_path: Path) -> None:
+    from tests.transactions import random_transactions
+
+    tx = random_transactions(40).with_columns(
+        pl.col("customer_id").str.replace("C", "00").alias("customer_id")  # C007 -> 00007
+    )
+    tx.write_csv(tmp_path / "tx.csv")
+    (tmp_path / "labels.csv").write_text("customer_id,segment\n7,Loyal\n00008,New\n")
+    args = ["track", str(tmp_path / "tx.csv"), "--as-of", "2011-09-30", "--db", db_url]
+    out = runner.invoke(app, [*args, "--labels", str(tmp_path / "labels.csv")])
+    text = _one_line(out.output)
+    assert out.exit_code == 2, out.output
+    assert "1 customer id(s) match customers of the transactions only with their leading" in text
+    assert "(e.g. 7 -> 00007)" in text
+    assert "first offending rows: line 2: '7'" in text
+    assert "seglens labels import FILE --pad-ids" in text
+    with open_store(db_url) as store:
+        counts = table_counts(store)
+    assert (counts["runs"], counts["labels"]) == (0, 0)  # refused before any write

@@ -4,11 +4,11 @@ until the user chooses to restore the zeros or to keep the ids as written."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from seglens.errors import DataError
 
-__all__ = ["lost_zeros", "lost_zeros_error"]
+__all__ = ["lost_zeros", "lost_zeros_error", "refuse_lost_zeros"]
 
 
 def lost_zeros(ids: Sequence[str | None], known: set[str]) -> dict[str, str]:
@@ -34,14 +34,18 @@ def lost_zeros(ids: Sequence[str | None], known: set[str]) -> dict[str, str]:
 
 
 def lost_zeros_error(
-    restored: dict[str, str], ids: Sequence[str | None], lines: Sequence[int], source: str
+    restored: dict[str, str],
+    ids: Sequence[str | None],
+    lines: Sequence[int],
+    source: str,
+    where: str = "in the store",
 ) -> DataError:
     """The refusal naming the ids, their lines and the two ways on."""
     rows = [(ln, i) for ln, i in zip(lines, ids, strict=True) if i in restored]
     first, padded = next(iter(restored.items()))
     widths = ", ".join(sorted({str(len(v)) for v in restored.values()}))
     return DataError(
-        f"{len(restored):,} customer id(s) match customers in the store only with their leading "
+        f"{len(restored):,} customer id(s) match customers {where} only with their leading "
         f"zeros restored (e.g. {first} -> {padded}): a spreadsheet such as Excel dropped them",
         source=source,
         column="customer_id",
@@ -51,3 +55,18 @@ def lost_zeros_error(
         f"restore the zeros (each id padded to the width of the stored id it matches: {widths} "
         "digits), or with --no-pad-ids (pad_ids=False) to keep the ids as written",
     )
+
+
+def refuse_lost_zeros(
+    ids: Sequence[str | None],
+    customers: Iterable[str],
+    lines: Sequence[int] | None,
+    source: str,
+) -> None:
+    """Refuse label ids that match ``customers`` (e.g. the transactions a run is about to be
+    made from) only with their leading zeros restored, before anything is written."""
+    known = {c for c in customers if c is not None}
+    restored = lost_zeros(ids, known)
+    if restored:
+        at = list(lines) if lines is not None else list(range(2, len(ids) + 2))
+        raise lost_zeros_error(restored, ids, at, source, "of the transactions")

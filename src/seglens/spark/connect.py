@@ -13,8 +13,9 @@ setting per variable), the ``[spark]`` table of a TOML file, and the default ``l
     "spark.sql.shuffle.partitions" = "400"
 
 A classic master (``local[...]``, ``spark://``, ``yarn``, ``k8s://``) starts a driver in this
-process through :func:`seglens.features.spark.spark_session`; an ``sc://`` URL opens a Spark
-Connect client, which needs PySpark's ``connect`` extras.
+process through :func:`seglens.features.spark.spark_session`; when none is chosen, a session
+already active in the process is used. An ``sc://`` URL opens a Spark Connect client, which
+needs PySpark's ``connect`` extras.
 """
 
 from __future__ import annotations
@@ -153,7 +154,9 @@ def open_spark(settings: SparkSettings) -> Any:
     if not settings.is_connect:
         from seglens.features.spark import spark_session
 
-        return spark_session(settings.master, settings.conf, settings.app_name)
+        # nothing chosen: a session already running here (a notebook, a Databricks job) is used
+        master = None if settings.origin == "default" else settings.master
+        return spark_session(master, settings.conf, settings.app_name)
     missing = _missing_connect_modules()
     if missing:
         import importlib.metadata as md

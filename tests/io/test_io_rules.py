@@ -209,3 +209,66 @@ def test_mapping_errors_suggest_columns() -> None:
         load_transactions(frame, columns="customer_id=CustId")
     with pytest.raises(UsageError, match="not a column of the transactions table"):
         load_transactions(frame, columns="client=CustID")
+
+
+def test_the_report_lists_the_rule_table_in_order() -> None:
+    from seglens.io.rules import DUPLICATES, MASKS, RULES
+
+    report = load_transactions(retail([RULE_ROW])).report
+    # empty_line is found while reading, before the table's rules
+    assert [r.rule for r in report.rules] == ["empty_line"] + [
+        spec.name
+        for spec in RULES
+        if spec.name != "return_flag"  # no return column here
+    ]
+    masks = {m.name for m in MASKS} | {DUPLICATES}
+    assert all(spec.mask in masks for spec in RULES)
+    assert len({spec.name for spec in RULES}) == len(RULES)
+
+
+RULE_ROW = ("536365", "85123A", "6", "2010-12-01 08:26:00", "2.55", "17850.0")
+
+
+def test_a_new_rule_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from seglens.io import cleaning, rules
+
+    bulk = rules.MaskSpec("bulk", 1, lambda ctx, f: rules.col("quantity").ge(100).or_false())
+    spec = rules.RuleSpec("bulk_order", "bulk", "100 units or more; kept", "warned", "quantity")
+    monkeypatch.setattr(rules, "MASKS", (*rules.MASKS, bulk))
+    monkeypatch.setattr(cleaning, "RULES", (*rules.RULES, spec))
+    rows: list[tuple[object, ...]] = [
+        RULE_ROW,
+        ("536366", "22633", "144", "2010-12-01 08:28:00", "0.85", "13047.0"),
+    ]
+    report = load_transactions(retail(rows)).report
+    found = report.rule("bulk_order")
+    assert (found.action, found.rows, found.rows_excluded) == ("warned", 1, 0)
+    assert found.description == "100 units or more; kept"
+    assert found.examples == ({"line": 2, "column": "Quantity", "value": "144"},)
+
+
+def test_mask_vocabulary_on_polars() -> None:
+    from seglens.io.rules import any_of, codes_mask, col, lit, to_polars
+
+    frame = pl.DataFrame(
+        {"code": ["POST", "post", "DCGS01", "85123A", None], "x": [1.0, -2.0, None, 0.0, 5.0]}
+    )
+    masks = {
+        "codes": codes_mask("code", ["POST", "DCGS*"]),
+        "neg": col("x").lt(0).or_false(),
+        "null_or_big": col("x").is_null() | col("x").gt(4),
+        "none": any_of([]),
+        "not_zero": ~col("x").eq(0),
+        "fffd": col("code").contains("12"),
+        "lit": lit(True) & col("x").ge(1),
+    }
+    out = frame.select(to_polars(m).alias(k) for k, m in masks.items())
+    assert out.to_dict(as_series=False) == {
+        "codes": [True, True, True, False, False],
+        "neg": [False, True, False, False, False],
+        "null_or_big": [False, False, True, False, True],
+        "none": [False] * 5,
+        "not_zero": [True, True, None, False, True],
+        "fffd": [False, False, False, True, None],
+        "lit": [True, False, None, False, True],
+    }

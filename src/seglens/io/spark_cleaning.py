@@ -23,7 +23,7 @@ import datetime as dt
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -31,8 +31,9 @@ import polars as pl
 
 from seglens.errors import DataError, UsageError
 from seglens.io.config import IngestOptions
-from seglens.io.load import SAMPLE_ROWS, _context, _return_prefix, resolve_options
-from seglens.io.mapping import resolve_mapping
+from seglens.io.duplicates import judge_duplicates
+from seglens.io.load import resolve_options
+from seglens.io.mapping import NO_ORDER_ID_NOTE, resolve_mapping
 from seglens.io.numbers import sample_decimal
 from seglens.io.parsing import (
     _COMMA_NUMBER,
@@ -44,6 +45,7 @@ from seglens.io.parsing import (
     needs_careful_numbers,
     text_steps,
 )
+from seglens.io.projection import SAMPLE_ROWS, has_order_id, return_prefix, rule_context
 from seglens.io.report import CleaningReport, MappedColumn, RuleResult
 from seglens.io.rules import (
     DUPLICATES,
@@ -235,7 +237,7 @@ class _Read:
     text_fields: tuple[str, ...] = ()
     checked: tuple[tuple[str, str], ...] = ()
     """(parsed column, source column) pairs whose non-blank values must all read."""
-    details: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def _src(name: str) -> Any:
@@ -372,9 +374,14 @@ def _read_columns(
     schema = sample.schema
     read = _Read(exprs={})
     _ids(src["customer_id"], schema[src["customer_id"]], sample, read)
-    for field in ("order_id", "timestamp"):
-        read.exprs[raw_name(field)] = _src(src[field])
-    read.exprs["order_id"] = _text(src["order_id"], schema[src["order_id"]], sample)
+    read.exprs[raw_name("timestamp")] = _src(src["timestamp"])
+    if mapping["order_id"].how == "derived":  # no order column: one order per customer and time
+        order = _derived_order(src["customer_id"], src["timestamp"], schema)
+        read.exprs["order_id"] = read.exprs[raw_name("order_id")] = order
+        read.warnings.append(NO_ORDER_ID_NOTE)
+    else:
+        read.exprs[raw_name("order_id")] = _src(src["order_id"])
+        read.exprs["order_id"] = _text(src["order_id"], schema[src["order_id"]], sample)
     ts = _timestamp(src["timestamp"], schema[src["timestamp"]], sample, opts)
     read.exprs["timestamp"] = ts
     checked = [("timestamp", src["timestamp"])]
@@ -382,16 +389,16 @@ def _read_columns(
     if mapping["amount"].how != "derived":
         numbers["amount"] = "amount"
     read.exprs["quantity"] = _functions().lit(None).cast("double")
-    for field, name in numbers.items():
-        if field in src:
-            read.exprs[name] = _number(src[field], schema[src[field]], sample, opts)
-            read.exprs[raw_name(field)] = _src(src[field])
-            checked.append((name, src[field]))
+    for fld, name in numbers.items():
+        if fld in src:
+            read.exprs[name] = _number(src[fld], schema[src[fld]], sample, opts)
+            read.exprs[raw_name(fld)] = _src(src[fld])
+            checked.append((name, src[fld]))
     if mapping["amount"].how == "derived":
         read.exprs["amount"] = read.exprs["quantity"] * read.exprs["__unit_price"]
-    for field in ("product_id", "category", "channel"):
-        if field in src:
-            read.exprs[field] = _text(src[field], schema[src[field]], sample)
+    for fld in ("product_id", "category", "channel"):
+        if fld in src:
+            read.exprs[fld] = _text(src[fld], schema[src[fld]], sample)
     if "is_return" in src:
         read.exprs["is_return"] = _flag(src["is_return"], schema[src["is_return"]])
     read.text_fields = tuple(
@@ -403,8 +410,25 @@ def _read_columns(
     return read
 
 
+def _derived_order(customer: str, timestamp: str, schema: pl.Schema) -> Any:
+    """:func:`seglens.io.mapping.derived_order_id` on Spark: customer id and timestamp as
+    written (text or whole-number columns only: other types are written differently)."""
+    for col in (customer, timestamp):
+        if not (schema[col] == pl.String or schema[col].is_integer()):
+            raise UsageError(
+                f"the spark engine cannot make order ids from {col!r} ({schema[col]}) as the "
+                "embedded engine writes them",
+                source=col,
+                hint=_INGEST_FIRST,
+            )
+    parts = [_strip(_src(c).cast("string")) for c in (customer, timestamp)]
+    return _functions().concat_ws(" ", *parts)
+
+
 def _refuse_derived(mapping: dict[str, MappedColumn], source: str) -> None:
-    derived = [m for k, m in mapping.items() if m.how == "derived" and k != "amount"]
+    derived = [
+        m for k, m in mapping.items() if m.how == "derived" and k not in ("amount", "order_id")
+    ]
     if derived:
         raise UsageError(
             f"the spark engine cannot derive {derived[0].canonical} ({derived[0].source})",
@@ -519,15 +543,15 @@ def _unreadable(name: str) -> Any:
 def _fatal(counts: dict[str, Any], ctx: Any, derived: bool, n: int) -> None:
     """The embedded loader's tolerance for rows without a date, an amount or an order id."""
     fields = ("timestamp", "quantity", "unit_price") if derived else ("timestamp", "amount")
-    for field in (*fields, "order_id"):
-        count = int(counts.get(f"null:{field}") or 0)
+    for fld in (*fields, "order_id"):
+        count = int(counts.get(f"null:{fld}") or 0)
         if count == 0 or (count <= ctx.max_bad_fraction * n and count < n):
             continue
         raise DataError(
-            f"{count:,} of {n:,} rows have missing or unreadable {field} values "
+            f"{count:,} of {n:,} rows have missing or unreadable {fld} values "
             f"({count / n:.1%}; the tolerance is {ctx.max_bad_fraction:.1%})",
             source=ctx.source,
-            column=ctx.source_columns.get(field, field),
+            column=ctx.source_columns.get(fld, fld),
             hint="fix or remove those rows (seglens ingest FILE names their lines)",
         )
 
@@ -576,8 +600,10 @@ def clean_on_spark(
     sample = _sample(frame, source)
     read = _read_columns(mapping, sample, opts)
     raw = RawSource(frame=sample.lazy(), name=source, format="spark", first_line=2, text=True)
-    orders = sample.get_column(mapping["order_id"].source)
-    ctx = _context(raw, mapping, opts, _return_prefix(opts, layout, orders))
+    orders = None
+    if mapping["order_id"].how != "derived":
+        orders = sample.get_column(mapping["order_id"].source)
+    ctx = rule_context(raw, mapping, opts, return_prefix(opts, layout, orders))
     facts = FrameFacts(frozenset(read.exprs), read.ids, read.text_fields)  # type: ignore[arg-type]
     sf = _functions()
     parsed = _lines(frame).select(
@@ -608,7 +634,7 @@ def clean_on_spark(
         )
     return SparkCleaned(
         table=_canonical(parsed),
-        report=_report(frame, source, mapped_list, layout, ctx, facts, names, counts),
+        report=_report(frame, mapped_list, layout, ctx, (facts, names, counts), read, opts),
     )
 
 
@@ -658,19 +684,28 @@ def _canonical(parsed: Any) -> Any:
 
 def _report(
     frame: Any,
-    source: str,
     mapped: list[MappedColumn],
     layout: Any,
     ctx: Any,
-    facts: FrameFacts,
-    names: set[str],
-    counts: dict[str, Any],
+    found: tuple[FrameFacts, set[str], dict[str, Any]],
+    read: _Read,
+    opts: IngestOptions,
 ) -> CleaningReport:
+    """The cleaning report: the embedded engine's rules, counts and messages (no examples)."""
     from seglens.io.fixups import _EMPTY_LINE
 
+    facts, names, counts = found
+    source = ctx.source
     details: dict[str, Any] = {"engine": "spark"}
     if ctx.as_of is not None:
         details["as_of"] = ctx.as_of.isoformat(sep=" ")
+    _, duplicates_note = judge_duplicates(
+        opts.drop_duplicates,
+        list(frame.columns),
+        has_order_id=has_order_id({m.canonical: m for m in mapped}),
+    )
+    if duplicates_note:
+        details["duplicates"] = duplicates_note
     if ctx.return_prefix:
         details["return_prefix"] = ctx.return_prefix
     empty = int(counts["empty"])
@@ -690,5 +725,5 @@ def _report(
             RuleResult("empty_line", "excluded", empty, _EMPTY_LINE, empty),
             *_results(ctx, facts, names, counts),
         ],
-        warnings=[],
+        warnings=list(read.warnings),
     )

@@ -162,3 +162,34 @@ def test_track_refuses_lost_zeros_before_storing_anything(db_url: str, tmp_path:
     with open_store(db_url) as store:
         counts = table_counts(store)
     assert (counts["runs"], counts["labels"]) == (0, 0)  # refused before any write
+
+
+def test_audit_estimate_refuses_lost_zeros_then_pads_them(db_url: str, tmp_path: Path) -> None:
+    ids = [f"{i:05d}" for i in range(1, 121)]
+    run = pl.DataFrame({"customer_id": ids, "segment": ["A", "B"] * 60})
+    with open_store(db_url) as store:
+        record_run(
+            store, run, segmenter="rfm", parameters={}, as_of=datetime(2011, 6, 30), data_hash="x"
+        )
+    sheet = tmp_path / "audit.csv"
+    drawn = runner.invoke(
+        app, ["audit-sample", "--db", db_url, "--out", str(sheet), "--total", "40"]
+    )
+    assert drawn.exit_code == 0, drawn.output
+    answered = pl.read_csv(sheet, infer_schema=False).with_columns(
+        pl.col("customer_id").str.strip_chars_start("0"),  # what Excel saves
+        pl.col("assigned_segment").alias("reviewer_segment"),
+    )
+    answered.write_csv(sheet)
+    refused = runner.invoke(app, ["audit-estimate", str(sheet), "--db", db_url])
+    assert refused.exit_code == 2, refused.output
+    text = _one_line(refused.output)
+    assert "customer id(s) match customers in the store only with their leading zeros" in text
+    assert "give --pad-ids (seglens labels import, audit-estimate; pad_ids=True)" in text
+    padded = runner.invoke(app, ["audit-estimate", str(sheet), "--db", db_url, "--pad-ids"])
+    assert padded.exit_code == 0, padded.output
+    assert f"{answered.height} answers stored as labels of run 1" in _one_line(padded.output)
+    assert "Estimated accuracy (2011Q2, run 1): 100.0 %" in _one_line(padded.output)
+    with open_store(db_url) as store:
+        stored = set(label_history(store)["customer_id"].to_list())
+    assert stored == set(answered["customer_id"].str.zfill(5).to_list())

@@ -273,6 +273,15 @@ def audit_estimate(
             "segment sizes differ from the stored design (the output says so)."
         ),
     ] = False,
+    pad_ids: Annotated[
+        bool | None,
+        typer.Option(
+            "--pad-ids/--no-pad-ids",
+            help="With --db: ids that match the run's customers only with their leading zeros "
+            "restored (Excel writes 461 for 00461): restore them, or keep them as written. Such "
+            "a sheet is refused until one is given.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print stable JSON.")] = False,
     fail_under: FailUnderOption = None,
     require_interval: RequireIntervalOption = False,
@@ -300,7 +309,7 @@ def audit_estimate(
                 hint="run without --db to see the learnt mapping, then write it as a label,segment "
                 "file and pass --match FILE",
             )
-        kpi = _estimate_in_store(db, sheet, frame, as_json, rule, allow_incomplete)
+        kpi = _estimate_in_store(db, sheet, frame, as_json, rule, allow_incomplete, pad_ids)
         value, low, n = (None, None, 0) if kpi is None else (kpi.value, kpi.ci_low, kpi.n)
         quality_gate("audit accuracy", value, low, n, fail_under, require_interval)
         return
@@ -360,7 +369,13 @@ def _check_design(store: Any, frame: Any, sheet: Path, allow_incomplete: bool) -
 
 
 def _estimate_in_store(
-    db: str, sheet: Path, frame: Any, as_json: bool, rule: Any, allow_incomplete: bool
+    db: str,
+    sheet: Path,
+    frame: Any,
+    as_json: bool,
+    rule: Any,
+    allow_incomplete: bool,
+    pad_ids: bool | None = None,
 ) -> Any:
     """Import the sheet's answers as labels of its run, then measure that run from the store;
     the stored audit KPI (``None`` while a stratum has no reviewed customer)."""
@@ -401,6 +416,7 @@ def _estimate_in_store(
             source=str(sheet),
             file_hash=file_sha256(sheet),
             allow_unknown_segments=True,  # a reviewer may name any segment; it counts as wrong
+            pad_ids=pad_ids,
         )
         if res.bound_to_run is None:
             raise DataError("the sheet names no run", source=str(sheet), column="run_id")

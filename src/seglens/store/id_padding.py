@@ -39,6 +39,7 @@ def lost_zeros_error(
     lines: Sequence[int],
     source: str,
     where: str = "in the store",
+    how: str = "give --pad-ids (seglens labels import, audit-estimate; pad_ids=True)",
 ) -> DataError:
     """The refusal naming the ids, their lines and the two ways on."""
     rows = [(ln, i) for ln, i in zip(lines, ids, strict=True) if i in restored]
@@ -51,9 +52,8 @@ def lost_zeros_error(
         column="customer_id",
         lines=tuple(ln for ln, _ in rows[:5]),
         values=tuple(i for _, i in rows[:5]),
-        hint=f"import the file with `seglens labels import FILE --pad-ids` (pad_ids=True) to "
-        f"restore the zeros (each id padded to the width of the stored id it matches: {widths} "
-        "digits), or with --no-pad-ids (pad_ids=False) to keep the ids as written",
+        hint=f"{how} to restore the zeros (each id padded to the width of the stored id it "
+        f"matches: {widths} digits), or --no-pad-ids (pad_ids=False) to keep the ids as written",
     )
 
 
@@ -69,4 +69,5 @@ def refuse_lost_zeros(
     restored = lost_zeros(ids, known)
     if restored:
         at = list(lines) if lines is not None else list(range(2, len(ids) + 2))
-        raise lost_zeros_error(restored, ids, at, source, "of the transactions")
+        how = "run track without --labels, then `seglens labels import FILE --pad-ids`"
+        raise lost_zeros_error(restored, ids, at, source, "of the transactions", how)

@@ -575,7 +575,7 @@ def track(
     check_options(fail_under, require_interval)
     from seglens.store import file_sha256, open_store, record_import
     from seglens.store.files import read_labels_file
-    from seglens.store.id_padding import refuse_lost_zeros
+    from seglens.store.id_padding import customers_among, refuse_lost_zeros
     from seglens.tracking import LabelsInput, check_as_of, deliver_alerts
     from seglens.tracking.config import load_tracking_config
 
@@ -605,7 +605,7 @@ def track(
         lf = read_labels_file(labels, columns=label_columns)
         labels_in = LabelsInput(lf.table, str(labels), file_sha256(labels), lf.report, lf.lines)
         ids = lf.table["customer_id"].to_list()  # lost leading zeros: refused before any write
-        refuse_lost_zeros(ids, loaded.table["customer_id"].unique(), lf.lines, str(labels))
+        refuse_lost_zeros(ids, customers_among(loaded.table, ids), lf.lines, str(labels))
     with open_store(db) as store:
         report = loaded.report.to_dict()
         record_import(

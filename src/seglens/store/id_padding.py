@@ -5,10 +5,22 @@ until the user chooses to restore the zeros or to keep the ids as written."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
+
+import polars as pl
 
 from seglens.errors import DataError
 
-__all__ = ["lost_zeros", "lost_zeros_error", "refuse_lost_zeros"]
+__all__ = [
+    "customers_among",
+    "lost_zeros",
+    "lost_zeros_error",
+    "padded_forms",
+    "refuse_lost_zeros",
+]
+
+MAX_WIDTH = 20
+"""Widest zero-padded id looked for (:func:`padded_forms`)."""
 
 
 def lost_zeros(ids: Sequence[str | None], known: set[str]) -> dict[str, str]:
@@ -31,6 +43,39 @@ def lost_zeros(ids: Sequence[str | None], known: set[str]) -> dict[str, str]:
         if len(hits) == 1:
             out[i] = hits[0]
     return out
+
+
+def padded_forms(ids: Sequence[str | None]) -> set[str]:
+    """The ids as written and every zero-padded form of the numeric ones (up to
+    :data:`MAX_WIDTH` digits): all a store or a table must be asked about to run
+    :func:`lost_zeros` without reading every customer id.
+
+    >>> sorted(sorted(padded_forms(["7", "A1"])), key=len)[:4]
+    ['7', '07', 'A1', '007']
+    """
+    out = {i for i in ids if i is not None}
+    for i in list(out):
+        if i.isdigit():
+            out.update(i.zfill(w) for w in range(len(i) + 1, MAX_WIDTH + 1))
+    return out
+
+
+def customers_among(table: Any, ids: Sequence[str | None]) -> set[str]:
+    """The customers of ``table`` (a Polars or, for ``track --engine spark``, a Spark DataFrame
+    with ``customer_id``) among the ids and their padded forms: all :func:`lost_zeros` needs,
+    without collecting every customer id from Spark.
+
+    >>> sorted(customers_among(pl.DataFrame({"customer_id": ["00007", "12"]}), ["7", "8"]))
+    ['00007']
+    """
+    wanted = sorted(padded_forms(ids))
+    if isinstance(table, pl.DataFrame):
+        col = table.get_column("customer_id").cast(pl.String)
+        return set(col.filter(col.is_in(wanted)).unique().to_list())
+    from pyspark.sql import functions as sf
+
+    found = table.where(sf.col("customer_id").isin(wanted)).select("customer_id").distinct()
+    return {row[0] for row in found.collect()}
 
 
 def lost_zeros_error(

@@ -5,6 +5,7 @@ hidden rows, merged cells and notes first."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -339,6 +340,21 @@ WHITESPACE_CASES = [
         error=DataError,
         phrases=("'column_1', 'column_2', 'column_3'", "--columns customer_id=<column>"),
         suffix=".txt",
+    ),
+    Case(
+        "ws_text_ids_no_header",
+        b"C001 19970101 1 11.77\nC002 19970112 2 9.50\n",
+        both(
+            _columns(customer_id=["C001", "C002"], amount=[11.77, 9.5], quantity=[1.0, 2.0]),
+            _details(header=False),
+        ),
+        suffix=".txt",
+    ),
+    Case(
+        "ws_gzip_compressed",
+        gzip.compress(CDNOW),
+        both(_CDNOW_VALUES, _details(delimiter="whitespace", compression="gzip")),
+        suffix=".txt.gz",
     ),
     Case(
         "csv_without_order_id",

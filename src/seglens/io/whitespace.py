@@ -33,6 +33,18 @@ _INTEGER: Final = re.compile(r"[-+]?\d+")
 _NUMBER: Final = re.compile(r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
 
 
+def _looks_like_data(fields: list[str]) -> bool:
+    """Whether a first line is data, not a header: it holds a date, or half its fields are
+    numbers (``C001 19970101 1 11.77`` is data although its id is text).
+
+    >>> _looks_like_data(["C001", "19970101", "1", "11.77"]), _looks_like_data(["id", "date"])
+    (True, False)
+    """
+    if any(_DATE.fullmatch(f) for f in fields):
+        return True
+    return 2 * sum(bool(_DATA_FIELD.fullmatch(f)) for f in fields) >= len(fields)
+
+
 def _kind(values: list[str]) -> str:
     """``date``, ``integer``, ``number`` or ``text``: what nine in ten values of a column read
     as (a typo in a few lines is then reported by the loader with its line, not hidden here)."""
@@ -84,7 +96,7 @@ def read_whitespace(
     data = _RUNS.sub(b"\t", _EDGES.sub(b"", data.replace(b"\r\n", b"\n")))
     head = data[: 256 * 1024].decode("utf-8", errors="replace").splitlines()[:200]
     sample = [ln.split("\t") for ln in head if ln]
-    header = bool(sample) and not all(_DATA_FIELD.fullmatch(f) for f in sample[0])
+    header = bool(sample) and not _looks_like_data(sample[0])
     frame = pl.read_csv(
         io.BytesIO(data),
         separator="\t",

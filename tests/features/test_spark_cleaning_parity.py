@@ -4,7 +4,8 @@ same rule counts and messages, same features; what it cannot read alike it refus
 The real-data test reads a fixed subset of the raw UCI Online Retail file (not pre-cleaned):
 its header and first :data:`ROWS` lines (2010-12-01 to 2011-01-13; cancellations, ids written
 as ``17850.0``, lines without a customer, exact duplicates and postage codes all occur), so the
-Spark part stays within about a minute on two cores.
+Spark part stays within about a minute on two cores. tests/spark/test_parity.py compares the
+canonical lines and features of the whole raw file.
 """
 
 from __future__ import annotations
@@ -92,13 +93,13 @@ def test_spark_cleans_the_raw_file_as_the_embedded_engine(
 
 
 def test_features_on_spark_equal_the_embedded_ones_on_the_raw_file(
-    raw_retail: Path, on_spark: SparkCleaned, tmp_path: Path, spark: Any
+    raw_retail: Path, tmp_path: Path, spark: Any
 ) -> None:
+    """``features --engine spark`` on the raw file: read, cleaned and computed by Spark
+    (tests/spark/test_parity.py checks the library path on the whole file)."""
     as_of = "2011-01-13"
     embedded = customer_features(load_transactions(raw_retail), as_of=as_of).table
     assert embedded.height > 900
-    ours = customer_features(on_spark.table, as_of=as_of, engine="spark", spark=spark).table
-    assert_frame_equal(ours, embedded, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
     out = tmp_path / "features.parquet"
     args = ["features", str(raw_retail), "--engine", "spark", "--as-of", as_of, "-o", str(out)]
     res = CliRunner().invoke(app, args)
@@ -148,3 +149,72 @@ def test_spark_refuses_what_it_cannot_read_alike(tmp_path: Path, spark: Any) -> 
     assert "1 value(s) of 'timestamp' do not read with the format detected" in text
     assert "5 Jan 2024" in text and "seglens ingest" in text
     assert load_transactions(path).table.height == 300  # the embedded engine re-reads it
+
+
+def test_raw_parquet_with_typed_columns_cleans_alike(
+    raw_retail: Path, tmp_path: Path, spark: Any
+) -> None:
+    """A raw Parquet export: float customer ids (17850.0), integer quantities, text dates."""
+    path = tmp_path / "raw.parquet"
+    pl.read_csv(raw_retail, infer_schema=False).head(5_000).with_columns(
+        pl.col("Quantity").cast(pl.Int64),
+        pl.col("UnitPrice").cast(pl.Float64),
+        pl.col("CustomerID").cast(pl.Float64),
+    ).write_parquet(path)
+    embedded = load_transactions(path)
+    cleaned = clean_on_spark(spark.read.parquet(str(path)), source=str(path))
+    table = pl.from_arrow(cleaned.table.toArrow())
+    assert isinstance(table, pl.DataFrame)
+    assert_frame_equal(_sorted(table), _sorted(embedded.table))
+    assert _rules(cleaned.report) == _rules(embedded.report)
+    assert cleaned.report.rule("customer_id_decimal").rows > 3_000
+    assert "17850" in table["customer_id"].to_list()
+
+
+def test_source_without_order_ids_gets_the_same_made_up_orders(tmp_path: Path, spark: Any) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text(
+        "customer,date,amount\n"
+        "7, 2024-01-05 ,10.5\n7,2024-01-05,4\n8,2024-02-01,3.25\n7,2024-03-01,-2\n"
+    )
+    embedded = load_transactions(path)
+    cleaned = clean_on_spark(read_spark_csv(spark, path), source=str(path))
+    table = pl.from_arrow(cleaned.table.toArrow())
+    assert isinstance(table, pl.DataFrame)
+    assert_frame_equal(_sorted(table), _sorted(embedded.table))
+    assert sorted(table["order_id"].unique().to_list()) == [
+        "7 2024-01-05",
+        "7 2024-03-01",
+        "8 2024-02-01",
+    ]
+    assert cleaned.report.warnings == embedded.report.warnings[-1:]
+
+
+def test_mask_vocabulary_on_spark_equals_polars(spark: Any) -> None:
+    from seglens.io.rules import any_of, codes_mask, col, lit, to_polars
+    from seglens.io.spark_cleaning import to_spark
+
+    frame = (
+        pl.DataFrame(
+            {"code": ["POST", "post", "DCGS01", "85123A", None], "x": [1.0, -2.0, None, 0.0, 5.0]}
+        )
+        .with_row_index("i")
+        .with_columns(pl.col("i").cast(pl.Int64))
+    )
+    masks = {
+        "codes": codes_mask("code", ["POST", "DCGS*"]),
+        "neg": col("x").lt(0).or_false(),
+        "null_or_big": col("x").is_null() | col("x").gt(4),
+        "none": any_of([]),
+        "not_zero": ~col("x").eq(0),
+        "has_12": col("code").contains("12"),
+        "finite": col("x").is_finite(),
+        "lit": lit(True) & col("x").ge(1),
+    }
+    want = frame.select("i", *[to_polars(m).alias(k) for k, m in masks.items()])
+    sdf = spark.createDataFrame(frame.to_arrow())
+    got = pl.from_arrow(
+        sdf.select("i", *[to_spark(m).alias(k) for k, m in masks.items()]).toArrow()
+    )
+    assert isinstance(got, pl.DataFrame)
+    assert_frame_equal(got.sort("i"), want, check_dtypes=False)

@@ -1,0 +1,393 @@
+"""Reading raw transactions on Spark as the embedded loader reads them.
+
+The reading decisions (date format, decimal comma, ids written as ``12346.0``, whether text is
+stripped, missing tokens) are taken by the embedded engine's own functions on the same sample
+(the first rows); this module turns each decision into the Spark expression that reads the
+same values: :func:`read_columns`. :func:`read_spark_csv` reads a delimited text file with
+the embedded reader's sniffed delimiter and encoding. What Spark cannot read the same way is
+refused (:data:`INGEST_FIRST` says what to do instead). Used by
+:func:`seglens.io.spark_cleaning.clean_on_spark`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+
+from seglens.errors import DataError, UsageError
+from seglens.io.config import IngestOptions
+from seglens.io.mapping import NO_ORDER_ID_NOTE
+from seglens.io.numbers import sample_decimal
+from seglens.io.parsing import (
+    _COMMA_NUMBER,
+    _NUMBER_JUNK,
+    _POINT_NUMBER,
+    MISSING_TOKENS,
+    detect_date_format,
+    id_decimal_mode,
+    needs_careful_numbers,
+    text_steps,
+)
+from seglens.io.projection import SAMPLE_ROWS
+from seglens.io.report import MappedColumn
+from seglens.io.rules import raw_name
+
+__all__ = [
+    "INGEST_FIRST",
+    "SparkRead",
+    "first_rows",
+    "read_columns",
+    "read_spark_csv",
+    "refuse_derived",
+    "spark_date_pattern",
+    "spark_functions",
+    "src_col",
+    "strip_text",
+]
+
+_DATE_CODES: Final = {"Y": "yyyy", "m": "M", "d": "d", "H": "H", "M": "m", "S": "s"}
+_WS: Final = r"(?U)^\s+|\s+$"
+"""Leading/trailing Unicode white space (Polars' ``strip_chars()``)."""
+INGEST_FIRST: Final = (
+    "ingest it with the embedded engine first (seglens ingest FILE -o clean.parquet), then "
+    "give --engine spark the canonical Parquet file"
+)
+
+
+def spark_functions() -> Any:
+    try:
+        from pyspark.sql import functions
+    except ImportError:
+        raise UsageError(
+            "the spark engine needs PySpark", hint="pip install 'seglens[spark]' (and Java 17+)"
+        ) from None
+    return functions
+
+
+def spark_date_pattern(fmt: str) -> str:
+    """The Spark datetime pattern reading what the strftime ``fmt`` reads (numeric dates).
+
+    Raises
+    ------
+    UsageError
+        For codes whose reading differs on Spark (two-digit years, month names, AM/PM, time
+        zones, fractions of seconds).
+    """
+    parts = re.split(r"(%.)", fmt)
+    out = []
+    for part in parts:
+        if part.startswith("%"):
+            code = _DATE_CODES.get(part[1:])
+            if code is None:
+                raise UsageError(
+                    f"the spark engine does not read dates written as {fmt!r} the way the "
+                    f"embedded engine does ({part} differs)",
+                    hint=INGEST_FIRST,
+                )
+            out.append(code)
+        elif part:
+            out.append(
+                "'" + part.replace("'", "''") + "'" if re.search(r"[A-Za-z']", part) else part
+            )
+    return "".join(out)
+
+
+def read_spark_csv(
+    session: Any, path: str | os.PathLike[str], *, delimiter: str | None = None
+) -> Any:
+    """Read a delimited text file on Spark as the embedded reader does: every column as text,
+    delimiter and encoding sniffed by :func:`seglens.io.textfiles.read_text_file`, quotes
+    doubled inside quoted fields, a malformed line an error."""
+    from seglens.io.textfiles import read_text_file
+
+    raw = read_text_file(Path(path), delimiter=delimiter, max_bytes=None)
+    enc = str(raw.details["encoding"])
+    unlike = [w for w in raw.warnings if w.startswith("mixed encodings") or "U+FFFD" in w]
+    if enc.startswith(("utf-16", "utf-32")):
+        unlike.append(f"{enc} text")
+    if raw.details.get("delimiter") == "whitespace" or raw.details.get("header") is False:
+        unlike.append("fields separated by runs of blanks, or no header line")
+    if unlike:
+        raise UsageError(
+            f"the spark engine cannot read this file as the embedded engine does ({unlike[0]})",
+            source=str(path),
+            hint=INGEST_FIRST,
+        )
+    delim = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(
+        str(raw.details["delimiter"]), str(raw.details["delimiter"])
+    )
+    frame = session.read.csv(
+        os.fspath(path),
+        header=True,
+        inferSchema=False,
+        sep=delim,
+        encoding=_spark_charset(Path(path), enc),
+        quote='"',
+        escape='"',
+        mode="FAILFAST",
+    )
+    first = frame.columns[0]
+    if first.startswith("\ufeff"):
+        frame = frame.withColumnRenamed(first, first.removeprefix("\ufeff"))
+    return frame
+
+
+def _spark_charset(path: Path, enc: str) -> str:
+    """Spark's name for the sniffed encoding. Spark reads only UTF-8 and Latin-1 among the
+    single-byte encodings; Windows-1252 is Latin-1 except for bytes 0x80-0x9F (€, curly
+    quotes), so a Windows-1252 file without them is read as Latin-1, identically."""
+    import codecs
+
+    from seglens.io.textfiles import _compression, _opened
+
+    name = codecs.lookup(enc).name
+    if name.startswith("utf-8"):
+        return "UTF-8"
+    if name == "iso8859-1":
+        return "ISO-8859-1"
+    if name == "cp1252":
+        with path.open("rb") as fh:
+            kind = _compression(fh.read(8), path)
+        with _opened(path, kind) as fh:
+            while block := fh.read(1 << 20):
+                if re.search(rb"[\x80-\x9f]", block):
+                    break
+            else:
+                return "ISO-8859-1"
+    raise UsageError(
+        f"the spark engine cannot decode {enc} text as the embedded engine does "
+        "(Spark reads UTF-8 and Latin-1; Windows-1252 only without bytes 0x80-0x9F)",
+        source=str(path),
+        hint=INGEST_FIRST,
+    )
+
+
+@dataclass
+class SparkRead:
+    """What reading the columns decided (for the masks and the report)."""
+
+    exprs: dict[str, Any]
+    ids: str = "text"
+    text_fields: tuple[str, ...] = ()
+    checked: tuple[tuple[str, str], ...] = ()
+    """(parsed column, source column) pairs whose non-blank values must all read."""
+    warnings: list[str] = field(default_factory=list)
+
+
+def src_col(name: str) -> Any:
+    """A source column by its name as written (dots and spaces are not struct access)."""
+    return spark_functions().col("`" + name.replace("`", "``") + "`")
+
+
+def strip_text(c: Any) -> Any:
+    return spark_functions().regexp_replace(c, _WS, "")
+
+
+def _try_double(c: Any) -> Any:
+    return c.try_cast("double")
+
+
+def _finite(c: Any) -> Any:
+    sf = spark_functions()
+    return sf.when(~sf.isnan(c) & (sf.abs(c) != sf.lit(float("inf"))), c)
+
+
+def _ids(cid: str, dtype: pl.DataType, sample: pl.DataFrame, read: SparkRead) -> None:
+    """Customer ids as the loader reads them (``_build_frame``): whole numbers of a numeric
+    column, or text with ``.0`` decimals removed; ``__id_fixed`` marks the rewritten ones."""
+    sf = spark_functions()
+    c = src_col(cid)
+    read.exprs[raw_name("customer_id")] = c
+    if dtype.is_float() or (dtype.is_integer() and dtype != pl.UInt64):
+        read.ids = "float" if dtype.is_float() else "integer"
+        whole = sf.when(c == sf.floor(c), c.try_cast("long")) if dtype.is_float() else c
+        read.exprs["__cid_int"] = whole.cast("long")
+        text = c.cast("string")
+        read.exprs["customer_id"] = sf.coalesce(read.exprs["__cid_int"].cast("string"), text)
+        read.exprs["__id_fixed"] = c.isNotNull() if dtype.is_float() else sf.lit(False)
+        return
+    mode = id_decimal_mode(sample.get_column(cid)) if dtype == pl.String else "none"
+    stripped = strip_text(c.cast("string"))
+    ids = stripped
+    if mode == "suffix":
+        ids = sf.regexp_replace(stripped, r"\.0$", "")
+        fixed = sf.coalesce(stripped.endswith(".0"), sf.lit(False))
+    elif mode == "regex":
+        ids = sf.regexp_replace(stripped, r"^(-?\d+)\.0+$", "$1")
+        fixed = sf.coalesce(c.rlike(r"^\s*-?\d+\.0+\s*$"), sf.lit(False))
+    else:
+        fixed = sf.lit(False)
+    read.exprs["customer_id"] = ids
+    read.exprs["__id_fixed"] = fixed
+
+
+def _text(col: str, dtype: pl.DataType, sample: pl.DataFrame) -> Any:
+    """Free text as :func:`seglens.io.parsing.text_expr` reads it (numbers as id text)."""
+    sf = spark_functions()
+    c = src_col(col)
+    if dtype.is_integer():
+        return c.cast("string")
+    if dtype.is_float():
+        return sf.when(c == sf.floor(c), c.try_cast("long").cast("string"))
+    stripped, missing = text_steps(sample.get_column(col))
+    text = strip_text(c.cast("string")) if stripped else c.cast("string")
+    return (
+        sf.when(text.isin(list(MISSING_TOKENS)), sf.lit(None)).otherwise(text) if missing else text
+    )
+
+
+def _timestamp(col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestOptions) -> Any:
+    """The timestamp as the loader reads it: the format detected on the sample (the same
+    function), a ``%Y`` year of four digits; dates and date-times as they are (naive UTC)."""
+    sf = spark_functions()
+    c = src_col(col)
+    if isinstance(dtype, pl.Datetime | pl.Date):
+        return c.cast("timestamp_ntz")
+    if dtype.is_numeric():
+        return sf.try_to_timestamp(c.cast("long").cast("string"), sf.lit("yyyyMMdd")).cast(
+            "timestamp_ntz"
+        )
+    fmt = detect_date_format(sample.get_column(col), preferred=opts.date_format)
+    if fmt is None:
+        raise DataError(
+            "no date of the first rows reads with a known format",
+            source=col,
+            column=col,
+            values=tuple(sample.get_column(col).drop_nulls().head(3).to_list()),
+            hint="give the format with --date-format (e.g. %d/%m/%Y)",
+        )
+    parsed = sf.try_to_timestamp(strip_text(c), sf.lit(spark_date_pattern(fmt.format)))
+    parsed = parsed.cast("timestamp_ntz")
+    return sf.when(sf.year(parsed) >= 1000, parsed) if "%Y" in fmt.format else parsed
+
+
+def _number(col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestOptions) -> Any:
+    """A number as the loader reads it: plain, or the careful way (currency, separators,
+    accounting negatives, a decimal comma) when the sample shows it; NaN and infinities null."""
+    sf = spark_functions()
+    c = src_col(col)
+    if dtype == pl.Boolean or dtype.is_numeric():
+        return _finite(c.cast("double"))
+    values = sample.get_column(col)
+    point, comma = sample_decimal(values)
+    decimal_comma = opts.decimal == "," if opts.decimal is not None else comma and not point
+    if not (decimal_comma or needs_careful_numbers(values)):
+        return _finite(_try_double(strip_text(c)))
+    cleaned = sf.regexp_replace(strip_text(c), "(?U)" + _NUMBER_JUNK, "")
+    negative = cleaned.rlike(r"^\(.*\)$")
+    cleaned = sf.regexp_replace(cleaned, r"^[()]+|[()]+$", "")
+    if decimal_comma:
+        valid = cleaned.rlike(_COMMA_NUMBER)
+        cleaned = sf.regexp_replace(sf.regexp_replace(cleaned, r"\.", ""), ",", ".")
+    else:
+        valid = cleaned.rlike(_POINT_NUMBER)
+        cleaned = sf.regexp_replace(cleaned, ",", "")
+    value = sf.when(valid, _try_double(cleaned))
+    return _finite(sf.when(negative, -value).otherwise(value))
+
+
+def _flag(col: str, dtype: pl.DataType) -> Any:
+    """A return flag as :func:`seglens.io.parsing.bool_expr` reads it."""
+    from seglens.io.parsing import _FALSE, _TRUE
+
+    sf = spark_functions()
+    c = src_col(col)
+    if dtype == pl.Boolean:
+        return c
+    if dtype.is_numeric():
+        return c != 0
+    text = sf.lower(strip_text(c.cast("string")))
+    return sf.when(text.isin(list(_TRUE)), True).when(text.isin(list(_FALSE)), False)
+
+
+def read_columns(
+    mapping: dict[str, MappedColumn], sample: pl.DataFrame, opts: IngestOptions
+) -> SparkRead:
+    """Every parsed column (and the source values the rules show) as Spark expressions."""
+    src = {k: m.source for k, m in mapping.items() if m.how != "derived"}
+    schema = sample.schema
+    read = SparkRead(exprs={})
+    _ids(src["customer_id"], schema[src["customer_id"]], sample, read)
+    read.exprs[raw_name("timestamp")] = src_col(src["timestamp"])
+    if mapping["order_id"].how == "derived":  # no order column: one order per customer and time
+        order = _derived_order(src["customer_id"], src["timestamp"], schema)
+        read.exprs["order_id"] = read.exprs[raw_name("order_id")] = order
+        read.warnings.append(NO_ORDER_ID_NOTE)
+    else:
+        read.exprs[raw_name("order_id")] = src_col(src["order_id"])
+        read.exprs["order_id"] = _text(src["order_id"], schema[src["order_id"]], sample)
+    ts = _timestamp(src["timestamp"], schema[src["timestamp"]], sample, opts)
+    read.exprs["timestamp"] = ts
+    checked = [("timestamp", src["timestamp"])]
+    numbers = {"quantity": "quantity", "unit_price": "__unit_price"}
+    if mapping["amount"].how != "derived":
+        numbers["amount"] = "amount"
+    read.exprs["quantity"] = spark_functions().lit(None).cast("double")
+    for fld, name in numbers.items():
+        if fld in src:
+            read.exprs[name] = _number(src[fld], schema[src[fld]], sample, opts)
+            read.exprs[raw_name(fld)] = src_col(src[fld])
+            checked.append((name, src[fld]))
+    if mapping["amount"].how == "derived":
+        read.exprs["amount"] = read.exprs["quantity"] * read.exprs["__unit_price"]
+    for fld in ("product_id", "category", "channel"):
+        if fld in src:
+            read.exprs[fld] = _text(src[fld], schema[src[fld]], sample)
+    if "is_return" in src:
+        read.exprs["is_return"] = _flag(src["is_return"], schema[src["is_return"]])
+    read.text_fields = tuple(
+        f
+        for f in ("customer_id", "product_id", "category", "channel")
+        if f in src and schema[src[f]] == pl.String
+    )
+    read.checked = tuple(checked)
+    return read
+
+
+def _derived_order(customer: str, timestamp: str, schema: pl.Schema) -> Any:
+    """:func:`seglens.io.mapping.derived_order_id` on Spark: customer id and timestamp as
+    written (text or whole-number columns only: other types are written differently)."""
+    for col in (customer, timestamp):
+        if not (schema[col] == pl.String or schema[col].is_integer()):
+            raise UsageError(
+                f"the spark engine cannot make order ids from {col!r} ({schema[col]}) as the "
+                "embedded engine writes them",
+                source=col,
+                hint=INGEST_FIRST,
+            )
+    parts = [strip_text(src_col(c).cast("string")) for c in (customer, timestamp)]
+    return spark_functions().concat_ws(" ", *parts)
+
+
+def refuse_derived(mapping: dict[str, MappedColumn], source: str) -> None:
+    derived = [
+        m for k, m in mapping.items() if m.how == "derived" and k not in ("amount", "order_id")
+    ]
+    if derived:
+        raise UsageError(
+            f"the spark engine cannot derive {derived[0].canonical} ({derived[0].source})",
+            source=source,
+            hint=INGEST_FIRST,
+        )
+
+
+def first_rows(frame: Any, source: str) -> pl.DataFrame:
+    """The first rows, on which every reading decision is made (as the embedded loader)."""
+    sample = pl.from_arrow(frame.limit(SAMPLE_ROWS).toArrow())
+    assert isinstance(sample, pl.DataFrame)
+    if sample.height == 0:
+        raise DataError(
+            "the source has a header but no data rows",
+            source=source,
+            hint="export the data again with its rows",
+        )
+    return sample.with_columns(
+        pl.col(n).dt.replace_time_zone(None)
+        for n, t in sample.schema.items()
+        if isinstance(t, pl.Datetime) and t.time_zone
+    )

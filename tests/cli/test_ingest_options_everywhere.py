@@ -143,13 +143,36 @@ def test_options_that_cannot_apply_are_refused(files: dict[str, Path]) -> None:
     assert "'timestamp' already holds Datetime(time_unit='us', time_zone=None) values" in (
         out.output
     )
-    # Spark reads the file itself: the loader's options would be ignored, so they are refused
-    # before Spark starts
+    # with --customers, Spark reads the file as it is: the loader's options would be ignored,
+    # so they are refused before Spark starts
     target = files["tmp"] / "spark.parquet"
-    out = _run(["features", table, "--engine", "spark", "--decimal", ",", "-o", str(target)], 2)
-    assert "--decimal: with --engine spark the source is read by Spark" in out.output
+    customers = files["tmp"] / "customers.csv"
+    customers.write_text("customer_id,age\nC000,40\n", encoding="utf-8")
+    out = _run(
+        ["features", table, "--engine", "spark", "--customers", str(customers), "--decimal", ",",
+         "-o", str(target)],
+        code=2,
+    )  # fmt: skip
+    assert "--decimal: with --engine spark and --customers the source is read by Spark" in (
+        out.output
+    )
     assert "seglens ingest FILE -o t.parquet" in out.output
     assert not target.exists()
+
+
+@pytest.mark.spark
+@pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas >= 3.0.0")
+def test_features_on_spark_cleans_with_the_same_options(files: dict[str, Path], spark: Any) -> None:
+    """``--engine spark`` cleans the raw lines on Spark with the options it was given."""
+    target = files["tmp"] / "spark-features.parquet"
+    args = ["features", str(files["raw"]), "--engine", "spark", "--as-of", "2011-08-31"]
+    _run([*args, "--decimal", ",", "-o", str(target)])
+    embedded = files["tmp"] / "embedded-features.parquet"
+    _run(["features", str(files["table"]), "--as-of", "2011-08-31", "-o", str(embedded)])
+    assert_frame_equal(
+        pl.read_parquet(target), pl.read_parquet(embedded), check_dtypes=False, rel_tol=1e-9
+    )
+    assert pl.read_parquet(target)["total_spend"].min() > 100  # thousands, not 3.668
 
 
 def _ingest_params(command: Any) -> dict[str, tuple[Any, ...]]:

@@ -116,9 +116,9 @@ def features(
         resolve_cutoff(as_of, None)  # a bad date fails before any loading
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise UsageError("the output must be a .parquet or .csv file", source=str(output))
-    if engine == "spark" and (customers is None or _is_spark_native(transactions)):
+    if engine == "spark" and customers is not None and _is_spark_native(transactions):
         ingest_args.refuse(
-            "with --engine spark the source is read by Spark, not by seglens' loader",
+            "with --engine spark and --customers the source is read by Spark uncleaned",
             hint="load it first (seglens ingest FILE -o t.parquet with these options), then "
             "run seglens features --engine spark on t.parquet",
         )
@@ -128,7 +128,10 @@ def features(
 
         settings = settings_for(spark_master, spark_config)
         mapping = parse_columns(columns)
-        features_command(settings, transactions, output, as_of, mapping, feature_set, as_json)
+        keywords = ingest_args.keywords()  # the lines are cleaned on Spark with these
+        features_command(
+            settings, transactions, output, as_of, mapping, feature_set, as_json, keywords
+        )
         return
     check_output(output, "-o/--output")
     started = time.perf_counter()

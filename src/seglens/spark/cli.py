@@ -107,13 +107,21 @@ def features_command(
     columns: dict[str, str],
     feature_set: str,
     as_json: bool,
+    keywords: dict[str, Any] | None = None,
 ) -> None:
-    """``seglens features --engine spark``: computed and written by Spark."""
+    """``seglens features --engine spark``: computed and written by Spark (the lines cleaned
+    there with the ingest options ``keywords``)."""
     from seglens.spark.commands import features_on_spark
 
     started = time.perf_counter()
     feats, summary = features_on_spark(
-        settings, source, str(output), as_of=as_of, columns=columns, feature_set=feature_set
+        settings,
+        source,
+        str(output),
+        as_of=as_of,
+        columns=columns,
+        feature_set=feature_set,
+        keywords=keywords,
     )
     rows = int(read_source(feats.frame.sparkSession, str(output)).count())
     seconds = time.perf_counter() - started

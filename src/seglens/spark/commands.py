@@ -75,6 +75,19 @@ _NOT_ON_SPARK = {
 }
 
 
+def spark_options(source: str, keywords: Mapping[str, Any]) -> dict[str, Any]:
+    """The ingest options given (as :func:`seglens.io.load_transactions` takes them) that Spark
+    cleaning uses; those only the embedded loader has are refused with what to write instead."""
+    opts = {k: v for k, v in keywords.items() if v is not None and k != "max_bytes"}
+    refused = [_NOT_ON_SPARK[k] for k in opts if k in _NOT_ON_SPARK]
+    if refused and is_spark_source(source):
+        raise UsageError(
+            f"{', '.join(refused)}: not used with --engine spark",
+            hint="leave it out; see docs/spark.md for what Spark reads",
+        )
+    return opts
+
+
 def ingest_on_spark(
     settings: SparkSettings,
     source: str,
@@ -88,13 +101,7 @@ def ingest_on_spark(
     ``keywords`` are the ingest options as :func:`seglens.io.load_transactions` takes them;
     those that only the embedded loader has are refused with what to write instead.
     """
-    opts = {k: v for k, v in keywords.items() if v is not None and k != "max_bytes"}
-    refused = [_NOT_ON_SPARK[k] for k in opts if k in _NOT_ON_SPARK]
-    if refused and is_spark_source(source):
-        raise UsageError(
-            f"{', '.join(refused)}: not used with --engine spark",
-            hint="leave it out; see docs/spark.md for what Spark reads",
-        )
+    opts = spark_options(source, keywords)
     session = open_spark(settings)
     columns = opts.pop("columns", None)
     cleaned = read_lines(session, source, columns, as_of=as_of, **opts)
@@ -118,12 +125,18 @@ def features_on_spark(
     as_of: str | None = None,
     columns: Mapping[str, str] | None = None,
     feature_set: str = "all",
+    keywords: Mapping[str, Any] | None = None,
 ) -> tuple[SparkFeatures, dict[str, Any]]:
-    """Features computed and (when ``output``) written by Spark; a small summary."""
+    """Features computed and (when ``output``) written by Spark; a small summary.
+
+    ``keywords``: the ingest options (:func:`spark_options`) the lines are cleaned with.
+    """
     if feature_set not in FEATURE_SETS:
         raise UsageError(f"unknown feature set {feature_set!r}", hint="use lifetimes, rfm or all")
+    opts = spark_options(source, keywords or {})
+    opts.pop("columns", None)  # ``columns`` is the mapping given above
     session = open_spark(settings)
-    lines = read_lines(session, source, columns, as_of=as_of).table
+    lines = read_lines(session, source, columns, as_of=as_of, **opts).table
     feats = spark_features(lines, as_of=as_of, feature_set=cast(FeatureSet, feature_set))
     summary: dict[str, Any] = {"columns": list(feats.frame.columns), "as_of": feats.as_of}
     if output is not None:

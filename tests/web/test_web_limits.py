@@ -169,8 +169,9 @@ def real_server(tmp_path: Path) -> Iterator[tuple[str, int, int]]:
     port = _free_port()
     code = (
         "import uvicorn; from seglens.web import create_app; from seglens.web.limits import Limits;"
+        " from seglens.web.server import header_timeout_protocol as h;"
         f" uvicorn.run(create_app({str(tmp_path / 's.db')!r}, limits=Limits(body_timeout_s=1)),"
-        f" host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
+        f" host='127.0.0.1', port={port}, log_level='warning', access_log=False, http=h(1.5))"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ})
     try:
@@ -268,3 +269,24 @@ def test_a_real_server_times_out_a_promised_body_that_never_comes(
         answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert 0.9 < time.perf_counter() - t < 10
+
+
+def _closed_after(sock: socket.socket) -> float:
+    """Seconds until the server closes ``sock`` (it sends nothing before closing)."""
+    t = time.perf_counter()
+    assert sock.recv(65536) == b""
+    return time.perf_counter() - t
+
+
+def test_a_real_server_closes_connections_whose_headers_dawdle(
+    real_server: tuple[str, int, int],
+) -> None:
+    host, port, _ = real_server
+    with socket.create_connection((host, port), timeout=20) as silent:
+        assert 1.0 < _closed_after(silent) < 10  # connected, sent nothing
+    with socket.create_connection((host, port), timeout=20) as slow:
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+        assert 1.0 < _closed_after(slow) < 10
+    # A keep-alive client that asks in time is answered, twice on one connection.
+    with httpx.Client(base_url=f"http://{host}:{port}") as client:
+        assert [client.get("/healthz").status_code for _ in range(2)] == [200, 200]

@@ -18,13 +18,6 @@ __all__ = ["serve", "users"]
 
 users = sub_app("users", "Accounts of the web app: create users, set roles, issue API tokens.")
 
-KEEP_ALIVE_S = 5
-"""An idle keep-alive connection is closed after this many seconds."""
-MAX_HEADER_BYTES = 16 * 1024
-"""Request line and headers: at most this many bytes (h11 refuses more with 431/400)."""
-MAX_CONNECTIONS = 200
-"""Beyond this many concurrent connections uvicorn answers 503 (body limits: web.Limits)."""
-
 DbOpt = Annotated[
     str | None, typer.Option("--db", help="Database URL or SQLite path (default: $SEGLENS_DB).")
 ]
@@ -54,6 +47,12 @@ def serve(
     import uvicorn
 
     from seglens.web import Settings, create_app
+    from seglens.web.server import (
+        KEEP_ALIVE_S,
+        MAX_CONNECTIONS,
+        MAX_HEADER_BYTES,
+        header_timeout_protocol,
+    )
 
     if not quiet():  # a server logs its requests (seglens.web.access) unless -q; on stderr
         seglens_log.setLevel(min(seglens_log.getEffectiveLevel(), logging.INFO))
@@ -72,6 +71,7 @@ def serve(
         port=port,
         access_log=False,
         proxy_headers=False,
+        http=header_timeout_protocol(),  # request headers within 10 s, or the connection closes
         timeout_keep_alive=KEEP_ALIVE_S,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         limit_concurrency=MAX_CONNECTIONS,

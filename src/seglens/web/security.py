@@ -174,7 +174,7 @@ class LoginThrottle:
     --------
     >>> t = LoginThrottle(free=2, base_s=1, cap_s=8)
     >>> [t.account_wait(n) for n in range(7)]
-    [0, 0, 0, 1, 2, 4, 8]
+    [0.0, 0.0, 0.0, 1.0, 2.0, 4.0, 8.0]
     """
 
     def __init__(
@@ -195,7 +195,7 @@ class LoginThrottle:
     def account_wait(self, failures: int) -> float:
         """Seconds an account waits after ``failures`` consecutive failures."""
         if failures <= self.free:
-            return 0
+            return 0.0
         return float(min(self.cap_s, self.base_s * 2.0 ** (failures - self.free - 1)))
 
     def _recent(self, address: str, now: float) -> deque[float]:

@@ -2,8 +2,10 @@
 
 Starts a real uvicorn server on 127.0.0.1 over a fresh store (SQLite file under
 ``benchmarks/.data/``, then a fresh PostgreSQL schema on 127.0.0.1:5432), gives each reviewer
-an API token, and has all of them POST corrections at once (each with its own
-``Idempotency-Key``). Afterwards it counts the stored labels and audit entries.
+an API token with the ``label`` scope, and has all of them POST corrections at once (each with
+its own ``Idempotency-Key``). The server runs as ``seglens serve`` runs it (the body limits, the
+header deadline and the connection limits). Afterwards it counts the stored labels and audit
+entries: ``lost`` is corrections answered or sent but not stored.
 
 Run: ``.venv/bin/python -m benchmarks.bench_web_load [--reviewers 50] [--corrections 20]``
 """
@@ -108,15 +110,19 @@ def run_one(engine: str, url: str, reviewers: int, corrections: int) -> dict[str
     tokens = []
     for i in range(reviewers):
         uid = create_user(store, f"rev{i:02d}", "load test password", role="reviewer")
-        tokens.append(create_token(store, uid, "load"))
+        tokens.append(create_token(store, uid, "load", scope="label"))
     labels_before = label_history(store).height
     audit_before = list_audit(store).height
     port = _free_port()
     # The server runs in its own process, as `seglens serve` would (one uvicorn worker).
     code = (
         "import uvicorn; from seglens.web import create_app; "
+        "from seglens.web.server import MAX_CONNECTIONS, MAX_HEADER_BYTES, "
+        "header_timeout_protocol; "
         f"uvicorn.run(create_app({url!r}), host='127.0.0.1', port={port}, "
-        "log_level='warning', access_log=False, timeout_keep_alive=60)"
+        "log_level='warning', access_log=False, timeout_keep_alive=60, proxy_headers=False, "
+        "http=header_timeout_protocol(), h11_max_incomplete_event_size=MAX_HEADER_BYTES, "
+        "limit_concurrency=MAX_CONNECTIONS)"
     )
     proc = subprocess.Popen([sys.executable, "-c", code])
     base = f"http://127.0.0.1:{port}"
@@ -124,12 +130,13 @@ def run_one(engine: str, url: str, reviewers: int, corrections: int) -> dict[str
         deadline = time.monotonic() + 60
         while True:
             try:
-                httpx.get(f"{base}/login", timeout=2)
-                break
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
             except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.2)
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.2)
         lat, codes, wall = asyncio.run(_drive(base, tokens, ids, corrections))
     finally:
         proc.terminate()

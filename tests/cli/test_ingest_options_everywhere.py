@@ -143,21 +143,9 @@ def test_options_that_cannot_apply_are_refused(files: dict[str, Path]) -> None:
     assert "'timestamp' already holds Datetime(time_unit='us', time_zone=None) values" in (
         out.output
     )
-    # with --customers, Spark reads the file as it is: the loader's options would be ignored,
-    # so they are refused before Spark starts
-    target = files["tmp"] / "spark.parquet"
-    customers = files["tmp"] / "customers.csv"
-    customers.write_text("customer_id,age\nC000,40\n", encoding="utf-8")
-    out = _run(
-        ["features", table, "--engine", "spark", "--customers", str(customers), "--decimal", ",",
-         "-o", str(target)],
-        code=2,
-    )  # fmt: skip
-    assert "--decimal: with --engine spark and --customers the source is read by Spark" in (
-        out.output
-    )
-    assert "seglens ingest FILE -o t.parquet" in out.output
-    assert not target.exists()
+    # with --engine spark (and --customers) the lines are cleaned on Spark with these options,
+    # and an option that cannot apply is refused there too: tests/features/
+    # test_spark_cleaning_parity.py::test_an_option_that_cannot_apply_is_refused_on_spark
 
 
 @pytest.mark.spark

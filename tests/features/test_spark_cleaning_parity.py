@@ -218,3 +218,40 @@ def test_mask_vocabulary_on_spark_equals_polars(spark: Any) -> None:
     )
     assert isinstance(got, pl.DataFrame)
     assert_frame_equal(got.sort("i"), want, check_dtypes=False)
+
+
+def test_features_with_customers_on_spark_clean_the_raw_file(tmp_path: Path, spark: Any) -> None:
+    """``--customers`` takes the embedded features path; Spark still reads and cleans."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(EUROPEAN.encode("cp1252"))
+    people = tmp_path / "customers.csv"
+    people.write_text("customer_id,age\n17850,41\n13047,29\n")
+    columns = "order_id=Rechnung,product_id=Artikel,quantity=Menge,timestamp=Datum,"
+    columns += "unit_price=Einzelpreis,customer_id=Kunde"
+    outs = {}
+    for engine in ("polars", "spark"):
+        outs[engine] = tmp_path / f"{engine}.parquet"
+        args = ["features", str(path), "--engine", engine, "--columns", columns]
+        args += ["--customers", str(people), "--as-of", "2010-12-31", "-o", str(outs[engine])]
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 0, res.output
+    on_spark, embedded = (pl.read_parquet(outs[e]) for e in ("spark", "polars"))
+    assert on_spark["customer_id"].to_list() == ["13047", "17850"]  # not 17850.0, no POST line
+    assert_frame_equal(on_spark, embedded, check_exact=False, rel_tol=1e-9)
+
+
+def test_an_option_that_cannot_apply_is_refused_on_spark(
+    raw_retail: Path, tmp_path: Path, spark: Any
+) -> None:
+    """As on the embedded loader: --decimal on a table whose amounts already are numbers."""
+    table = tmp_path / "t.parquet"
+    load_transactions(raw_retail).table.head(100).write_parquet(table)
+    people = tmp_path / "customers.csv"
+    people.write_text("customer_id,age\n17850,41\n")
+    target = tmp_path / "spark.parquet"
+    args = ["features", str(table), "--engine", "spark", "--customers", str(people)]
+    res = CliRunner().invoke(app, [*args, "--decimal", ",", "-o", str(target)])
+    assert res.exit_code == 2, res.output
+    assert "decimal (--decimal) applies to numbers written as text" in res.output
+    assert "'amount' (Float64), 'quantity' (Float64) already hold numbers" in res.output
+    assert not target.exists()

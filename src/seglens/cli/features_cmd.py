@@ -21,8 +21,6 @@ from seglens.spark.cli import SparkConfigOption
 
 __all__ = ["features", "parse_columns"]
 
-_SPARK_FILES = (".parquet", ".pq", ".csv", ".tsv")
-
 
 def parse_columns(text: str | None) -> dict[str, str]:
     """``"customer_id=CustID,timestamp=OrderDate"`` -> ``{"customer_id": "CustID", ...}``."""
@@ -49,25 +47,15 @@ def _step(progress: Progress, text: str) -> Iterator[None]:
         progress.update(task, total=1, completed=1, description=f"[green]✓[/green] {text}")
 
 
-def _spark_source(source: str, master: str | None) -> Any:
-    """A Spark DataFrame read by Spark itself: ``table:NAME``, Parquet or CSV."""
+def _spark_lines(source: str, master: str | None, as_of: str | None, args: IngestArgs) -> Any:
+    """The lines of ``source`` read and cleaned by Spark with the ingest options (the one
+    cleaning definition: :func:`seglens.io.spark_cleaning.clean_on_spark`)."""
     from seglens.features.spark import spark_session
+    from seglens.spark.commands import read_lines, spark_options
 
-    session = spark_session(master)
-    if source.startswith("table:"):
-        return session.table(source.removeprefix("table:"))
-    path = Path(source)
-    if not path.exists():
-        raise UsageError("file not found", source=source)
-    if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
-        return session.read.parquet(source)
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    return session.read.csv(source, header=True, inferSchema=True, sep=sep)
-
-
-def _is_spark_native(source: str) -> bool:
-    path = Path(source)
-    return source.startswith("table:") or path.is_dir() or path.suffix.lower() in _SPARK_FILES
+    opts = spark_options(source, args.keywords())
+    columns = opts.pop("columns", None)
+    return read_lines(spark_session(master), source, columns, as_of=as_of, **opts).table
 
 
 @app.command()
@@ -107,6 +95,7 @@ def features(
     from seglens.features._cutoff import resolve_cutoff
     from seglens.features._input import ENGINES
     from seglens.features.catalog import FEATURE_SETS, FeatureSet
+    from seglens.spark.sources import is_spark_source
 
     if feature_set not in FEATURE_SETS:
         raise UsageError(f"unknown feature set {feature_set!r}", hint="use lifetimes, rfm or all")
@@ -116,12 +105,6 @@ def features(
         resolve_cutoff(as_of, None)  # a bad date fails before any loading
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise UsageError("the output must be a .parquet or .csv file", source=str(output))
-    if engine == "spark" and customers is not None and _is_spark_native(transactions):
-        ingest_args.refuse(
-            "with --engine spark and --customers the source is read by Spark uncleaned",
-            hint="load it first (seglens ingest FILE -o t.parquet with these options), then "
-            "run seglens features --engine spark on t.parquet",
-        )
     columns = ingest_args.columns
     if engine == "spark" and customers is None:  # computed and written by Spark (docs/spark.md)
         from seglens.spark.cli import features_command, settings_for
@@ -148,9 +131,9 @@ def features(
     with progress:
         with _step(progress, f"reading {transactions}"):
             kwargs: dict[str, Any] = {"engine": engine}
-            if engine == "spark" and _is_spark_native(transactions):
-                data: Any = _spark_source(transactions, spark_master)
-                kwargs["columns"] = parse_columns(columns)
+            if engine == "spark" and is_spark_source(transactions):
+                data: Any = _spark_lines(transactions, spark_master, as_of, ingest_args)
+                kwargs["spark"] = data.sparkSession
             else:
                 data = ingest_args.load(transactions, as_of=as_of).table
                 if engine == "spark":

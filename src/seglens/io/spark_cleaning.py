@@ -30,7 +30,7 @@ from typing import Any, Final
 import polars as pl
 
 from seglens.errors import DataError
-from seglens.io.config import IngestOptions
+from seglens.io.config import IngestOptions, check_applicable
 from seglens.io.duplicates import judge_duplicates
 from seglens.io.load import resolve_options
 from seglens.io.mapping import resolve_mapping
@@ -258,8 +258,9 @@ def clean_on_spark(
     mapping = {m.canonical: m for m in mapped_list}
     refuse_derived(mapping, source)
     sample = first_rows(frame, source)
-    read = read_columns(mapping, sample, opts)
     raw = RawSource(frame=sample.lazy(), name=source, format="spark", first_line=2, text=True)
+    check_applicable(opts, raw, {k: m.source for k, m in mapping.items() if m.how != "derived"})
+    read = read_columns(mapping, sample, opts)
     orders = None
     if mapping["order_id"].how != "derived":
         orders = sample.get_column(mapping["order_id"].source)

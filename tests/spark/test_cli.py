@@ -26,7 +26,7 @@ pytestmark = [
 ]
 
 
-def run(*args: str) -> str:
+def run(*args: object) -> str:
     res = CliRunner().invoke(app, [str(a) for a in args])
     assert res.exit_code == 0, res.output
     return res.stdout

@@ -21,7 +21,7 @@ import pytest
 from fastapi import FastAPI
 
 from seglens.web.limits import MIB, BodyLimitMiddleware, Limits
-from tests.web.conftest import Client, Users
+from tests.web.conftest import ORIGIN, Client, Users
 
 Message = dict[str, Any]
 
@@ -140,6 +140,10 @@ def test_signed_in_requests_get_the_route_limits(app: FastAPI, users: Users) -> 
     assert batch.status_code == 422  # within the batch limit: parsed, and refused as not JSON
     anonymous = c.post("/api/labels/batch", content=big, headers={"Content-Type": "text/plain"})
     assert anonymous.status_code == 413 and "at most 65,536 bytes" in anonymous.json()["detail"]
+    # A made-up credential is checked before the larger limit applies.
+    for fake in ({"Authorization": "Bearer slt_made_up"}, {"Cookie": "seglens_session=made-up"}):
+        resp = c.post("/api/labels/batch", content=big, headers={**fake, "Origin": ORIGIN})
+        assert resp.status_code == 413 and "at most 65,536 bytes" in resp.json()["detail"]
     c.close()
 
 

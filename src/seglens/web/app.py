@@ -23,6 +23,7 @@ from seglens.web.deps import (
     NotAuthenticatedError,
     PasswordChangeRequiredError,
     WebState,
+    credential_is_valid,
     optional_principal,
     state_of,
 )
@@ -148,7 +149,9 @@ def create_app(
     )
     # Outermost first: log every request, add headers to every answer, refuse forgeries early.
     app.add_middleware(CsrfMiddleware)
-    app.add_middleware(BodyLimitMiddleware, limits=app.state.seglens.limits)
+    app.add_middleware(
+        BodyLimitMiddleware, limits=app.state.seglens.limits, verify=credential_is_valid
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
     if trusted_proxies:  # outermost: the real client address and scheme for everything inside

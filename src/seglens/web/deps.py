@@ -23,6 +23,8 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from seglens.store import Store
 from seglens.tracking.config import TrackingConfig
@@ -39,6 +41,7 @@ __all__ = [
     "PasswordChangeRequiredError",
     "WebState",
     "bearer",
+    "credential_is_valid",
     "optional_principal",
     "require",
     "require_api",
@@ -117,6 +120,12 @@ def optional_principal(request: Request) -> Principal | None:
             principal = principal_for_session(store, cookie)
     request.state.principal = principal
     return principal
+
+
+async def credential_is_valid(scope: Scope) -> bool:
+    """Whether the request in ``scope`` carries a live token or session (for the body limits)."""
+    request = Request(scope)
+    return await run_in_threadpool(optional_principal, request) is not None
 
 
 def require(role: str) -> Callable[[Request], Principal]:

@@ -5,16 +5,17 @@ limit inside a route comes too late (an anonymous 200 MB POST once cost the serv
 :class:`BodyLimitMiddleware` is plain ASGI and sits outside everything else: it refuses a
 declared ``Content-Length`` above the limit without reading a byte of the body, counts the bytes
 of a body sent without one (chunked) and stops at the limit, and answers 408 when a client that
-promised a body stops sending it. The limit is smaller for a request that carries no credential
-(no ``Authorization`` header and no session cookie): nothing anonymous needs more than a login
-form.
+promised a body stops sending it. The limit is smaller for a request without a valid
+credential: nothing anonymous needs more than a login form. A request whose body may exceed
+that smaller limit has its bearer token or session cookie checked first (``verify``, one store
+lookup), so a made-up cookie does not buy the larger limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -113,20 +114,39 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
+Verify = Callable[[Scope], Awaitable[bool]]
+"""Whether a request's credential (bearer token or session cookie) is valid."""
+
+
 class BodyLimitMiddleware:
     """Refuse bodies over :class:`Limits` (413) and bodies that stall (408), before parsing."""
 
-    def __init__(self, app: ASGIApp, limits: Limits | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, limits: Limits | None = None, verify: Verify | None = None
+    ) -> None:
         self.app = app
         self.limits = limits or Limits()
+        self.verify = verify
+
+    async def _limit(self, scope: Scope, declared: int | None) -> int:
+        anonymous = self.limits.body_limit(scope["path"], authenticated=False)
+        if not _has_credential(scope):
+            return anonymous
+        if declared is not None and declared <= anonymous:
+            return anonymous  # small enough for anyone: no lookup needed
+        if self.verify is not None and not await self.verify(scope):
+            return anonymous
+        return self.limits.body_limit(scope["path"], authenticated=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limits.body_limit(scope["path"], authenticated=_has_credential(scope))
         try:
             declared = _declared_length(scope)
+            bodiless = declared == 0 or scope["method"] in ("GET", "HEAD", "OPTIONS")
+            anonymous = self.limits.body_limit(scope["path"], authenticated=False)
+            limit = anonymous if bodiless else await self._limit(scope, declared)
             if declared is not None and declared > limit:
                 raise _RefusedError(413, _too_large(limit, declared))
         except _RefusedError as refused:

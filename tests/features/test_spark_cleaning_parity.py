@@ -191,7 +191,7 @@ def test_source_without_order_ids_gets_the_same_made_up_orders(tmp_path: Path, s
 
 
 def test_mask_vocabulary_on_spark_equals_polars(spark: Any) -> None:
-    from seglens.io.rules import any_of, codes_mask, col, lit, to_polars
+    from seglens.io.mask_expr import any_of, codes_mask, col, lit, to_polars
     from seglens.io.spark_cleaning import to_spark
 
     frame = (

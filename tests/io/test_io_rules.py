@@ -231,8 +231,9 @@ RULE_ROW = ("536365", "85123A", "6", "2010-12-01 08:26:00", "2.55", "17850.0")
 
 def test_a_new_rule_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     from seglens.io import cleaning, rules
+    from seglens.io.mask_expr import col
 
-    bulk = rules.MaskSpec("bulk", 1, lambda ctx, f: rules.col("quantity").ge(100).or_false())
+    bulk = rules.MaskSpec("bulk", 1, lambda ctx, f: col("quantity").ge(100).or_false())
     spec = rules.RuleSpec("bulk_order", "bulk", "100 units or more; kept", "warned", "quantity")
     monkeypatch.setattr(rules, "MASKS", (*rules.MASKS, bulk))
     monkeypatch.setattr(cleaning, "RULES", (*rules.RULES, spec))
@@ -248,7 +249,7 @@ def test_a_new_rule_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_mask_vocabulary_on_polars() -> None:
-    from seglens.io.rules import any_of, codes_mask, col, lit, to_polars
+    from seglens.io.mask_expr import any_of, codes_mask, col, lit, to_polars
 
     frame = pl.DataFrame(
         {"code": ["POST", "post", "DCGS01", "85123A", None], "x": [1.0, -2.0, None, 0.0, 5.0]}

@@ -22,6 +22,7 @@ import polars as pl
 from seglens.errors import DataError
 from seglens.io.customers import CustomerIds
 from seglens.io.duplicates import duplicate_mask
+from seglens.io.mask_expr import codes_mask, to_polars
 from seglens.io.report import Action, RuleResult
 from seglens.io.rules import (
     DUPLICATES,
@@ -30,10 +31,8 @@ from seglens.io.rules import (
     RULES,
     FrameFacts,
     RuleSpec,
-    codes_mask,
     mask_columns,
     raw_name,
-    to_polars,
 )
 from seglens.io.sources_base import SHEET
 from seglens.tables import TRANSACTIONS
@@ -164,7 +163,7 @@ def check_fatal(
 
 
 def codes_expr(column: str, codes: Sequence[str]) -> pl.Expr:
-    """Whether a product code is in ``codes`` (:func:`~seglens.io.rules.codes_mask` on Polars)."""
+    """Whether a product code is in ``codes`` (``mask_expr.codes_mask`` compiled to Polars)."""
     return to_polars(codes_mask(column, codes))
 
 

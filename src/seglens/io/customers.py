@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["CustomerIds", "numeric_ids", "numeric_missing", "text_ids", "whole_numbers"]
+__all__ = ["CustomerIds", "numeric_ids", "text_ids", "whole_numbers"]
 
 
 @dataclass(frozen=True)
@@ -136,12 +136,3 @@ def whole_numbers(column: str, dtype: pl.DataType) -> pl.Expr:
     if dtype.is_float():
         return pl.when(c == c.floor()).then(c.cast(pl.Int64, strict=False))
     return c.cast(pl.Int64)
-
-
-def numeric_missing(ints: str, column: str, dtype: pl.DataType) -> pl.Expr:
-    """Rows with no usable numeric id: no whole number, and (floats) not a finite number either
-    (a finite non-whole float id is kept as written)."""
-    missing = pl.col(ints).is_null()
-    if dtype.is_float():
-        missing = missing & ~pl.col(column).is_finite().fill_null(False)
-    return missing

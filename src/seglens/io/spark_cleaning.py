@@ -34,6 +34,7 @@ from seglens.io.config import IngestOptions, check_applicable
 from seglens.io.duplicates import judge_duplicates
 from seglens.io.load import resolve_options
 from seglens.io.mapping import resolve_mapping
+from seglens.io.mask_expr import Mask
 from seglens.io.projection import has_order_id, return_prefix, rule_context
 from seglens.io.report import CleaningReport, MappedColumn, RuleResult
 from seglens.io.rules import (
@@ -41,7 +42,6 @@ from seglens.io.rules import (
     MASK,
     RULES,
     FrameFacts,
-    Mask,
     mask_columns,
     raw_name,
 )

@@ -63,7 +63,8 @@ def test_failed_and_throttled_logins_are_audited_without_the_typed_unknown_name(
     c = Client(app)
     for _ in range(6):
         _login(c, "viewer", "wrong password")
-    _login(c, "viewer", "wrong password")  # during the wait: throttled
+    _login(c, "viewer", "wrong password")  # during the wait: throttled (audited)
+    _login(c, "viewer", "wrong password")  # still the same wait: refused, not audited again
     _login(c, "Correct-Horse-typed-in-the-name-field", "x")
     entries = list_account_events(app.state.seglens.store)
     failed = [e for e in entries if e["action"] == "login.failed"]

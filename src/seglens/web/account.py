@@ -86,9 +86,10 @@ def login(
     client = _client(request)
     throttled = st.throttle.check(username, client)
     if throttled is not None:
-        record_login_failure(
-            st.store, username, address=client, wait_s=throttled.wait_s, refused=True
-        )
+        if throttled.first:  # one audit row per wait, however often the form is sent
+            record_login_failure(
+                st.store, username, address=client, wait_s=throttled.wait_s, refused=True
+            )
         who = "this account" if throttled.scope == "account" else "this address"
         message = f"Too many failed sign-ins for {who}. Try again in {throttled.wait_s} s."
         resp = _login_refused(request, next, message, 429)

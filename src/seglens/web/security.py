@@ -154,10 +154,13 @@ class AccessLogMiddleware(BaseHTTPMiddleware):
 
 @dataclass(frozen=True)
 class Throttled:
-    """A refused login attempt: how long to wait, and whether the account or the address."""
+    """A refused login attempt: how long to wait, whether the account or the address, and
+    whether it is the first refusal of this wait (only that one is audited, so hammering the
+    form during a wait does not write a row per attempt)."""
 
     wait_s: int
     scope: str  # "account" or "address"
+    first: bool = True
 
 
 class LoginThrottle:
@@ -190,6 +193,7 @@ class LoginThrottle:
         self.max_per_address, self.window_s = max_per_address, window_s
         self._accounts: dict[str, tuple[int, float]] = {}  # key -> (failures, last failure)
         self._addresses: dict[str, deque[float]] = {}
+        self._noted: dict[str, float] = {}  # wait already reported once: key -> its start
         self._lock = threading.Lock()
 
     def account_wait(self, failures: int) -> float:
@@ -211,11 +215,19 @@ class LoginThrottle:
             failures, last = self._accounts.get(account.casefold(), (0, now))
             left = self.account_wait(failures) - (now - last)
             if left > 0:
-                return Throttled(int(left + 0.999), "account")
+                first = self._note(f"u:{account.casefold()}", last)
+                return Throttled(int(left + 0.999), "account", first)
             q = self._recent(address, now)
             if len(q) >= self.max_per_address:
-                return Throttled(int(self.window_s - (now - q[0]) + 0.999), "address")
+                first = self._note(f"a:{address}", q[0])
+                return Throttled(int(self.window_s - (now - q[0]) + 0.999), "address", first)
         return None
+
+    def _note(self, key: str, start: float) -> bool:
+        """Whether this is the first refusal of the wait that began at ``start``."""
+        first = self._noted.get(key) != start
+        self._noted[key] = start
+        return first
 
     def failed(self, account: str, address: str) -> float:
         """Count one failure; returns the account's wait that now starts (0: none)."""
@@ -231,3 +243,4 @@ class LoginThrottle:
         """Forget the account's failures after a successful login."""
         with self._lock:
             self._accounts.pop(account.casefold(), None)
+            self._noted.pop(f"u:{account.casefold()}", None)

@@ -57,6 +57,20 @@ def test_five_wrong_passwords_do_not_stop_the_owner_beyond_the_stated_backoff(
     owner.close()
 
 
+def test_the_throttle_forgets_after_its_window_and_stays_bounded() -> None:
+    throttle = LoginThrottle(free=1, window_s=0.3, max_tracked=50)
+    assert throttle.failed("ana", "a") == 0 and throttle.failed("ana", "a") == 1
+    assert throttle.check("ana", "b") is not None
+    time.sleep(0.35)  # a quiet window: the count starts again
+    assert throttle.check("ana", "b") is None and throttle.failed("ana", "a") == 0
+    for i in range(200):  # made-up names from made-up addresses
+        throttle.failed(f"name{i}", f"10.0.{i}.1")
+    time.sleep(0.35)
+    throttle.failed("last", "10.9.9.9")
+    assert throttle.check("name3", "10.0.3.1") is None
+    assert len(throttle._accounts) <= 51 and len(throttle._addresses) <= 51
+
+
 def test_failed_and_throttled_logins_are_audited_without_the_typed_unknown_name(
     app: FastAPI, users: Users
 ) -> None:

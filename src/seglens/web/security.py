@@ -169,9 +169,12 @@ class LoginThrottle:
     Per account: the first ``free`` failures cost nothing; after failure ``n > free`` the next
     attempt must wait ``base_s * 2 ** (n - free - 1)`` seconds, at most ``cap_s``. Attempts during
     the wait are refused without checking the password (and without counting), so someone
-    guessing cannot keep the owner out for longer than ``cap_s`` at a time. A success clears the
-    account's count. Per address: at most ``max_per_address`` failures in ``window_s`` seconds.
-    State is per process (a multi-worker server multiplies the allowance by its workers).
+    guessing cannot keep the owner out for longer than ``cap_s`` at a time. A success, or
+    ``window_s`` seconds without a failure, clears the account's count. Per address: at most
+    ``max_per_address`` failures in ``window_s`` seconds. State is per process (a multi-worker
+    server multiplies the allowance by its workers); entries older than ``window_s`` are dropped
+    once more than ``max_tracked`` accounts or addresses are held, so made-up names cannot
+    grow it without bound.
 
     Examples
     --------
@@ -188,9 +191,11 @@ class LoginThrottle:
         cap_s: float = 60.0,
         max_per_address: int = 100,
         window_s: float = 900.0,
+        max_tracked: int = 10_000,
     ) -> None:
         self.free, self.base_s, self.cap_s = free, base_s, cap_s
         self.max_per_address, self.window_s = max_per_address, window_s
+        self.max_tracked = max_tracked
         self._accounts: dict[str, tuple[int, float]] = {}  # key -> (failures, last failure)
         self._addresses: dict[str, deque[float]] = {}
         self._noted: dict[str, float] = {}  # wait already reported once: key -> its start
@@ -212,7 +217,7 @@ class LoginThrottle:
         """Whether an attempt for ``account`` from ``address`` must wait now."""
         now = time.monotonic()
         with self._lock:
-            failures, last = self._accounts.get(account.casefold(), (0, now))
+            failures, last = self._count(account.casefold(), now)
             left = self.account_wait(failures) - (now - last)
             if left > 0:
                 first = self._note(f"u:{account.casefold()}", last)
@@ -234,10 +239,27 @@ class LoginThrottle:
         now = time.monotonic()
         key = account.casefold()
         with self._lock:
-            failures = self._accounts.get(key, (0, now))[0] + 1
+            failures = self._count(key, now)[0] + 1
             self._accounts[key] = (failures, now)
             self._recent(address, now).append(now)
+            if max(len(self._accounts), len(self._addresses)) > self.max_tracked:
+                self._prune(now)
         return self.account_wait(failures)
+
+    def _count(self, key: str, now: float) -> tuple[int, float]:
+        """An account's consecutive failures and the last one's time (forgotten after a window)."""
+        failures, last = self._accounts.get(key, (0, now))
+        return (0, now) if now - last > self.window_s else (failures, last)
+
+    def _prune(self, now: float) -> None:
+        old = [k for k, (_, last) in self._accounts.items() if now - last > self.window_s]
+        for key in old:
+            del self._accounts[key]
+            self._noted.pop(f"u:{key}", None)
+        for address in list(self._addresses):
+            if not self._recent(address, now):
+                del self._addresses[address]
+                self._noted.pop(f"a:{address}", None)
 
     def succeeded(self, account: str) -> None:
         """Forget the account's failures after a successful login."""

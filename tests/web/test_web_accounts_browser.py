@@ -159,10 +159,14 @@ def test_the_account_lifecycle_in_a_browser(browser: Any, server: str) -> None: 
     _sign_in(dana, server, "Dana", OWN + " again")
     dana.wait_for_url(f"{server}/")
 
-    # Dana revokes a token of her own from the Account page.
+    # Dana revokes a token of her own from the Account page (its scope and expiry are shown).
     own = _issue_token(admin, server, "Dana", "read")
     assert _me(server, own) == 200
-    dana.goto(f"{server}/account")
+    answer = dana.goto(f"{server}/account")
+    assert "camera=()" in answer.headers["permissions-policy"]
+    listed = dana.inner_text("ul.tokens")
+    shown = re.escape(own[:10]) + r"… api · scope read · expires \d{4}-\d\d-\d\d \d\d:\d\d UTC"
+    assert re.search(shown, listed), listed
     dana.locator("ul.tokens li", has_text=own[:10]).locator("button").click()
     dana.wait_for_url(f"{server}/account")
     assert _me(server, own) == 401
@@ -170,6 +174,8 @@ def test_the_account_lifecycle_in_a_browser(browser: Any, server: str) -> None: 
     # The refusals the test provoked (wrong password 401, policy 422, throttled 429) are logged
     # by Chromium as failed loads; nothing else may be.
     expected = tuple(f"status of {code} " for code in (401, 422, 429))
+    health = dana.goto(f"{server}/healthz")
+    assert health.status == 200 and health.json()["status"] == "ok"
     for w in watches:
         assert [p for p in w.problems if not any(e in p for e in expected)] == []
     admin_ctx.close()

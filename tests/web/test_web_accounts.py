@@ -367,3 +367,23 @@ def test_permissions_policy_and_healthz(client: Client) -> None:
     assert resp.json()["status"] == "ok" and resp.json()["schema"] >= "0005"
     policy = client.get("/login").headers["permissions-policy"]
     assert "camera=()" in policy and "geolocation=()" in policy and "microphone=()" in policy
+
+
+def test_behind_a_trusted_https_proxy_the_cookie_is_host_prefixed(
+    seeded: Seeded, users: Users
+) -> None:
+    behind = create_app(seeded.store, settings=Settings(), trusted_proxies=["127.0.0.1"])
+    c = Client(behind)
+    proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    resp = _login(c, "viewer", PASSWORD, Origin="https://testserver", **proxied)
+    assert resp.status_code == 303
+    assert resp.headers["set-cookie"].startswith("__Host-seglens_session=")
+    assert "; Secure" in resp.headers["set-cookie"]
+    assert resp.headers["strict-transport-security"].startswith("max-age=")
+    c.close()
+    # The same headers from a client that is no trusted proxy change nothing.
+    direct = Client(create_app(seeded.store, settings=Settings()))
+    resp = _login(direct, "viewer", PASSWORD, **proxied)
+    assert resp.headers["set-cookie"].startswith("seglens_session=")
+    assert "secure" not in resp.headers["set-cookie"].lower()
+    direct.close()

@@ -53,3 +53,20 @@ def test_serve_help_documents_the_options() -> None:
     out = CliRunner().invoke(app, ["serve", "--help"]).output
     for option in ("--db", "--host", "--port"):
         assert option in out
+
+
+def test_reset_password_prints_a_temporary_password_that_must_be_changed(tmp_path: Path) -> None:
+    db = str(tmp_path / "cli.db")
+    runner = CliRunner()
+    runner.invoke(app, ["users", "create", "rita", "--password", "another password", "--db", db])
+    out = runner.invoke(app, ["users", "reset-password", "RITA", "--db", db])
+    assert out.exit_code == 0, out.output
+    first, temporary = out.output.strip().splitlines()
+    assert first == "temporary password for RITA (shown once):"
+    with open_store(db) as store:
+        assert authenticate(store, "rita", "another password") is None
+        who = authenticate(store, "rita", temporary)
+        assert who is not None and who.must_change_password
+        assert "user.password_reset" in set(list_audit(store)["action"])
+    missing = runner.invoke(app, ["users", "reset-password", "nobody", "--db", db])
+    assert missing.exit_code == 2 and "no user named 'nobody'" in missing.output

@@ -157,6 +157,24 @@ def users_set_role(
     console.print(f"{username} is now {role}")
 
 
+@users.command("reset-password")
+def users_reset_password(
+    username: Annotated[str, typer.Argument()],
+    db: DbOpt = None,
+) -> None:
+    """Give a user a temporary password (printed once) that they must change at sign-in.
+
+    Their sessions end and their API tokens are revoked, as with the Admin page's reset.
+    """
+    from seglens.store import open_store
+    from seglens.web.users import current_actor, reset_password, user_id_of
+
+    with open_store(db) as store:
+        temporary = reset_password(store, user_id_of(store, username), actor=current_actor())
+    console.print(f"temporary password for {username} (shown once):", highlight=False)
+    console.print(temporary, highlight=False, markup=False, soft_wrap=True)
+
+
 @users.command("token")
 def users_token(
     username: Annotated[str, typer.Argument()],

@@ -149,6 +149,14 @@ def test_spark_refuses_what_it_cannot_read_alike(tmp_path: Path, spark: Any) -> 
     assert "1 value(s) of 'timestamp' do not read with the format detected" in text
     assert "5 Jan 2024" in text and "seglens ingest" in text
     assert load_transactions(path).table.height == 300  # the embedded engine re-reads it
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("order_id,customer_id,timestamp,amount\no1,c1,2024-01-02,5\no2,c2,x,1,9,9\n")
+    with pytest.raises(DataError) as err:
+        clean_on_spark(read_spark_csv(spark, ragged), source=str(ragged))
+    text = str(err.value)
+    assert text.startswith(f"file {ragged}: Spark could not read the source (")
+    assert "seglens ingest FILE names a malformed line" in text
+    assert "Traceback" not in text and "py4j" not in text.lower()
 
 
 def test_raw_parquet_with_typed_columns_cleans_alike(

@@ -21,6 +21,7 @@ on Spark: the examples in its report are empty.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping
@@ -29,7 +30,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from seglens.errors import DataError
+from seglens.errors import DataError, UsageError
 from seglens.io.config import IngestOptions, check_applicable
 from seglens.io.duplicates import judge_duplicates
 from seglens.io.load import resolve_options
@@ -54,13 +55,21 @@ from seglens.io.spark_reading import (
     read_spark_csv,
     refuse_derived,
     spark_date_pattern,
+    spark_errors,
     spark_functions,
     src_col,
     strip_text,
 )
 from seglens.tables import TRANSACTIONS
 
-__all__ = ["SparkCleaned", "clean_on_spark", "read_spark_csv", "spark_date_pattern", "to_spark"]
+__all__ = [
+    "SparkCleaned",
+    "clean_on_spark",
+    "read_spark_csv",
+    "spark_date_pattern",
+    "spark_errors",
+    "to_spark",
+]
 
 _LINE: Final = "__line"
 
@@ -249,8 +258,20 @@ def clean_on_spark(
     ------
     UsageError, DataError
         What the embedded engine refuses, and what Spark cannot read the same way (see the
-        module docstring).
+        module docstring); an error Spark raises while reading (a malformed line) becomes a
+        :class:`~seglens.errors.DataError` naming the source.
     """
+    with spark_errors(source):
+        return _clean(frame, source, columns, config, options)
+
+
+def _clean(
+    frame: Any,
+    source: str,
+    columns: str | Mapping[str, str] | None,
+    config: str | os.PathLike[str] | Mapping[str, Any] | None,
+    options: dict[str, Any],
+) -> SparkCleaned:
     explicit, cfg_columns, opts = resolve_options(columns, config, options)
     mapped_list, layout = resolve_mapping(
         frame.columns, TRANSACTIONS, explicit=explicit, config=cfg_columns, source=source
@@ -260,7 +281,10 @@ def clean_on_spark(
     sample = first_rows(frame, source)
     raw = RawSource(frame=sample.lazy(), name=source, format="spark", first_line=2, text=True)
     check_applicable(opts, raw, {k: m.source for k, m in mapping.items() if m.how != "derived"})
-    read = read_columns(mapping, sample, opts)
+    try:
+        read = read_columns(mapping, sample, opts)
+    except (DataError, UsageError) as err:
+        raise dataclasses.replace(err, source=source) from None
     orders = None
     if mapping["order_id"].how != "derived":
         orders = sample.get_column(mapping["order_id"].source)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -45,6 +47,7 @@ __all__ = [
     "read_spark_csv",
     "refuse_derived",
     "spark_date_pattern",
+    "spark_errors",
     "spark_functions",
     "src_col",
     "strip_text",
@@ -67,6 +70,34 @@ def spark_functions() -> Any:
             "the spark engine needs PySpark", hint="pip install 'seglens[spark]' (and Java 17+)"
         ) from None
     return functions
+
+
+@contextmanager
+def spark_errors(source: str) -> Iterator[None]:
+    """Turn an error Spark raises on the executors (a malformed line, an unreadable file) into a
+    :class:`~seglens.errors.DataError` naming the source, instead of a JVM traceback."""
+    from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except (PySparkException, Py4JJavaError) as err:
+        raise DataError(
+            f"Spark could not read the source ({_reason(str(err))})",
+            source=source,
+            hint="check the file is complete and well formed (seglens ingest FILE names a "
+            "malformed line), or " + INGEST_FIRST,
+        ) from None
+
+
+def _reason(text: str) -> str:
+    """The line of a Spark error that says what went wrong (its error class), else the first."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for line in lines:
+        found = re.search(r"(?:Exception|Error): (\[[A-Z_.]+\].*)", line)
+        if found:
+            return found.group(1)[:300]
+    return lines[0][:300] if lines else "no message"
 
 
 def spark_date_pattern(fmt: str) -> str:
@@ -121,16 +152,17 @@ def read_spark_csv(
     delim = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(
         str(raw.details["delimiter"]), str(raw.details["delimiter"])
     )
-    frame = session.read.csv(
-        os.fspath(path),
-        header=True,
-        inferSchema=False,
-        sep=delim,
-        encoding=_spark_charset(Path(path), enc),
-        quote='"',
-        escape='"',
-        mode="FAILFAST",
-    )
+    with spark_errors(str(path)):
+        frame = session.read.csv(
+            os.fspath(path),
+            header=True,
+            inferSchema=False,
+            sep=delim,
+            encoding=_spark_charset(Path(path), enc),
+            quote='"',
+            escape='"',
+            mode="FAILFAST",
+        )
     first = frame.columns[0]
     if first.startswith("\ufeff"):
         frame = frame.withColumnRenamed(first, first.removeprefix("\ufeff"))
@@ -255,10 +287,10 @@ def _timestamp(col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestO
     fmt = detect_date_format(sample.get_column(col), preferred=opts.date_format)
     if fmt is None:
         raise DataError(
-            "no date of the first rows reads with a known format",
-            source=col,
+            "no date of the first rows reads with a known format (e.g. "
+            + ", ".join(repr(v) for v in sample.get_column(col).drop_nulls().head(3).to_list())
+            + ")",
             column=col,
-            values=tuple(sample.get_column(col).drop_nulls().head(3).to_list()),
             hint="give the format with --date-format (e.g. %d/%m/%Y)",
         )
     parsed = sf.try_to_timestamp(strip_text(c), sf.lit(spark_date_pattern(fmt.format)))
@@ -357,7 +389,7 @@ def _derived_order(customer: str, timestamp: str, schema: pl.Schema) -> Any:
             raise UsageError(
                 f"the spark engine cannot make order ids from {col!r} ({schema[col]}) as the "
                 "embedded engine writes them",
-                source=col,
+                column=col,
                 hint=INGEST_FIRST,
             )
     parts = [strip_text(src_col(c).cast("string")) for c in (customer, timestamp)]

@@ -25,12 +25,21 @@ Jobs, per format:
   date / amount parsing, every cleaning rule and the report, down to the canonical table.
 
 Target (issue 2): seglens within 2x of the raw Polars read.
+
+``--compare DIR`` instead times seglens against another checkout of it (``DIR`` is that
+checkout's root, e.g. a ``git worktree`` of an older commit): the ``seglens`` job runs
+alternately from this tree and from ``DIR/src``, ``--repeat`` pairs per format, and the ratio
+is taken pair by pair (pairing keeps it meaningful when a shared machine's speed drifts):
+
+    git worktree add --detach /tmp/ingest-base <commit>
+    .venv/bin/python -m benchmarks.bench_ingest --quick --compare /tmp/ingest-base --repeat 9
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -158,22 +167,46 @@ def _child(job: str, fmt: str, path: str) -> None:
     print(json.dumps({"seconds": seconds, "peak_mib": peak, "rows": rows}))
 
 
+def _run_child(job: str, fmt: str, path: Path, src: Path | None = None) -> dict[str, float]:
+    """One fresh-process run of ``job``; ``src``: import seglens from that source folder."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    res = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_ingest", "--child", job, fmt, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    return dict(json.loads(res.stdout.strip().splitlines()[-1]))
+
+
 def measure(job: str, fmt: str, path: Path, repeat: int) -> dict[str, float]:
     """Median seconds and peak memory of ``repeat`` fresh-process runs."""
-    runs = []
-    for _ in range(repeat):
-        res = subprocess.run(
-            [sys.executable, "-m", "benchmarks.bench_ingest", "--child", job, fmt, str(path)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    runs = [_run_child(job, fmt, path) for _ in range(repeat)]
     return {
         "seconds": statistics.median(r["seconds"] for r in runs),
         "peak_mib": statistics.median(r["peak_mib"] for r in runs),
         "rows": runs[0]["rows"],
     }
+
+
+def compare(other: Path, fmt: str, path: Path, pairs: int) -> None:
+    """Print this tree's and ``other``'s median load time and the median paired ratio."""
+    here = Path(__file__).resolve().parent.parent / "src"
+    _run_child("seglens", fmt, path, here)  # warm-up: file cache, compiled bytecode
+    _run_child("seglens", fmt, path, other / "src")
+    mine, theirs = [], []
+    for _ in range(pairs):
+        mine.append(_run_child("seglens", fmt, path, here)["seconds"])
+        theirs.append(_run_child("seglens", fmt, path, other / "src")["seconds"])
+    ratios = [a / b for a, b in zip(mine, theirs, strict=True)]
+    print(
+        f"{fmt:8} this tree {statistics.median(mine):6.2f} s   {other}: "
+        f"{statistics.median(theirs):6.2f} s   paired ratio median {statistics.median(ratios):.3f}"
+        f" (min {min(ratios):.3f}, max {max(ratios):.3f}, {pairs} pairs)"
+    )
 
 
 def main() -> None:
@@ -182,6 +215,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="1 M rows, 1 repetition")
     parser.add_argument("--format", choices=["parquet", "csv", "both"], default="both")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="DIR",
+        help="time seglens against the checkout at DIR (paired, --repeat pairs per format)",
+    )
     parser.add_argument(
         "--child", nargs=3, metavar=("JOB", "FORMAT", "PATH"), help=argparse.SUPPRESS
     )
@@ -192,6 +231,11 @@ def main() -> None:
     rows, repeat = (1_000_000, 1) if args.quick else (args.rows, args.repeat)
     t0 = time.perf_counter()
     csv_path, pq_path = generate(rows)
+    if args.compare is not None:
+        for fmt, path in (("parquet", pq_path), ("csv", csv_path)):
+            if args.format in {fmt, "both"}:
+                compare(args.compare.resolve(), fmt, path, max(args.repeat, 3))
+        return
     print(
         f"inputs: {csv_path.name} ({csv_path.stat().st_size / 1e6:,.0f} MB), "
         f"{pq_path.name} ({pq_path.stat().st_size / 1e6:,.0f} MB); "

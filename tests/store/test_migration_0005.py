@@ -83,9 +83,10 @@ def test_case_clashing_usernames_are_renamed_audited_and_logged(
     )
     assert renames == [(2, "Admin1", "Admin1-2-2"), (4, "ADMIN1", "ADMIN1-4")]
     messages = [r.getMessage() for r in caplog.records]
-    assert "users 'Admin1' and another differ only in case: user 2 is renamed 'Admin1-2-2'" in (
-        messages
-    )
+    assert (
+        "user 2 'Admin1' differs only in case from the older user 'admin1', and usernames now"
+        " ignore case: it is renamed 'Admin1-2-2' (same password and role); tell its owner"
+    ) in messages
     assert login is not None and (login.user_id, login.username) == (1, "admin1")
     # The old token keeps acting with its user's full role, and now expires in 90 days.
     assert [(t.scope, t.revoked_at) for t in tokens] == [("admin", None)]

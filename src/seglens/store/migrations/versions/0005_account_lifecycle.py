@@ -60,8 +60,14 @@ def _fold_usernames(conn: sa.Connection) -> None:
     renames = _renames(rows)
     now = datetime.now(UTC).replace(tzinfo=None)
     for uid, (old, new) in renames.items():
+        kept = min((i, name) for i, name in rows if name.casefold() == old.casefold())[1]
         log.warning(
-            "users %r and another differ only in case: user %d is renamed %r", old, uid, new
+            "user %d %r differs only in case from the older user %r, and usernames now ignore"
+            " case: it is renamed %r (same password and role); tell its owner",
+            uid,
+            old,
+            kept,
+            new,
         )
         conn.execute(sa.text("UPDATE users SET username = :n WHERE id = :i"), {"n": new, "i": uid})
         conn.execute(

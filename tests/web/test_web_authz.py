@@ -10,8 +10,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from seglens.store import list_alerts, open_store, run_assignments
+from seglens.store import list_alerts, open_store, run_assignments, run_info
 from seglens.web import Settings, create_app, create_token, create_user, revoke_token, update_user
+from seglens.web.queue import ensure_audit_design
 from seglens.web.users import list_tokens
 from tests.web.conftest import (
     ORIGIN,
@@ -26,6 +27,7 @@ from tests.web.conftest import (
 )
 
 ORDER = ("anonymous", *ROLES)
+SETTINGS = Settings(margin_pts=10.0, min_per_segment=3)
 
 
 @dataclass
@@ -67,6 +69,10 @@ def _routes(seeded: Seeded, target_id: int, target_token: int) -> list[Route]:
     cid, seg = latest.row(5)[:2]
     alert = int(list_alerts(seeded.store)["id"][0])
     label = {"customer_id": cid, "segment": seg}
+    design = ensure_audit_design(
+        seeded.store, run_info(seeded.store, seeded.runs[1]), SETTINGS, actor="test"
+    )
+    mark = {"customer_id": design.members["customer_id"][0], "kind": "skip"}
     score = {
         "customers": [
             {
@@ -99,6 +105,9 @@ def _routes(seeded: Seeded, target_id: int, target_token: int) -> list[Route]:
         r("GET", "/export/assignments.csv", "/export/assignments.csv", "analyst", 200),
         r("GET", "/admin", "/admin", "admin", 200),
         r("POST", "/review/label", "/review/label", "reviewer", 303, {"data": label}),
+        r("POST", "/review/mark", "/review/mark", "reviewer", 303, {"data": mark}),
+        r("POST", "/review/undo", "/review/undo", "reviewer", 303),
+        r("GET", "/fragments/progress", "/fragments/progress", "viewer", 200),
         r("POST", "/alerts/{alert_id}/ack", f"/alerts/{alert}/ack", "analyst", 303),
         r(
             "POST",
@@ -184,7 +193,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     target = create_user(store, "target", PASSWORD, role="viewer")
     create_token(store, target, "to-revoke")
     token_id = list_tokens(store, target)[0].id
-    app = create_app(store, settings=Settings(margin_pts=10.0, min_per_segment=3))
+    app = create_app(store, settings=SETTINGS)
     clients = {"anonymous": Client(app)}
     for role in ROLES:
         clients[role] = Client(app)
@@ -234,6 +243,9 @@ ROUTE_KEYS = [
     ("GET", "/export/assignments.csv"),
     ("GET", "/admin"),
     ("POST", "/review/label"),
+    ("POST", "/review/mark"),
+    ("POST", "/review/undo"),
+    ("GET", "/fragments/progress"),
     ("POST", "/alerts/{alert_id}/ack"),
     ("POST", "/admin/users"),
     ("POST", "/admin/users/{user_id}"),

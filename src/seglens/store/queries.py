@@ -18,12 +18,22 @@ from sqlalchemy.exc import ArgumentError
 
 from seglens.store.core import Store
 from seglens.store.labels import label_history
-from seglens.store.models import Assignment, AuditDesign, CustomerFeatures, Import, Label, Run
+from seglens.store.models import (
+    Assignment,
+    AuditDesign,
+    AuditEntry,
+    CustomerFeatures,
+    Import,
+    Label,
+    Run,
+)
 
 __all__ = [
     "CustomerRecord",
     "RunInfo",
     "customer_record",
+    "features_of",
+    "latest_label_of",
     "latest_run",
     "list_imports",
     "previous_run",
@@ -222,7 +232,8 @@ def run_inputs_recorded_at(store: Store, run_id: int) -> datetime | None:
     """When the newest input of run ``run_id``'s KPI was stored; ``None`` when it has none.
 
     The inputs are the labels that can count for the run (those judging it, an earlier run or
-    no run; labels of later runs never count) and the run's audit designs. A stored
+    no run; labels of later runs never count), the run's audit designs and the undoing of a
+    label (``label.undo`` in the audit log: the label is gone, so is its time). A stored
     measurement older than this is out of date: measure the run again.
     """
     with store.read() as s:
@@ -243,5 +254,40 @@ def run_inputs_recorded_at(store: Store, run_id: int) -> datetime | None:
         design_at = s.scalar(
             select(func.max(AuditDesign.created_at)).where(AuditDesign.run_id == run_id)
         )
-    times = [t for t in (labels_at, design_at) if t is not None]
+        # An undone (deleted) label changes the inputs too; any run's undo re-measures once.
+        undo_at = s.scalar(select(func.max(AuditEntry.at)).where(AuditEntry.action == "label.undo"))
+    times = [t for t in (labels_at, design_at, undo_at) if t is not None]
     return max(times) if times else None
+
+
+_CHUNK = 1000
+
+
+def features_of(store: Store, run_id: int, customer_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The feature rows run ``run_id`` stored for ``customer_ids`` (only those asked for)."""
+    found: dict[str, dict[str, Any]] = {}
+    with store.read() as s:
+        for start in range(0, len(customer_ids), _CHUNK):
+            stmt = select(CustomerFeatures.customer_id, CustomerFeatures.features).where(
+                CustomerFeatures.run_id == run_id,
+                CustomerFeatures.customer_id.in_(customer_ids[start : start + _CHUNK]),
+            )
+            found.update((cid, dict(f)) for cid, f in s.execute(stmt))
+    return found
+
+
+def latest_label_of(store: Store, customer_ids: list[str]) -> dict[str, tuple[str, datetime]]:
+    """Each customer's most recent label, any purpose or run: ``{id: (segment, labeled_at)}``.
+
+    The latest ``labeled_at`` wins, then the latest stored (the ``latest`` label policy's order).
+    """
+    found: dict[str, tuple[str, datetime]] = {}
+    with store.read() as s:
+        for start in range(0, len(customer_ids), _CHUNK):
+            stmt = (
+                select(Label.customer_id, Label.segment, Label.labeled_at)
+                .where(Label.customer_id.in_(customer_ids[start : start + _CHUNK]))
+                .order_by(Label.labeled_at, Label.id)
+            )
+            found.update((cid, (seg, at)) for cid, seg, at in s.execute(stmt))
+    return found

@@ -23,7 +23,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -34,13 +34,19 @@ from seglens.errors import UsageError
 from seglens.store.accounts import IdempotencyKey
 from seglens.store.core import Store, audit, pseudonym, pseudonym_key, utcnow
 from seglens.store.labels import PURPOSES
-from seglens.store.models import Assignment, Label, Run
+from seglens.store.models import Assignment, AuditEntry, Label, Run
 
 __all__ = [
+    "MARK_KINDS",
+    "UNDO_WINDOW_HOURS",
     "IdempotencyConflictError",
     "LabelBatch",
     "ReviewedLabel",
+    "Undone",
     "add_reviewed_labels",
+    "record_review_mark",
+    "review_marks",
+    "undo_last_review",
 ]
 
 _CHUNK = 1000
@@ -327,3 +333,145 @@ def add_reviewed_labels(
             raise
         return _replay(found, rhash)
     return LabelBatch(labels)
+
+
+# --- The review queue's other actions: skip, unsure, and undo of the reviewer's last action ---
+
+MARK_KINDS = ("skip", "unsure")
+"""What a reviewer can say instead of a verdict: ``skip`` (later) or ``unsure`` (cannot tell)."""
+
+UNDO_WINDOW_HOURS = 12
+"""Only an action of the last 12 hours (a session's length) can be undone."""
+
+_UNDOABLE = ("label.add", "review.skip", "review.unsure")
+
+
+@dataclass(frozen=True)
+class Undone:
+    """What :func:`undo_last_review` took back: ``label`` (deleted) or a ``skip``/``unsure`` mark.
+
+    ``subject`` is the customer's pseudonym (the audit log never holds the raw id);
+    ``customer_id`` is known for a label (from its row) and ``None`` for a mark.
+    """
+
+    kind: str
+    subject: str | None
+    customer_id: str | None
+    segment: str | None
+    run_id: int | None
+
+
+def record_review_mark(
+    store: Store,
+    customer_id: str,
+    kind: str,
+    *,
+    actor: str,
+    run_id: int,
+    design_id: int | None,
+) -> int:
+    """Note that ``actor`` skipped a customer or was unsure about it; returns the entry id.
+
+    A mark is not a verdict: no label is written, so it never counts in the KPI and never
+    teaches a model. It is an audit-log entry (``review.skip`` / ``review.unsure``, subject the
+    customer's pseudonym), so it is who-did-what like every other action, needs no table of its
+    own, and is taken back by an appended ``review.undo`` entry, never by deleting history.
+    """
+    if kind not in MARK_KINDS:
+        raise UsageError(
+            f"unknown review mark {kind!r}", hint=f"use one of {', '.join(MARK_KINDS)}"
+        )
+    with store.write() as s:
+        entry = AuditEntry(
+            at=utcnow(),
+            actor=actor,
+            action=f"review.{kind}",
+            subject=pseudonym(customer_id),
+            details={"run_id": run_id, "design_id": design_id},
+        )
+        s.add(entry)
+        s.flush()
+        return int(entry.id)
+
+
+def _undone_marks(s: Session, actor: str, since: datetime) -> set[int]:
+    stmt = select(AuditEntry.details).where(
+        AuditEntry.actor == actor, AuditEntry.action == "review.undo", AuditEntry.at >= since
+    )
+    return {int(d["entry_id"]) for d in s.scalars(stmt) if d.get("entry_id") is not None}
+
+
+def review_marks(store: Store, *, actor: str, design_id: int | None, run_id: int) -> dict[str, str]:
+    """``actor``'s standing marks on a design's customers: ``{pseudonym: "skip" | "unsure"}``.
+
+    The latest mark per customer wins; marks taken back by an undo are left out.
+    """
+    stmt = (
+        select(AuditEntry.id, AuditEntry.action, AuditEntry.subject, AuditEntry.details)
+        .where(AuditEntry.actor == actor, AuditEntry.action.in_(("review.skip", "review.unsure")))
+        .order_by(AuditEntry.id)
+    )
+    with store.read() as s:
+        undone = _undone_marks(s, actor, datetime(1970, 1, 1))
+        rows = s.execute(stmt).all()
+    marks: dict[str, str] = {}
+    for entry_id, action, subject, details in rows:
+        same = details.get("design_id") == design_id and details.get("run_id") == run_id
+        if same and entry_id not in undone and subject is not None:
+            marks[subject] = action.removeprefix("review.")
+    return marks
+
+
+def undo_last_review(store: Store, *, actor: str, source: str = "web") -> Undone | None:
+    """Take back ``actor``'s most recent review action of the last :data:`UNDO_WINDOW_HOURS`.
+
+    A label (written by ``actor`` through ``source``) is deleted, with a ``label.undo`` audit
+    entry naming it, so no KPI counts it again and the next measurement leaves it out; a skip or
+    unsure mark gets a ``review.undo`` entry. Repeated calls step further back. ``None`` when
+    there is nothing left to undo.
+    """
+    since = utcnow() - timedelta(hours=UNDO_WINDOW_HOURS)
+    stmt = (
+        select(AuditEntry)
+        .where(
+            AuditEntry.actor == actor,
+            AuditEntry.action.in_(_UNDOABLE),
+            AuditEntry.at >= since,
+        )
+        .order_by(AuditEntry.id.desc())
+    )
+    with store.write() as s:
+        undone = _undone_marks(s, actor, since)
+        for entry in s.scalars(stmt):
+            if entry.action != "label.add":
+                if entry.id in undone:
+                    continue
+                audit(
+                    s,
+                    "review.undo",
+                    actor=actor,
+                    subject=entry.subject,
+                    details={"entry_id": entry.id, "kind": entry.action},
+                )
+                kind = entry.action.removeprefix("review.")
+                run = entry.details.get("run_id")
+                return Undone(kind, entry.subject, None, None, run)
+            label = s.get(Label, entry.details.get("label_id"))
+            if label is None or label.labeled_by != actor or label.source != source:
+                continue
+            found = Undone("label", entry.subject, label.customer_id, label.segment, label.run_id)
+            audit(
+                s,
+                "label.undo",
+                actor=actor,
+                subject=entry.subject,
+                details={
+                    "label_id": label.id,
+                    "segment": label.segment,
+                    "run_id": label.run_id,
+                    "purpose": label.purpose,
+                },
+            )
+            s.delete(label)
+            return found
+    return None

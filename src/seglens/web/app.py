@@ -9,15 +9,18 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from seglens.errors import SeglensError
 from seglens.store import Store, current_revision, open_store
 from seglens.tracking.config import TrackingConfig, load_tracking_config
 from seglens.web import account, admin, api, pages
+from seglens.web import format as web_format
 from seglens.web.deps import (
     ForbiddenError,
     NotAuthenticatedError,
@@ -43,15 +46,31 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API, and HTML accepted): gets a branded page."""
+    return not _is_api(request) and "text/html" in request.headers.get("accept", "")
+
+
+_HTTP_PAGES = {
+    404: ("Page not found", "There is no page at this address."),
+    405: ("Not possible here", "This address does not accept that kind of request."),
+}
+
+
 def _page_error(request: Request, status: int, title: str, message: str) -> Response:
     st = state_of(request)
+    try:
+        user = optional_principal(request)
+    except Exception:  # the error page must render even when the store is what failed
+        user = None
     return st.templates.TemplateResponse(
         request,
         "error.html",
         {
-            "user": optional_principal(request),
+            "user": user,
             "settings": st.settings,
             "path": request.url.path,
+            "status": status,
             "title": title,
             "message": message,
         },
@@ -107,6 +126,23 @@ def _install_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": errors}, status_code=422)
         return _page_error(request, 422, "Invalid input", "; ".join(e["msg"] for e in errors))
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_page(request) and exc.status_code >= 400:
+            title, message = _HTTP_PAGES.get(exc.status_code, ("Error", str(exc.detail)))
+            resp = _page_error(request, exc.status_code, title, message)
+            resp.headers.update(exc.headers or {})
+            return resp
+        return await http_exception_handler(request, exc)  # JSON, as FastAPI answers
+
+    @app.exception_handler(Exception)
+    async def _server_error(request: Request, exc: Exception) -> Response:
+        # Starlette logs the traceback and re-raises after this answer is sent.
+        if _wants_page(request):
+            message = "The server failed to answer this request. Try again, or tell an admin."
+            return _page_error(request, 500, "Something went wrong", message)
+        return JSONResponse({"detail": "internal server error"}, status_code=500)
+
 
 def create_app(
     db: str | Store | None = None,
@@ -147,6 +183,7 @@ def create_app(
         tracking=tracking or load_tracking_config(),
         limits=limits or Limits(),
     )
+    web_format.install(app.state.seglens.templates.env)
     # Outermost first: log every request, add headers to every answer, refuse forgeries early.
     app.add_middleware(CsrfMiddleware)
     app.add_middleware(

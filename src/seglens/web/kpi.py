@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -28,13 +28,16 @@ from seglens.store import (
     run_assignments,
     run_inputs_recorded_at,
 )
+from seglens.store.core import utcnow
 from seglens.tracking import (
+    AlertRules,
     LabelSelection,
     kpi_history,
     measure_run,
     run_labels,
 )
 from seglens.tracking.config import TrackingConfig
+from seglens.web.format import p_text
 
 __all__ = [
     "AUDIT_METRIC",
@@ -53,13 +56,6 @@ HEADLINE_METRICS = (AUDIT_METRIC, LABELLED_METRIC)
 """The metrics a period is judged by, in order of preference (as ``measure_run`` decides)."""
 
 _measure_lock = threading.Lock()
-
-
-def p_text(p: float | None) -> str:
-    """A p-value as the CLI and the report print it: ``'p = 0.023'`` or ``'p < 0.001'``."""
-    if p is None:
-        return ""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 @dataclass(frozen=True)
@@ -171,6 +167,45 @@ def _detail(selection: LabelSelection, settings: Settings) -> AccuracyReport | N
     )
 
 
+_RACE_MARGIN = timedelta(seconds=1)
+"""A label stored this close before a measurement started may have been missed by its read."""
+
+
+def _measured(
+    store: Store, run: RunInfo, tracking: TrackingConfig, rules: AlertRules
+) -> tuple[dict[str, dict[str, Any]], LabelSelection | None]:
+    """The run's latest rows, measuring first while out of date (see :func:`kpi_of_run`).
+
+    A label stored while a measurement reads its inputs gets a ``recorded_at`` older than the
+    stored measurement, so the measurement would look up to date without it; when an input
+    arrived since shortly before the measurement started, the run is measured again (at most
+    three times per call).
+    """
+    rows, kind = _latest_rows(store, run.id)
+    selection: LabelSelection | None = None
+    force = False
+    for _ in range(3):
+        if not (force or _out_of_date(store, run.id, rows)):
+            break
+        started = utcnow() - _RACE_MARGIN
+        selection = run_labels(store, run.id, policy=tracking.policy, carry=tracking.carry)
+        if selection.counted.is_empty():
+            break
+        m = measure_run(
+            store,
+            run.id,
+            period_kind=kind or "quarter",
+            policy=tracking.policy,
+            carry=tracking.carry,
+            rules=rules,
+        )
+        selection = m.selection
+        rows, kind = _latest_rows(store, run.id)
+        inputs_at = run_inputs_recorded_at(store, run.id)
+        force = inputs_at is not None and inputs_at >= started
+    return rows, selection
+
+
 def run_kpi(
     store: Store, settings: Settings, *, tracking: TrackingConfig | None = None
 ) -> RunKpi | None:
@@ -198,29 +233,14 @@ def kpi_of_run(
     """
     tracking = tracking or TrackingConfig()
     policy, carry = tracking.policy, tracking.carry
-    rows, kind = _latest_rows(store, run.id)
-    selection: LabelSelection | None = None
-    if _out_of_date(store, run.id, rows):
-        with _measure_lock:  # one measurement per change, not one per concurrent request
-            rows, kind = _latest_rows(store, run.id)
-            if _out_of_date(store, run.id, rows):
-                selection = run_labels(store, run.id, policy=policy, carry=carry)
-                if not selection.counted.is_empty():
-                    m = measure_run(
-                        store,
-                        run.id,
-                        period_kind=kind or "quarter",
-                        policy=policy,
-                        carry=carry,
-                        rules=replace(
-                            tracking.rules,
-                            target_pct=settings.target_pct,
-                            margin_pts=settings.margin_pts,
-                            confidence=settings.confidence,
-                        ),
-                    )
-                    selection = m.selection
-                    rows, kind = _latest_rows(store, run.id)
+    rules = replace(
+        tracking.rules,
+        target_pct=settings.target_pct,
+        margin_pts=settings.margin_pts,
+        confidence=settings.confidence,
+    )
+    with _measure_lock:  # one measurement per change; a read waits for one under way
+        rows, selection = _measured(store, run, tracking, rules)
     if selection is None:
         selection = run_labels(store, run.id, policy=policy, carry=carry)
     plan: list[PlanRow] = []

@@ -13,6 +13,10 @@ labels would teach a model most (:func:`seglens.segmenters.suggest_labels`: marg
 over the run's stored features, spread over predicted segments). They are chosen for being
 hard, so their labels are stored with ``purpose="teach"`` and never count in the KPI. The list
 is deterministic for a run and a label state (seeded by the run id) and cached on both.
+
+The audit items are listed in the design's seeded random order (:func:`seeded_order`), so a
+reviewer who stops halfway has still judged every segment; a reviewer's skipped and unsure
+customers go to the end of their own list (:func:`for_reviewer`).
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from seglens.audit import draw_audit_sample, plan_audit
@@ -37,10 +42,12 @@ from seglens.store import (
     audit_design,
     label_events,
     latest_run,
+    pseudonym,
     record_audit_design,
     run_assignments,
     run_features,
 )
+from seglens.store.core import pseudonym_key
 from seglens.tracking.config import TrackingConfig
 from seglens.web.kpi import RunKpi, kpi_of_run
 
@@ -50,7 +57,9 @@ __all__ = [
     "ReviewQueue",
     "TeachQueue",
     "ensure_audit_design",
+    "for_reviewer",
     "review_queue",
+    "seeded_order",
     "teach_queue",
 ]
 
@@ -61,11 +70,12 @@ _design_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class QueueItem:
-    """One customer of the audit design."""
+    """One customer of the audit design (``mark``: this reviewer's ``skip`` or ``unsure``)."""
 
     customer_id: str
     assigned_segment: str
     label: str | None  # the label that counts for this run, if reviewed
+    mark: str | None = None
 
     @property
     def reviewed(self) -> bool:
@@ -163,6 +173,29 @@ def ensure_audit_design(
     return stored
 
 
+def seeded_order(design: AuditDesignRecord) -> pl.DataFrame:
+    """The design's members (``customer_id``, ``stratum``) in its seeded random order.
+
+    A permutation seeded by the design's seed, so the queue mixes the segments (it is not
+    sorted by segment or id) and every view, server and reviewer sees the same order.
+    """
+    members = design.members.sort("customer_id")
+    order = np.random.default_rng(design.seed).permutation(members.height)
+    shuffled: pl.DataFrame = members[order.tolist()]
+    return shuffled
+
+
+def for_reviewer(queue: ReviewQueue, marks: dict[str, str]) -> list[QueueItem]:
+    """The pending items as one reviewer works them: unmarked first (seeded order), then the
+    ones they skipped, then the ones they were unsure about (``marks``: pseudonym → kind)."""
+    if not marks:
+        return queue.pending
+    key = pseudonym_key()
+    tagged = [replace(i, mark=marks.get(pseudonym(i.customer_id, key))) for i in queue.pending]
+    rank = {None: 0, "skip": 1, "unsure": 2}
+    return sorted(tagged, key=lambda i: rank.get(i.mark, 0))
+
+
 def review_queue(
     store: Store,
     settings: Settings,
@@ -181,7 +214,7 @@ def review_queue(
     # after the design: a new design gets measured
     kpi = kpi_of_run(store, settings, run, tracking=tracking)
     counted = kpi.selection.counted.select("customer_id", pl.col("segment").alias("label"))
-    joined = design.members.join(counted, on="customer_id", how="left").sort("customer_id")
+    joined = seeded_order(design).join(counted, on="customer_id", how="left", maintain_order="left")
     items = [QueueItem(c, s, lab) for c, s, lab in joined.iter_rows()]
     per = {str(s["segment"]): 0 for s in design.strata}
     done = joined.filter(pl.col("label").is_not_null()).group_by("stratum").len()

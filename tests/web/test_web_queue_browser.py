@@ -304,7 +304,7 @@ def _shot(page: Any, name: str) -> None:
 def test_no_page_is_wider_than_the_viewport_and_the_docs_screenshots(
     chromium: Any, live: str, seeded: Seeded, width: int
 ) -> None:
-    customer = seeded.labelled[1]
+    customer = seeded.labelled[0]  # its label disagrees with the run: the page marks it
     widths: dict[str, int] = {}
     contexts: dict[str | None, Any] = {}
     for name, path, user in PAGES:

@@ -11,7 +11,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from seglens.store import audit_design, label_history, list_audit, run_assignments, run_info
+from seglens.store import (
+    audit_design,
+    label_history,
+    list_audit,
+    pseudonym,
+    run_assignments,
+    run_info,
+)
 from seglens.store.web_labels import review_marks, undo_last_review
 from seglens.tracking import kpi_history
 from seglens.web.evidence import segment_rules
@@ -186,3 +193,28 @@ def test_branded_error_pages_for_browsers_and_json_for_the_api(
     assert failed.status_code == 500 and "Something went wrong" in failed.text
     assert api_failed.status_code == 500
     assert api_failed.json() == {"detail": "internal server error"}
+
+
+def test_the_audit_log_shows_action_pseudonym_and_segment(
+    clients: dict[str, Client], seeded: Seeded
+) -> None:
+    cid = seeded.labelled[3]
+    segment = _assigned(seeded)[cid]
+    form = {"customer_id": cid, "segment": segment, "run_id": str(seeded.runs[1])}
+    resp = clients["reviewer"].post("/review/label", data=form, headers={"Origin": ORIGIN})
+    assert resp.status_code == 303
+    page = clients["admin"].get("/admin").text
+    log = page[page.index('data-testid="audit-log"') :].split("</table>")[0]
+    first = re.search(r"<tr>(.*?)</tr>", log[log.index("<tbody>") :], flags=re.S)
+    assert first is not None
+    cells = [
+        html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", first.group(1), flags=re.S)
+    ]
+    assert cells[1:] == [
+        "reviewer",
+        "label.add",
+        pseudonym(cid)[:12],
+        f"{segment} (run {seeded.runs[1]})",
+    ]
+    assert cid not in log  # the raw customer id never appears in the log

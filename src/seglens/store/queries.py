@@ -37,6 +37,7 @@ __all__ = [
     "latest_run",
     "list_imports",
     "previous_run",
+    "recent_audit",
     "run_features",
     "run_info",
     "run_inputs_recorded_at",
@@ -291,3 +292,23 @@ def latest_label_of(store: Store, customer_ids: list[str]) -> dict[str, tuple[st
             )
             found.update((cid, (seg, at)) for cid, seg, at in s.execute(stmt))
     return found
+
+
+def recent_audit(store: Store, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest audit entries with their details (``id, at, actor, action, subject, details``).
+
+    What the Admin page's audit log shows: besides who did what, the customer's pseudonym
+    (``subject``) and the details stored with the entry (e.g. a label's ``segment`` and run).
+    """
+    stmt = select(
+        AuditEntry.id,
+        AuditEntry.at,
+        AuditEntry.actor,
+        AuditEntry.action,
+        AuditEntry.subject,
+        AuditEntry.details,
+    ).order_by(AuditEntry.id.desc())
+    with store.read() as s:
+        rows = s.execute(stmt.limit(limit)).all()
+    keys = ("id", "at", "actor", "action", "subject", "details")
+    return [dict(zip(keys, (*r[:5], dict(r[5] or {})), strict=True)) for r in rows]

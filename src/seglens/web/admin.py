@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from seglens.store import ROLES, SCOPES, get_user, list_account_events, list_audit
+from seglens.store import ROLES, SCOPES, get_user, list_account_events
+from seglens.store.queries import recent_audit
 from seglens.web.deps import require_session, state_of
 from seglens.web.pages import _render
 from seglens.web.users import (
@@ -48,7 +49,7 @@ def _page(
         "roles": ROLES,
         "scopes": list(SCOPES),
         "token_days": TOKEN_TTL.days,
-        "audit": list_audit(store, limit=50).to_dicts(),
+        "audit": recent_audit(store, limit=50),
         "account_events": list_account_events(store, limit=50),
         "new_token": new_token,
         "temporary": temporary,

@@ -10,7 +10,11 @@ error asking for ``--decimal``.
 
 The first rows choose how the column is parsed (:func:`sample_decimal`); the whole column is
 checked after the load (:func:`check_column`) at little cost: with a decimal point, values with
-a comma never take the fast path, so they are already known.
+a comma never take the fast path, so they are already known. The rule itself is
+:func:`number_verdict`, on which styles the column shows; the Spark engine classes every value
+with the same :data:`STYLE_PATTERNS`, counts the styles in one aggregation and calls the same
+function (:mod:`seglens.io.spark_cleaning`), with the same messages (:func:`mixed_message`,
+:func:`ambiguous_message`).
 """
 
 from __future__ import annotations
@@ -25,19 +29,27 @@ from seglens.io.cleaning import RuleContext, line_numbers, raw_name
 from seglens.io.parsing import clean_number_text, finite, number_fallback
 
 __all__ = [
+    "DECIMAL_HINT",
+    "MIXED_HINT",
     "NUMBER_COLUMNS",
+    "STYLE_PATTERNS",
     "NumberMode",
     "Style",
+    "Verdict",
+    "ambiguous_message",
     "check_column",
     "check_decimal",
     "check_numbers",
+    "mixed_message",
     "number_styles",
+    "number_verdict",
+    "reread_warning",
     "sample_decimal",
 ]
 
 Style = Literal["plain", "point", "comma", "either_comma", "either_point", "other"]
 
-_PATTERNS: Final = (
+STYLE_PATTERNS: Final = (
     ("plain", r"^\d*$"),
     ("point", r"^\d{1,3}(,\d{3})+\.\d+$"),
     ("comma", r"^\d{1,3}(\.\d{3})+,\d+$"),
@@ -49,6 +61,9 @@ _PATTERNS: Final = (
     ("comma", r"^\d*,\d+$"),
     ("point", r"^\d*\.\d+$"),
 )
+"""Each :data:`Style` and the pattern a cleaned value (no currency, spaces, sign or accounting
+parentheses) of that style matches; the first match wins, no match is ``"other"``."""
+Verdict = Literal["ok", "comma", "mixed", "ambiguous"]
 NUMBER_COLUMNS: Final = {"quantity": "quantity", "unit_price": "__unit_price", "amount": "amount"}
 """The loader's column holding each parsed number field."""
 _SAMPLE: Final = 100_000
@@ -96,7 +111,8 @@ def number_styles(values: pl.Series) -> pl.Series:
         .str.strip_prefix("+")
     )
     styles = [
-        pl.when(cleaned.str.contains(pattern)).then(pl.lit(style)) for style, pattern in _PATTERNS
+        pl.when(cleaned.str.contains(pattern)).then(pl.lit(style))
+        for style, pattern in STYLE_PATTERNS
     ]
     expr = pl.when(pl.col("v").is_not_null()).then(pl.coalesce([*styles, pl.lit("other")]))
     return values.to_frame("v").select(expr.alias("s")).to_series()
@@ -164,10 +180,64 @@ def _error(
     )
 
 
-_DECIMAL_HINT: Final = (
+DECIMAL_HINT: Final = (
     "say which with --decimal . (1,000 = one thousand, 1.5 = one and a half) or "
     "--decimal , (1.000 = one thousand, 1,5 = one and a half); decimal = in [ingest]"
 )
+MIXED_HINT: Final = (
+    "write every value the same way, or say which format the column uses with --decimal . "
+    "or --decimal , (values written the other way are then unreadable)"
+)
+
+
+def number_verdict(*, point: bool, comma: bool, either: bool, comma_read: bool) -> Verdict:
+    """The rule for a text number column, from the styles its values show (all of them).
+
+    ``point``/``comma``: some value shows a decimal point / comma; ``either``: some value's
+    separator could be either (``1,000``, ``1.500``); ``comma_read``: the column was read with a
+    decimal comma (its first rows showed one and no decimal point). ``"mixed"``: both
+    conventions, an error; ``"comma"``: only later rows show a decimal comma, read the column
+    again with it; ``"ambiguous"``: nothing tells, an error asking for ``--decimal``.
+
+    >>> number_verdict(point=False, comma=False, either=True, comma_read=False)
+    'ambiguous'
+    >>> number_verdict(point=True, comma=False, either=True, comma_read=False)
+    'ok'
+    """
+    if comma and point:
+        return "mixed"
+    if comma:
+        return "ok" if comma_read else "comma"
+    return "ambiguous" if either and not point else "ok"
+
+
+def mixed_message(examples: str | None = None) -> str:
+    """The error for a column mixing conventions; ``examples`` (Spark) replaces the lines."""
+    head = (
+        "the column mixes two number formats: a decimal point (e.g. 1,234.56) and a decimal "
+        "comma (e.g. 1.234,56)"
+    )
+    return f"{head}; the rows below show both" if examples is None else f"{head}: {examples}"
+
+
+def ambiguous_message(example: str) -> str:
+    """The error for a column whose separators could be thousands or decimals (``example``)."""
+    digits = "".join(ch for ch in example if ch.isdigit())
+    sep = "," if "," in example else "."
+    one = f"{digits[:-3]}.{digits[-3:]}".rstrip("0").rstrip(".")
+    return (
+        f"cannot tell whether {sep!r} in these numbers separates thousands or decimals "
+        f"({example!r} could be {int(digits)} or {one}), and no other value in the column "
+        "shows which"
+    )
+
+
+def reread_warning(column: str) -> str:
+    """The warning for a column read again with a decimal comma (``"comma"`` verdict)."""
+    return (
+        f"numbers in {column!r} are read with a decimal comma: the first rows did not show "
+        "which separator the column uses, later rows do"
+    )
 
 
 def check_column(
@@ -179,9 +249,9 @@ def check_column(
     ctx: RuleContext,
     column: str,
 ) -> pl.Series | None:
-    """Check a text number column against all of its values; the column re-read with a decimal
-    comma when only later rows showed one, else None. Raises :class:`DataError` for a column
-    mixing conventions or one whose separators could be either.
+    """Check a text number column against all of its values (:func:`number_verdict`); the
+    column re-read with a decimal comma when only later rows showed one, else None. Raises
+    :class:`DataError` for a column mixing conventions or one whose separators could be either.
 
     ``misses`` are the positions the fast path could not read (every value with a comma when
     the column was read with a decimal point and without the careful path).
@@ -189,30 +259,17 @@ def check_column(
     if mode.explicit:
         return None
     text = df.get_column(raw).cast(pl.String)
-    mixed = (
-        "the column mixes two number formats: a decimal point (e.g. 1,234.56) and a decimal "
-        "comma (e.g. 1.234,56); the rows below show both"
-    )
-    mixed_hint = (
-        "write every value the same way, or say which format the column uses with --decimal . "
-        "or --decimal , (values written the other way are then unreadable)"
-    )
     if mode.decimal_comma:
-        if misses.len() == 0:
+        styles = number_styles(text.gather(misses)) if misses.len() else None
+        point = _rows(misses, styles, "point") if styles is not None else misses
+        if number_verdict(point=point.len() > 0, comma=True, either=False, comma_read=True) == "ok":
             return None
-        styles = number_styles(text.gather(misses))
-        point = _rows(misses, styles, "point")
-        if point.len() == 0:
-            return None
-        comma = _first(text, "comma")
-        raise _error(
-            df, ctx, column, raw, pl.concat([comma, point.head(5)]), message=mixed, hint=mixed_hint
-        )
+        rows = pl.concat([_first(text, "comma"), point.head(5)])
+        raise _error(df, ctx, column, raw, rows, message=mixed_message(), hint=MIXED_HINT)
     if mode.careful:
         misses = text.str.contains(",", literal=True).fill_null(False).arg_true()
     styles = number_styles(text.gather(misses)) if misses.len() else pl.Series([], dtype=pl.String)
     comma = _rows(misses, styles, "comma")
-    either_comma = _rows(misses, styles, "either_comma")
     point_seen = mode.sample_point or bool((styles == "point").any())
 
     def dotted() -> pl.Series:
@@ -224,39 +281,25 @@ def check_column(
 
     if comma.len():
         point = dotted()
-        if point.len():
-            raise _error(
-                df,
-                ctx,
-                column,
-                raw,
-                pl.concat([point.head(3), comma.head(5)]),
-                message=mixed,
-                hint=mixed_hint,
-            )
+        if number_verdict(point=point.len() > 0, comma=True, either=False, comma_read=False) == (
+            "mixed"
+        ):
+            rows = pl.concat([point.head(3), comma.head(5)])
+            raise _error(df, ctx, column, raw, rows, message=mixed_message(), hint=MIXED_HINT)
         # only later rows show the decimal comma: read the whole column with it
         return number_fallback(text, decimal_comma=True)
-    if point_seen:
-        return None
-    either = either_comma
-    if either.len() == 0:
+    either = _rows(misses, styles, "either_comma")
+    if not point_seen and either.len() == 0:
         either = _either_point_rows(df.get_column(col), text, misses)
-    if either.len() == 0 or dotted().len():
+    # a decimal point is looked for in the whole column only when it decides
+    point_any = point_seen or (either.len() > 0 and dotted().len() > 0)
+    if number_verdict(point=point_any, comma=False, either=either.len() > 0, comma_read=False) == (
+        "ok"
+    ):
         return None
     example = str(df.get_column(raw).gather(either.head(1)).item()).strip()
-    digits = "".join(ch for ch in example if ch.isdigit())
-    sep = "," if "," in example else "."
-    one = f"{digits[:-3]}.{digits[-3:]}".rstrip("0").rstrip(".")
     raise _error(
-        df,
-        ctx,
-        column,
-        raw,
-        either,
-        message=f"cannot tell whether {sep!r} in these numbers separates thousands or decimals "
-        f"({example!r} could be {int(digits)} or {one}), and no other value in the column "
-        "shows which",
-        hint=_DECIMAL_HINT,
+        df, ctx, column, raw, either, message=ambiguous_message(example), hint=DECIMAL_HINT
     )
 
 
@@ -282,9 +325,6 @@ def check_numbers(
             continue
         df = df.with_columns(again.alias(col)).with_columns(finite(col))
         details.setdefault("decimal_comma", []).append(source)
-        warnings.append(
-            f"numbers in {source!r} are read with a decimal comma: the first rows did not show "
-            "which separator the column uses, later rows do"
-        )
+        warnings.append(reread_warning(source))
         reread = True
     return df, reread

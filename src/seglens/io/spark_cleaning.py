@@ -7,6 +7,12 @@ table) into the canonical transactions table, as :func:`seglens.io.load_transact
 - how each column is read (date format, decimal comma, ids written as ``12346.0``, the
   cancellation prefix, whether text is stripped) is decided by the embedded engine's own
   functions on the same sample (the first 100,000 rows);
+- the separators of every text number column are then checked on all of its values with the
+  embedded engine's rule (:func:`seglens.io.numbers.number_verdict`, styles counted in the
+  same aggregation as the report): a column mixing ``1,234.56`` and ``1.234,56``, or whose
+  only separators could be thousands or decimals (``3.668``), stops with the embedded
+  engine's message (examples instead of line numbers); a decimal comma first seen after the
+  sample reads the column again with it;
 - the cleaning rules and their masks are the table of :mod:`seglens.io.rules`, compiled to
   Spark columns by :func:`to_spark`; exact duplicate lines are judged on every source column.
 
@@ -36,6 +42,14 @@ from seglens.io.duplicates import judge_duplicates
 from seglens.io.load import resolve_options
 from seglens.io.mapping import resolve_mapping
 from seglens.io.mask_expr import Mask
+from seglens.io.numbers import (
+    DECIMAL_HINT,
+    MIXED_HINT,
+    ambiguous_message,
+    mixed_message,
+    number_verdict,
+    reread_warning,
+)
 from seglens.io.projection import has_order_id, return_prefix, rule_context
 from seglens.io.report import CleaningReport, MappedColumn, RuleResult
 from seglens.io.rules import (
@@ -51,6 +65,7 @@ from seglens.io.spark_reading import (
     INGEST_FIRST,
     SparkRead,
     first_rows,
+    number_style,
     read_columns,
     read_spark_csv,
     refuse_derived,
@@ -271,6 +286,7 @@ def _clean(
     columns: str | Mapping[str, str] | None,
     config: str | os.PathLike[str] | Mapping[str, Any] | None,
     options: dict[str, Any],
+    comma: frozenset[str] = frozenset(),
 ) -> SparkCleaned:
     explicit, cfg_columns, opts = resolve_options(columns, config, options)
     mapped_list, layout = resolve_mapping(
@@ -282,7 +298,7 @@ def _clean(
     raw = RawSource(frame=sample.lazy(), name=source, format="spark", first_line=2, text=True)
     check_applicable(opts, raw, {k: m.source for k, m in mapping.items() if m.how != "derived"})
     try:
-        read = read_columns(mapping, sample, opts)
+        read = read_columns(mapping, sample, opts, comma)
     except (DataError, UsageError) as err:
         raise dataclasses.replace(err, source=source) from None
     orders = None
@@ -307,6 +323,9 @@ def _clean(
     empty = parsed.filter(sf.col("__empty")).count()
     parsed = parsed.filter(~sf.col("__empty"))
     counts = _counts(parsed, read, aggs) | {"empty": empty}
+    later = _check_numbers(parsed, read, counts, source)
+    if later:  # a decimal comma only after the sample: read those columns again with it
+        return _clean(frame, source, columns, config, options, comma | later)
     _refuse_unreadable(parsed, read, counts, source)
     derived = mapping["amount"].how == "derived"
     _fatal(counts, ctx, derived, int(counts["n"]))
@@ -338,8 +357,70 @@ def _counts(parsed: Any, read: SparkRead, aggs: list[Any]) -> dict[str, Any]:
         *aggs,
         *[_sum(sf.col(c).isNull()).alias(f"null:{f}") for f, c in nulls.items() if c in read.exprs],
         *[_sum(_unreadable(name)).alias(f"unreadable:{name}") for name, _ in read.checked],
+        *_style_counts(read),
     ).first()
     return dict(row.asDict())
+
+
+_STYLES: Final[dict[str, tuple[str, ...]]] = {
+    "point": ("point",),
+    "comma": ("comma",),
+    "either": ("either_comma", "either_point"),
+}
+"""The styles behind each argument of :func:`seglens.io.numbers.number_verdict`."""
+
+
+def _style_counts(read: SparkRead) -> list[Any]:
+    """Per checked number column, the values of each style (:func:`number_style`)."""
+    sf = spark_functions()
+    out = []
+    for fld, _, _ in read.numbers:
+        style = number_style(sf.col(raw_name(fld)))
+        for key, names in _STYLES.items():
+            out.append(_sum(style.isin(list(names))).alias(f"style:{fld}:{key}"))
+    return out
+
+
+def _check_numbers(
+    parsed: Any, read: SparkRead, counts: dict[str, Any], source: str
+) -> frozenset[str]:
+    """The embedded engine's whole-column number rule on the style counts: raises its error
+    for a column mixing conventions or one that cannot tell; the columns to read again with a
+    decimal comma (only later rows showed one)."""
+    later = set()
+    for fld, column, comma_read in read.numbers:
+        seen = {key: bool(counts[f"style:{fld}:{key}"]) for key in _STYLES}
+        verdict = number_verdict(**seen, comma_read=comma_read)
+        if verdict == "comma":
+            later.add(column)
+        elif verdict == "mixed":
+            shown = _examples(parsed, fld, ("point",), 3) + _examples(parsed, fld, ("comma",), 3)
+            raise DataError(
+                mixed_message(_listed(shown)), source=source, column=column, hint=MIXED_HINT
+            )
+        elif verdict == "ambiguous":
+            shown = _examples(parsed, fld, _STYLES["either"], 5)
+            raise DataError(
+                ambiguous_message(shown[0].strip()) + f" (e.g. {_listed(shown)})",
+                source=source,
+                column=column,
+                hint=DECIMAL_HINT,
+            )
+    return frozenset(later)
+
+
+def _examples(parsed: Any, fld: str, styles: tuple[str, ...], n: int) -> list[str]:
+    """The first ``n`` values of a number column with one of ``styles``, as written."""
+    raw = spark_functions().col(raw_name(fld))
+    rows = parsed.filter(number_style(raw).isin(list(styles))).orderBy(_LINE).limit(n)
+    return [str(r[0]) for r in rows.select(raw.cast("string")).collect()]
+
+
+def _listed(values: list[str]) -> str:
+    return (
+        ", ".join(repr(v) for v in values) + "; line numbers: Spark does not know them, run "
+        "seglens ingest on the embedded engine to list them"
+    )
 
 
 def _field_of(name: str) -> str:
@@ -393,6 +474,8 @@ def _report(
         details["duplicates"] = duplicates_note
     if ctx.return_prefix:
         details["return_prefix"] = ctx.return_prefix
+    if read.reread:
+        details["decimal_comma"] = list(read.reread)
     empty = int(counts["empty"])
     return CleaningReport(
         source=source,
@@ -410,5 +493,5 @@ def _report(
             RuleResult("empty_line", "excluded", empty, _EMPTY_LINE, empty),
             *_results(ctx, facts, names, counts),
         ],
-        warnings=list(read.warnings),
+        warnings=[*read.warnings, *(reread_warning(c) for c in read.reread)],
     )

@@ -5,7 +5,9 @@ stripped, missing tokens) are taken by the embedded engine's own functions on th
 (the first rows); this module turns each decision into the Spark expression that reads the
 same values: :func:`read_columns`. :func:`read_spark_csv` reads a delimited text file with
 the embedded reader's sniffed delimiter and encoding. What Spark cannot read the same way is
-refused (:data:`INGEST_FIRST` says what to do instead). Used by
+refused (:data:`INGEST_FIRST` says what to do instead). The embedded engine's whole-column
+number check has its Spark side here too: :func:`number_style` classes each value as
+:func:`seglens.io.numbers.number_styles` does, with the same patterns. Used by
 :func:`seglens.io.spark_cleaning.clean_on_spark`.
 """
 
@@ -24,7 +26,7 @@ import polars as pl
 from seglens.errors import DataError, UsageError
 from seglens.io.config import IngestOptions
 from seglens.io.mapping import NO_ORDER_ID_NOTE
-from seglens.io.numbers import sample_decimal
+from seglens.io.numbers import STYLE_PATTERNS, sample_decimal
 from seglens.io.parsing import (
     _COMMA_NUMBER,
     _NUMBER_JUNK,
@@ -43,6 +45,7 @@ __all__ = [
     "INGEST_FIRST",
     "SparkRead",
     "first_rows",
+    "number_style",
     "read_columns",
     "read_spark_csv",
     "refuse_derived",
@@ -208,6 +211,11 @@ class SparkRead:
     text_fields: tuple[str, ...] = ()
     checked: tuple[tuple[str, str], ...] = ()
     """(parsed column, source column) pairs whose non-blank values must all read."""
+    numbers: tuple[tuple[str, str, bool], ...] = ()
+    """Text number columns whose separators are checked on every value: (field, source
+    column, read with a decimal comma); none when ``--decimal`` is given."""
+    reread: tuple[str, ...] = ()
+    """Source columns read with a decimal comma because later rows showed one."""
     warnings: list[str] = field(default_factory=list)
 
 
@@ -298,18 +306,38 @@ def _timestamp(col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestO
     return sf.when(sf.year(parsed) >= 1000, parsed) if "%Y" in fmt.format else parsed
 
 
-def _number(col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestOptions) -> Any:
+def number_style(c: Any) -> Any:
+    """The :data:`~seglens.io.numbers.Style` of each text number, as
+    :func:`seglens.io.numbers.number_styles` classes it (same cleaning, same patterns; Java's
+    ``\\d`` made Unicode like Rust's); null where the value is missing."""
+    sf = spark_functions()
+    cleaned = sf.regexp_replace(strip_text(c.cast("string")), "(?U)" + _NUMBER_JUNK, "")
+    cleaned = sf.regexp_replace(cleaned, r"^[()]+|[()]+$", "")
+    cleaned = sf.regexp_replace(sf.regexp_replace(cleaned, r"^-", ""), r"^\+", "")
+    style = sf.when(sf.lit(False), sf.lit(None))
+    for name, pattern in STYLE_PATTERNS:
+        style = style.when(cleaned.rlike("(?U)" + pattern), sf.lit(name))
+    return sf.when(c.isNotNull(), style.otherwise(sf.lit("other")))
+
+
+def _number(
+    col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestOptions, comma_later: bool
+) -> tuple[Any, bool | None]:
     """A number as the loader reads it: plain, or the careful way (currency, separators,
-    accounting negatives, a decimal comma) when the sample shows it; NaN and infinities null."""
+    accounting negatives, a decimal comma) when the sample shows it (or ``comma_later``: later
+    rows do); NaN and infinities null. Also, for a text column whose convention was not given,
+    whether it is read with a decimal comma (else None: nothing to check)."""
     sf = spark_functions()
     c = src_col(col)
     if dtype == pl.Boolean or dtype.is_numeric():
-        return _finite(c.cast("double"))
+        return _finite(c.cast("double")), None
     values = sample.get_column(col)
     point, comma = sample_decimal(values)
     decimal_comma = opts.decimal == "," if opts.decimal is not None else comma and not point
+    decimal_comma = decimal_comma or comma_later
+    checked = None if opts.decimal is not None else decimal_comma
     if not (decimal_comma or needs_careful_numbers(values)):
-        return _finite(_try_double(strip_text(c)))
+        return _finite(_try_double(strip_text(c))), checked
     cleaned = sf.regexp_replace(strip_text(c), "(?U)" + _NUMBER_JUNK, "")
     negative = cleaned.rlike(r"^\(.*\)$")
     cleaned = sf.regexp_replace(cleaned, r"^[()]+|[()]+$", "")
@@ -320,7 +348,7 @@ def _number(col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestOpti
         valid = cleaned.rlike(_POINT_NUMBER)
         cleaned = sf.regexp_replace(cleaned, ",", "")
     value = sf.when(valid, _try_double(cleaned))
-    return _finite(sf.when(negative, -value).otherwise(value))
+    return _finite(sf.when(negative, -value).otherwise(value)), checked
 
 
 def _flag(col: str, dtype: pl.DataType) -> Any:
@@ -338,9 +366,13 @@ def _flag(col: str, dtype: pl.DataType) -> Any:
 
 
 def read_columns(
-    mapping: dict[str, MappedColumn], sample: pl.DataFrame, opts: IngestOptions
+    mapping: dict[str, MappedColumn],
+    sample: pl.DataFrame,
+    opts: IngestOptions,
+    comma: frozenset[str] = frozenset(),
 ) -> SparkRead:
-    """Every parsed column (and the source values the rules show) as Spark expressions."""
+    """Every parsed column (and the source values the rules show) as Spark expressions;
+    ``comma``: source number columns to read with a decimal comma (later rows showed one)."""
     src = {k: m.source for k, m in mapping.items() if m.how != "derived"}
     schema = sample.schema
     read = SparkRead(exprs={})
@@ -362,9 +394,13 @@ def read_columns(
     read.exprs["quantity"] = spark_functions().lit(None).cast("double")
     for fld, name in numbers.items():
         if fld in src:
-            read.exprs[name] = _number(src[fld], schema[src[fld]], sample, opts)
+            later = src[fld] in comma
+            read.exprs[name], comma_read = _number(src[fld], schema[src[fld]], sample, opts, later)
             read.exprs[raw_name(fld)] = src_col(src[fld])
             checked.append((name, src[fld]))
+            if comma_read is not None:
+                read.numbers += ((fld, src[fld], comma_read),)
+    read.reread = tuple(sorted(comma))
     if mapping["amount"].how == "derived":
         read.exprs["amount"] = read.exprs["quantity"] * read.exprs["__unit_price"]
     for fld in ("product_id", "category", "channel"):

@@ -6,22 +6,28 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+from datetime import date
+from pathlib import Path
 
 import httpx
+import polars as pl
 import pytest
 from fastapi import FastAPI
 
+from seglens.segmenters.profiles import profile_segments
 from seglens.store import (
     audit_design,
     label_history,
     list_audit,
+    open_store,
     pseudonym,
+    record_run,
     run_assignments,
     run_info,
 )
 from seglens.store.web_labels import review_marks, undo_last_review
 from seglens.tracking import kpi_history
-from seglens.web.evidence import segment_rules
+from seglens.web.evidence import evidence_for, segment_rules
 from seglens.web.queue import seeded_order
 from tests.web.conftest import ORIGIN, Client, Seeded
 
@@ -218,3 +224,50 @@ def test_the_audit_log_shows_action_pseudonym_and_segment(
         f"{segment} (run {seeded.runs[1]})",
     ]
     assert cid not in log  # the raw customer id never appears in the log
+
+
+def test_evidence_and_rules_for_a_clustering_run_with_lifetimes_features(tmp_path: Path) -> None:
+    n = 60
+    feats = pl.DataFrame(
+        {
+            "customer_id": [f"k{i:02d}" for i in range(n)],
+            "frequency": [float(i % 7) for i in range(n)],
+            "recency": [float(10 * (i % 5)) for i in range(n)],
+            "T": [100.0 + i % 10 for i in range(n)],
+            "monetary_value": [
+                10.0 + 2 * (i % 9) if i < 30 else 300.0 + 20 * (i % 9) for i in range(n)
+            ],
+        }
+    )
+    segments = ["Small" if i < 30 else "Big" for i in range(n)]
+    with open_store(str(tmp_path / "k.db")) as store:
+        run_id = record_run(
+            store,
+            feats.select("customer_id").with_columns(segment=pl.Series(segments)),
+            segmenter="KMeansSegmenter",
+            parameters={"n_clusters": 2},
+            as_of=date(2024, 3, 31),
+            data_hash="k",
+            features=feats,
+        )
+        run = run_info(store, run_id)
+        assert run is not None
+        ev = evidence_for(store, run, ["k07", "nobody"])
+        rules = segment_rules(store, run)
+    # k07: T 107 (first purchase), recency 20 (first to last) -> last order 87 days before.
+    assert ev["k07"].last_order == "2024-01-04 (87 days before the run)"
+    assert ev["k07"].orders == "0 repeat purchase days" and ev["k07"].tenure == "107 days"
+    assert ev["k07"].spend == "–" and ev["k07"].categories is None and ev["k07"].label is None
+    assert ev["nobody"].last_order == "–"
+    prof = profile_segments(
+        feats, feats.select("customer_id").with_columns(segment=pl.Series(segments)), revenue=None
+    )
+    big = prof["Big"]
+    top = big.distinguishing[0]
+    assert top.feature == "monetary_value" and top.direction == "higher"
+    assert rules == {
+        "Big": f"{big.auto_name}: higher average repeat-day spend (median 380 vs 17) than the "
+        "other customers",
+        "Small": f"{prof['Small'].auto_name}: lower average repeat-day spend (median 17 vs 380) "
+        "than the other customers",
+    }

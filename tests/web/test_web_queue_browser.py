@@ -278,6 +278,9 @@ PAGES = [
     ("segments", "/segments", "admin"),
     ("customer", "/customers/{customer}", "reviewer"),
     ("admin", "/admin", "admin"),
+    ("account", "/account", "reviewer"),
+    ("account-password", "/account/password", "reviewer"),
+    ("api-docs", "/api/docs", None),
     ("not-found", "/no/such/page", "admin"),
     ("login", "/login", None),
 ]

@@ -215,10 +215,10 @@ def review_page(
     teach = None
     if queue == "teach" and audit is not None:
         teach = teach_queue(st.store, st.settings, actor=user.username)
+    mine = _reviewer_items(st.store, audit, user) if audit else []
+    pending = mine[: max(1, min(show, 500))]
     if queue == "teach":
         pending = teach.items if teach else []
-    else:
-        pending = _reviewer_items(st.store, audit, user)[: max(1, min(show, 500))] if audit else []
     ctx = {
         "queue": audit,
         "teach": teach,
@@ -227,7 +227,7 @@ def review_page(
         "purpose": "teach" if queue == "teach" else "kpi",
         "pending": pending,
         "can_label": user.can("reviewer"),
-        "marks": _mark_counts(st.store, audit, user),
+        "marks": _counts(mine),
     }
     if audit is not None:
         ctx.update(_row_context(st.store, audit.run, [i.customer_id for i in pending]))
@@ -240,10 +240,8 @@ def _reviewer_items(store: Store, audit: ReviewQueue, user: Principal) -> list[Q
     return for_reviewer(audit, marks)
 
 
-def _mark_counts(store: Store, audit: ReviewQueue | None, user: Principal) -> dict[str, int]:
-    if audit is None:
-        return {}
-    items = _reviewer_items(store, audit, user)
+def _counts(items: list[QueueItem]) -> dict[str, int]:
+    """How many of a reviewer's open items they skipped and were unsure about."""
     return {k: sum(1 for i in items if i.mark == k) for k in MARK_KINDS}
 
 
@@ -262,7 +260,8 @@ def progress_fragment(request: Request, user: Viewer) -> Response:
     """The audit queue's progress panel alone (refreshed after every review action)."""
     st = state_of(request)
     audit = review_queue(st.store, st.settings, actor=user.username, tracking=st.tracking)
-    ctx = {"queue": audit, "marks": _mark_counts(st.store, audit, user)}
+    mine = _reviewer_items(st.store, audit, user) if audit else []
+    ctx = {"queue": audit, "marks": _counts(mine)}
     return _render(request, "_progress.html", ctx)
 
 

@@ -27,9 +27,10 @@ from seglens.store import (
 )
 from seglens.store.web_labels import review_marks, undo_last_review
 from seglens.tracking import kpi_history
+from seglens.web import Settings, create_app
 from seglens.web.evidence import evidence_for, segment_rules
 from seglens.web.queue import seeded_order
-from tests.web.conftest import ORIGIN, Client, Seeded
+from tests.web.conftest import ORIGIN, Client, Seeded, login, make_users
 
 RAW = [
     (re.compile(r"\d\.\d{5,}"), "an unrounded float"),
@@ -271,3 +272,29 @@ def test_evidence_and_rules_for_a_clustering_run_with_lifetimes_features(tmp_pat
         "Small": f"{prof['Small'].auto_name}: lower average repeat-day spend (median 17 vs 380) "
         "than the other customers",
     }
+
+
+def test_undoing_the_only_label_leaves_the_run_not_measured(tmp_path: Path) -> None:
+    with open_store(str(tmp_path / "u.db")) as store:
+        record_run(
+            store,
+            pl.DataFrame({"customer_id": ["a", "b"], "segment": ["A", "B"]}),
+            segmenter="hand",
+            parameters={},
+            as_of=date(2011, 6, 30),
+            data_hash="u",
+        )
+        make_users(store)
+        c = Client(create_app(store, settings=Settings(margin_pts=10.0, min_per_segment=1)))
+        login(c, "reviewer")
+        form = {"customer_id": "a", "segment": "A"}
+        assert c.post("/review/label", data=form, headers={"Origin": ORIGIN}).status_code == 303
+        measured = c.get("/api/kpi").json()
+        assert c.post("/review/undo", headers={"Origin": ORIGIN}).status_code == 303
+        after = c.get("/api/kpi").json()
+        page = c.get("/").text
+        c.close()
+        assert label_history(store).is_empty()
+    assert measured["accuracy"]["n"] == 1
+    assert after["accuracy"] is None and after["n_labelled_customers"] == 0
+    assert "Not measured (n = 0)" in page

@@ -243,6 +243,10 @@ def kpi_of_run(
         rows, selection = _measured(store, run, tracking, rules)
     if selection is None:
         selection = run_labels(store, run.id, policy=policy, carry=carry)
+    if selection.counted.is_empty() and _out_of_date(store, run.id, rows):
+        # No label counts any more and the inputs changed since the stored figure (e.g. the only
+        # labels were undone): that figure describes labels that are gone, so not measured.
+        rows = {m: r for m, r in rows.items() if m not in HEADLINE_METRICS}
     plan: list[PlanRow] = []
     if not any(m in rows for m in HEADLINE_METRICS):
         sizes = run_assignments(store, run.id).group_by("segment").len()

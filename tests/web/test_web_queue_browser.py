@@ -78,6 +78,7 @@ def live(seeded: Seeded, users: Users) -> Iterator[str]:
 
 
 def _login(page: Any, base: str, user: str) -> None:
+    page.set_default_timeout(60_000)  # 2 shared cores: a busy machine, not a broken page
     page.goto(f"{base}/login")
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", PASSWORD)
@@ -109,7 +110,6 @@ def _wait_text(page: Any, testid: str, value: str) -> None:
     page.wait_for_function(
         "([id, v]) => document.querySelector(`[data-testid=${id}]`)?.textContent.trim() === v",
         arg=[testid, value],
-        timeout=20_000,
     )
 
 

@@ -8,6 +8,7 @@ writes the screenshots docs/web.md shows (docs/images/web-*.png), so they stay c
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
@@ -287,20 +288,34 @@ PAGES = [
 
 
 def _shot(page: Any, name: str) -> None:
-    """The top of the page (at most 1,600 px high) as a PNG for docs/web.md (palette-reduced
-    when Pillow is there, so each stays a few tens of kB)."""
+    """The top of the page (at most 1,600 px high) as a PNG for docs/web.md.
+
+    With Pillow (there with the dev tools) the PNG is palette-reduced, so each stays a few tens
+    of kB, and an existing file is kept when under 1 % of its pixels changed (a clock or an id
+    in the text), so a test run does not rewrite the docs' images for nothing.
+    """
     IMAGES.mkdir(parents=True, exist_ok=True)
     path = IMAGES / f"web-{name}.png"
     page.evaluate("window.scrollTo(0, 0)")
     height = min(int(page.evaluate("document.documentElement.scrollHeight")), 1600)
     clip = {"x": 0, "y": 0, "width": page.viewport_size["width"], "height": height}
-    page.screenshot(path=str(path), full_page=True, clip=clip, animations="disabled")
+    shot = page.screenshot(full_page=True, clip=clip, animations="disabled")
     try:
-        from PIL import Image
-    except ImportError:  # the screenshot is kept as taken
+        from PIL import Image, ImageChops
+    except ImportError:  # kept as taken
+        path.write_bytes(shot)
         return
-    with Image.open(path) as img:
-        img.convert("RGB").quantize(colors=96).save(path, optimize=True)
+    with Image.open(io.BytesIO(shot)) as img:
+        new = img.convert("RGB").quantize(colors=96)
+    if path.exists():
+        with Image.open(path) as old_img:
+            old = old_img.convert("RGB")
+        if old.size == new.size:
+            diff = ImageChops.difference(old, new.convert("RGB")).convert("L")
+            changed = sum(diff.point(lambda v: 255 if v else 0).histogram()[255:])
+            if changed < 0.01 * old.size[0] * old.size[1]:
+                return
+    new.save(path, optimize=True)
 
 
 @pytest.mark.parametrize("width", [390, 1280])

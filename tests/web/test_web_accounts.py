@@ -369,6 +369,18 @@ def test_permissions_policy_and_healthz(client: Client) -> None:
     assert "camera=()" in policy and "geolocation=()" in policy and "microphone=()" in policy
 
 
+def test_the_favicon_is_served_to_anonymous_browsers(client: Client) -> None:
+    # Chromium asks for /favicon.ico on JSON answers such as /healthz; a 404 there is a
+    # console error in every browser test that visits one.
+    resp = client.get("/favicon.ico")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"] == "image/svg+xml"
+    assert (
+        resp.content.startswith(b"<svg")
+        and resp.content == client.get("/static/favicon.svg").content
+    )
+
+
 def test_behind_a_trusted_https_proxy_the_cookie_is_host_prefixed(
     seeded: Seeded, users: Users
 ) -> None:

@@ -18,8 +18,10 @@ from typer.testing import CliRunner
 from seglens.cli import app
 from seglens.errors import DataError
 from seglens.io import load_transactions
+from seglens.io.numbers import number_styles
 from seglens.io.projection import SAMPLE_ROWS
 from seglens.io.spark_cleaning import clean_on_spark, read_spark_csv
+from seglens.io.spark_reading import number_style
 
 pytestmark = pytest.mark.spark
 
@@ -190,3 +192,20 @@ def test_later_dates_the_format_does_not_read_are_refused_not_misread(
         assert str(table.filter(pl.col("order_id") == "x")["timestamp"].item().date()) == (
             embedded_reads
         )
+
+
+def test_spark_classes_values_as_the_embedded_engine(spark: Any) -> None:
+    """:func:`number_style` on Spark equals :func:`number_styles` on Polars for every value
+    with a separator (the others decide nothing and are null on Spark)."""
+    values = ["1,234.56", "1.234,56", "1,000", "1.500", "0.500", "12,5", "12.5", "  EUR 3.5 ",
+              "(1.234,56)", "-1,000", "+12,5", "£1,234.56", "12,34,567.50", "1.234.567",
+              "1,234,567", "1 234,5", "1'234.5", "abc", "1.2.3", "\u0661\u0662.\u0665", "12",
+              "", None, "USD 1,000", "1,000 EUR", "-(2,5)"]  # fmt: skip
+    frame = spark.createDataFrame([(i, v) for i, v in enumerate(values)], "i long, v string")
+    got = frame.select(number_style(frame["v"]).alias("s")).toArrow().column("s").to_pylist()
+    want = number_styles(pl.Series(values, dtype=pl.String)).to_list()
+    separated = [v is not None and ("." in v or "," in v) for v in values]
+    want = [w if sep else None for sep, w in zip(separated, want, strict=True)]
+    assert got == want
+    first = ["point", "comma", "either_comma", "either_point", "point", "comma"]
+    assert want[:8] == [*first, "point", "point"]

@@ -8,11 +8,11 @@ table) into the canonical transactions table, as :func:`seglens.io.load_transact
   cancellation prefix, whether text is stripped) is decided by the embedded engine's own
   functions on the same sample (the first 100,000 rows);
 - the separators of every text number column are then checked on all of its values with the
-  embedded engine's rule (:func:`seglens.io.numbers.number_verdict`, styles counted in the
-  same aggregation as the report): a column mixing ``1,234.56`` and ``1.234,56``, or whose
-  only separators could be thousands or decimals (``3.668``), stops with the embedded
-  engine's message (examples instead of line numbers); a decimal comma first seen after the
-  sample reads the column again with it;
+  embedded engine's rule (:func:`seglens.io.numbers.number_verdict`; each distinct value
+  classed once, in one Spark job over the parsed lines): a column mixing ``1,234.56`` and
+  ``1.234,56``, or whose only separators could be thousands or decimals (``3.668``), stops
+  with the embedded engine's message (examples instead of line numbers); a decimal comma
+  first seen after the sample reads the column again with it;
 - the cleaning rules and their masks are the table of :mod:`seglens.io.rules`, compiled to
   Spark columns by :func:`to_spark`; exact duplicate lines are judged on every source column.
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -323,7 +324,7 @@ def _clean(
     empty = parsed.filter(sf.col("__empty")).count()
     parsed = parsed.filter(~sf.col("__empty"))
     counts = _counts(parsed, read, aggs) | {"empty": empty}
-    later = _check_numbers(parsed, read, counts, source)
+    later = _check_numbers(parsed, read, source)
     if later:  # a decimal comma only after the sample: read those columns again with it
         return _clean(frame, source, columns, config, options, comma | later)
     _refuse_unreadable(parsed, read, counts, source)
@@ -357,7 +358,6 @@ def _counts(parsed: Any, read: SparkRead, aggs: list[Any]) -> dict[str, Any]:
         *aggs,
         *[_sum(sf.col(c).isNull()).alias(f"null:{f}") for f, c in nulls.items() if c in read.exprs],
         *[_sum(_unreadable(name)).alias(f"unreadable:{name}") for name, _ in read.checked],
-        *_style_counts(read),
     ).first()
     return dict(row.asDict())
 
@@ -370,36 +370,55 @@ _STYLES: Final[dict[str, tuple[str, ...]]] = {
 """The styles behind each argument of :func:`seglens.io.numbers.number_verdict`."""
 
 
-def _style_counts(read: SparkRead) -> list[Any]:
-    """Per checked number column, the values of each style (:func:`number_style`)."""
+def _styles(parsed: Any, read: SparkRead) -> Any:
+    """Every distinct value with a separator of the checked number columns, once: field ``f``,
+    value ``v``, first line ``line`` and style ``s``, kept on the executors. Values repeat
+    (prices above all) and the patterns cost most of the check, so each is classed once."""
     sf = spark_functions()
-    out = []
-    for fld, _, _ in read.numbers:
-        style = number_style(sf.col(raw_name(fld)))
-        for key, names in _STYLES.items():
-            out.append(_sum(style.isin(list(names))).alias(f"style:{fld}:{key}"))
-    return out
+    parts = [
+        parsed.select(
+            sf.lit(fld).alias("f"), sf.col(raw_name(fld)).cast("string").alias("v"), sf.col(_LINE)
+        )
+        for fld, _, _ in read.numbers
+    ]
+    lines = functools.reduce(lambda a, b: a.unionByName(b), parts)
+    value = sf.col("v")
+    lines = lines.filter(value.contains(".") | value.contains(","))
+    distinct = lines.groupBy("f", "v").agg(sf.min(_LINE).alias("line"))
+    # kept: Spark would otherwise class every value again inside each aggregate (seconds each)
+    return distinct.withColumn("s", number_style(value)).localCheckpoint()
 
 
-def _check_numbers(
-    parsed: Any, read: SparkRead, counts: dict[str, Any], source: str
-) -> frozenset[str]:
-    """The embedded engine's whole-column number rule on the style counts: raises its error
-    for a column mixing conventions or one that cannot tell; the columns to read again with a
-    decimal comma (only later rows showed one)."""
+def _seen(styles: Any, read: SparkRead) -> dict[str, dict[str, bool]]:
+    """Per checked field, whether some value shows each style group (one Spark job)."""
+    sf = spark_functions()
+    aggs = [sf.max(sf.col("s").isin(list(names))).alias(key) for key, names in _STYLES.items()]
+    seen = {fld: dict.fromkeys(_STYLES, False) for fld, _, _ in read.numbers}
+    for row in styles.groupBy("f").agg(*aggs).collect():
+        seen[row["f"]] = {key: bool(row[key]) for key in _STYLES}
+    return seen
+
+
+def _check_numbers(parsed: Any, read: SparkRead, source: str) -> frozenset[str]:
+    """The embedded engine's whole-column number rule on the styles every value shows: raises
+    its error for a column mixing conventions or one that cannot tell; the columns to read
+    again with a decimal comma (only later rows showed one)."""
+    if not read.numbers:
+        return frozenset()
+    styles = _styles(parsed, read)
+    seen = _seen(styles, read)
     later = set()
     for fld, column, comma_read in read.numbers:
-        seen = {key: bool(counts[f"style:{fld}:{key}"]) for key in _STYLES}
-        verdict = number_verdict(**seen, comma_read=comma_read)
+        verdict = number_verdict(**seen[fld], comma_read=comma_read)
         if verdict == "comma":
             later.add(column)
         elif verdict == "mixed":
-            shown = _examples(parsed, fld, ("point",), 3) + _examples(parsed, fld, ("comma",), 3)
+            shown = _examples(styles, fld, ("point",), 3) + _examples(styles, fld, ("comma",), 3)
             raise DataError(
                 mixed_message(_listed(shown)), source=source, column=column, hint=MIXED_HINT
             )
         elif verdict == "ambiguous":
-            shown = _examples(parsed, fld, _STYLES["either"], 5)
+            shown = _examples(styles, fld, _STYLES["either"], 5)
             raise DataError(
                 ambiguous_message(shown[0].strip()) + f" (e.g. {_listed(shown)})",
                 source=source,
@@ -409,11 +428,11 @@ def _check_numbers(
     return frozenset(later)
 
 
-def _examples(parsed: Any, fld: str, styles: tuple[str, ...], n: int) -> list[str]:
-    """The first ``n`` values of a number column with one of ``styles``, as written."""
-    raw = spark_functions().col(raw_name(fld))
-    rows = parsed.filter(number_style(raw).isin(list(styles))).orderBy(_LINE).limit(n)
-    return [str(r[0]) for r in rows.select(raw.cast("string")).collect()]
+def _examples(styles: Any, fld: str, names: tuple[str, ...], n: int) -> list[str]:
+    """The first ``n`` distinct values of a number field with one of the styles ``names``."""
+    sf = spark_functions()
+    rows = styles.filter((sf.col("f") == fld) & sf.col("s").isin(list(names)))
+    return [str(r[0]) for r in rows.orderBy("line").limit(n).select("v").collect()]
 
 
 def _listed(values: list[str]) -> str:

@@ -309,15 +309,19 @@ def _timestamp(col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestO
 def number_style(c: Any) -> Any:
     """The :data:`~seglens.io.numbers.Style` of each text number, as
     :func:`seglens.io.numbers.number_styles` classes it (same cleaning, same patterns; Java's
-    ``\\d`` made Unicode like Rust's); null where the value is missing."""
+    ``\\d`` made Unicode like Rust's). Only values with a separator are classed: the others
+    (missing, ``plain`` or ``other``) decide nothing and are left null, as the regular
+    expressions cost most of the check."""
     sf = spark_functions()
-    cleaned = sf.regexp_replace(strip_text(c.cast("string")), "(?U)" + _NUMBER_JUNK, "")
+    text = c.cast("string")
+    cleaned = sf.regexp_replace(strip_text(text), "(?U)" + _NUMBER_JUNK, "")
     cleaned = sf.regexp_replace(cleaned, r"^[()]+|[()]+$", "")
     cleaned = sf.regexp_replace(sf.regexp_replace(cleaned, r"^-", ""), r"^\+", "")
     style = sf.when(sf.lit(False), sf.lit(None))
     for name, pattern in STYLE_PATTERNS:
         style = style.when(cleaned.rlike("(?U)" + pattern), sf.lit(name))
-    return sf.when(c.isNotNull(), style.otherwise(sf.lit("other")))
+    separated = text.contains(".") | text.contains(",")
+    return sf.when(separated, style.otherwise(sf.lit("other")))
 
 
 def _number(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -136,3 +138,31 @@ def test_error_boundary_still_exits_2_with_root_options() -> None:
         """Second command so Typer builds a group."""
 
     assert CliRunner().invoke(sub, ["boom"]).exit_code == 2
+
+
+def _all_commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name, cmd in group.commands.items():
+        found.append((*path, name))
+        if hasattr(cmd, "commands"):
+            found += _all_commands(cmd, (*path, name))
+    return found
+
+
+# Rich reads "[word]" in help text as a style tag and drops it ("TOML file with  and  tables");
+# a bracket meant literally must be written "\[word]".
+_MARKUP_LIKE = re.compile(r"(?<!\\)\[[A-Za-z/#@.][^\]]*\]")
+
+
+def test_no_help_text_loses_brackets_to_rich_markup() -> None:
+    root: Any = typer.main.get_command(app)
+    commands = _all_commands(root)
+    assert len(commands) > 20
+    eaten = []
+    for path in commands:
+        cmd = root
+        for name in path:
+            cmd = cmd.commands[name]
+        texts = [cmd.help or ""] + [getattr(p, "help", None) or "" for p in cmd.params]
+        eaten += [f"{' '.join(path)}: {m}" for t in texts for m in _MARKUP_LIKE.findall(t)]
+    assert eaten == []

@@ -127,6 +127,7 @@ def _routes(seeded: Seeded, target_id: int, target_token: int) -> list[Route]:
         ),
         r("POST", "/admin/users/{user_id}/reset", f"/admin/users/{target_id}/reset", "admin", 201),
         r("GET", "/healthz", "/healthz", None, 200),
+        r("GET", "/favicon.ico", "/favicon.ico", None, 200),
         r("GET", "/account", "/account", "viewer", 200),
         r("GET", "/account/password", "/account/password", "viewer", 200),
         r(
@@ -251,6 +252,7 @@ ROUTE_KEYS = [
     ("POST", "/admin/users/{user_id}"),
     ("POST", "/admin/users/{user_id}/reset"),
     ("GET", "/healthz"),
+    ("GET", "/favicon.ico"),
     ("GET", "/account"),
     ("GET", "/account/password"),
     ("POST", "/account/password"),

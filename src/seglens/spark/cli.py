@@ -47,14 +47,15 @@ SparkMasterOption = Annotated[
     typer.Option(
         "--spark-master",
         help="spark.master or sc://host:port for --engine spark (default $SEGLENS_SPARK_MASTER, "
-        "the [spark] table, local[2]).",
+        "the \\[spark] table, local[2]).",
     ),
 ]
 SparkConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--spark-config",
-        help="TOML file with a [spark] table (master, app_name, [spark.conf]) for --engine spark.",
+        help="TOML file with a \\[spark] table (master, app_name, \\[spark.conf]) for "
+        "--engine spark.",
     ),
 ]
 SparkSampleOption = Annotated[

@@ -200,13 +200,14 @@ def check_values(
     source: str | None,
     first_line: int | None = None,
     rows_of: str | None = None,
+    lines: Sequence[int] | None = None,
 ) -> None:
     """Refuse text a database would reject, before anything is written: a NUL character, or
     more than ``limits[column]`` characters (``None``: no length limit).
 
-    The error names the column, the row (``line N`` when ``first_line`` says which file line
-    the first row came from, else ``row N`` of the table, ``rows_of`` saying which) and the
-    value.
+    The error names the column, the row (``line N`` when ``lines`` gives each row's file line
+    or ``first_line`` the first row's, else ``row N`` of the table, ``rows_of`` saying which)
+    and the value.
 
     Examples
     --------
@@ -233,7 +234,9 @@ def check_values(
             hits = mask.arg_true()
             if hits.len():
                 where = (
-                    f"line {first_line + int(hits[0])}"
+                    f"line {lines[int(hits[0])]}"
+                    if lines is not None
+                    else f"line {first_line + int(hits[0])}"
                     if first_line is not None
                     else f"row {int(hits[0]) + 1}" + (f" of {rows_of}" if rows_of else "")
                 )

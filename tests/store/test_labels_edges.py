@@ -117,6 +117,40 @@ def test_import_names_every_skipped_row_by_its_line(store_url: str, tmp_path: Pa
     assert "skipped 1 rows without a segment (lines 4)" in text
 
 
+def test_import_refuses_an_id_the_database_cannot_hold_by_its_line(
+    store_url: str, tmp_path: Path
+) -> None:
+    # SQLite would store it silently and PostgreSQL refuse it mid-import: both engines refuse
+    # before writing, naming the file, line, column and value
+    path = tmp_path / "labels.csv"
+    path.write_text(
+        f"customer_id,segment\n00461,Loyal\n,New\n{'x' * 201},Loyal\n", encoding="utf-8"
+    )
+    out = runner.invoke(app, ["labels", "import", str(path), "--db", store_url])
+    text = _one_line(out.output)
+    assert out.exit_code == 2, out.output
+    assert f"file {path}, column 'customer_id'" in text
+    assert "line 4: the value 'xxx" in text
+    assert "(201 characters) is over the 200 characters the database allows" in text
+    assert "nothing was written" in text
+    with open_store(store_url) as store:
+        assert table_counts(store)["labels"] == 0
+
+
+def test_store_labels_refuses_a_nul_by_the_line_it_came_from(store_url: str) -> None:
+    # a file with a NUL is refused by the reader as binary data; a table from the library
+    # reaches the store with it, and is refused there by the line the caller gives
+    table = pl.DataFrame({"customer_id": ["00461", "004\x0062"], "segment": ["Loyal", "New"]})
+    with open_store(store_url) as store:
+        with pytest.raises(DataError) as err:
+            store_labels(store, table, source="crm.csv", file_hash="cd" * 32, lines=[7, 9])
+        assert table_counts(store)["labels"] == 0
+    assert err.value.message.startswith(
+        "line 9: the value '004\\x0062' (6 characters) contains a NUL character"
+    )
+    assert err.value.column == "customer_id"
+
+
 def test_labels_add_warns_on_unknown_customer_and_segment(store_url: str) -> None:
     out = runner.invoke(app, ["labels", "add", "461", "Loyl", "--db", store_url])
     assert out.exit_code == 0, out.output

@@ -26,10 +26,17 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from seglens.db_guard import check_values
 from seglens.errors import UsageError
 from seglens.store.core import Store, audit, current_user, pseudonym, pseudonym_key, utcnow
 from seglens.store.id_padding import lost_zeros, lost_zeros_error
 from seglens.store.models import Assignment, Base, Import, Label, Run
+
+_TEXT_LIMITS = {
+    c: getattr(Label.__table__.c[c].type, "length", None)
+    for c in ("customer_id", "segment", "judged_segment", "labeled_by")
+}
+"""The label columns a file fills, with the characters the database allows in each."""
 
 __all__ = [
     "POLICIES",
@@ -423,6 +430,9 @@ def store_labels(
     (2, True)
     """
     known = list(known_segments or ())
+    # a value the database would refuse is named, with its line, before anything is written
+    # (SQLite would store a NUL or an over-long id that PostgreSQL refuses)
+    check_values(table, _TEXT_LIMITS, source=source, lines=lines, rows_of="the labels")
     for attempt in range(3):
         try:
             return _store_labels_once(

@@ -55,6 +55,21 @@ def test_a_cross_site_login_is_refused(app: FastAPI) -> None:
     c.close()
 
 
+def test_a_refused_form_post_gets_the_branded_page_in_a_browser(app: FastAPI) -> None:
+    c = Client(app)
+    form = {"username": "viewer", "password": PASSWORD}
+    browser = {"Origin": "https://evil.example", "Accept": "text/html,application/xhtml+xml"}
+    page = c.post("/login", data=form, headers=browser)
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+    assert "Request refused" in page.text
+    assert "This form was refused: cross-origin request (Origin https://evil.example" in page.text
+    assert "Reload the page and try again." in page.text and "ForbiddenError" not in page.text
+    # a script that does not ask for HTML keeps the short plain answer
+    plain = c.post("/login", data=form, headers={"Origin": "https://evil.example"})
+    assert plain.status_code == 403 and plain.text.startswith("ForbiddenError: cross-origin")
+    c.close()
+
+
 def test_a_bearer_token_call_is_not_affected(app: FastAPI, seeded: Seeded, users: Users) -> None:
     c = Client(app)
     headers = {

@@ -185,7 +185,7 @@ def create_app(
     )
     web_format.install(app.state.seglens.templates.env)
     # Outermost first: log every request, add headers to every answer, refuse forgeries early.
-    app.add_middleware(CsrfMiddleware)
+    app.add_middleware(CsrfMiddleware, page=_page_error)
     app.add_middleware(
         BodyLimitMiddleware, limits=app.state.seglens.limits, verify=credential_is_valid
     )

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp
 
 __all__ = [
     "CSP",
@@ -96,16 +97,28 @@ def csrf_refusal(request: Request) -> str | None:
     return None
 
 
+RefusalPage = Callable[[Request, int, str, str], Response]
+"""Renders a branded error page: (request, status, title, message)."""
+
+
 class CsrfMiddleware(BaseHTTPMiddleware):
-    """Refuse cross-site state-changing requests with 403 (see :func:`csrf_refusal`)."""
+    """Refuse cross-site state-changing requests with 403 (see :func:`csrf_refusal`): JSON on
+    the API, ``page`` (the app's branded error page) for browsers, plain text without one."""
+
+    def __init__(self, app: ASGIApp, page: RefusalPage | None = None) -> None:
+        super().__init__(app)
+        self.page = page
 
     async def dispatch(self, request: Request, call_next: Next) -> Response:
         reason = csrf_refusal(request)
-        if reason is not None:
-            if request.url.path.startswith("/api/"):
-                return JSONResponse({"detail": f"refused: {reason}"}, status_code=403)
-            return PlainTextResponse(f"ForbiddenError: {reason}", status_code=403)
-        return await call_next(request)
+        if reason is None:
+            return await call_next(request)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": f"refused: {reason}"}, status_code=403)
+        if self.page is not None and "text/html" in request.headers.get("accept", ""):
+            message = f"This form was refused: {reason}. Reload the page and try again."
+            return self.page(request, 403, "Request refused", message)
+        return PlainTextResponse(f"ForbiddenError: {reason}", status_code=403)
 
 
 class SecurityHeadersMiddleware(BaseHTTPMiddleware):

@@ -14,6 +14,9 @@ from seglens.io import load_transactions
 
 BAD = Path(__file__).resolve().parent.parent / "data" / "bad"
 
+# every case under a deadline: a loader that hangs fails instead of waiting
+pytestmark = pytest.mark.usefixtures("deadline")
+
 
 def _corpus() -> list[tuple[str, dict[str, Any], str, str]]:
     rows = []

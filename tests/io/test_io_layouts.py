@@ -3,10 +3,7 @@ or the exact error (file, line, column, value, fix)."""
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 import pytest
 from typer.testing import CliRunner
@@ -20,23 +17,9 @@ from .real_files import Case
 from .real_files_layouts import EXCEL_CASES, SYNONYM_CASES, WHITESPACE_CASES
 
 CASES = SYNONYM_CASES + WHITESPACE_CASES + EXCEL_CASES
-DEADLINE = 60
 
 
-@pytest.fixture(autouse=True)
-def _deadline() -> Iterator[None]:
-    """Fail a case that takes over a minute (a hang) instead of waiting."""
-
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise TimeoutError(f"over {DEADLINE} s: the loader hangs")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(DEADLINE)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+pytestmark = pytest.mark.usefixtures("deadline")
 
 
 def _load(case: Case, path: Path) -> object:

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 import pytest
 from typer.testing import CliRunner
@@ -27,23 +24,9 @@ from .real_files_reading import DATES, LABEL_FILES, READING
 
 BAD = Path(__file__).resolve().parent.parent / "data" / "bad"
 CASES = ENCODINGS + NUMBERS + DATES + LABEL_FILES + READING
-DEADLINE = 60
 
 
-@pytest.fixture(autouse=True)
-def _deadline() -> Iterator[None]:
-    """Fail a case that takes over a minute (a hang on a pipe or a device) instead of waiting."""
-
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise TimeoutError(f"over {DEADLINE} s: the loader hangs")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(DEADLINE)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+pytestmark = pytest.mark.usefixtures("deadline")
 
 
 def test_the_corpus_covers_every_class() -> None:

@@ -14,19 +14,13 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-import polars as pl
-
 from seglens.errors import DataError
-from seglens.segmenters.persistence import model_parameters
 from seglens.spark.commands import segment_on_spark, to_polars
 from seglens.spark.features import spark_features
-from seglens.stats import proportion
-from seglens.store import KpiRecord, Store, list_runs, record_run, run_assignments, store_labels
+from seglens.store import Store
 from seglens.tracking.alerts import AlertRules
-from seglens.tracking.measure import measure_run
-from seglens.tracking.migration import migration_matrix
 from seglens.tracking.periods import Period, period_of
-from seglens.tracking.track import LabelsInput, TrackResult, _end_of, _fresh
+from seglens.tracking.track import LabelsInput, TrackResult, _end_of, _fresh, record_step
 
 __all__ = ["check_lines_as_of", "spark_data_hash", "track_on_spark"]
 
@@ -111,64 +105,19 @@ def track_on_spark(
         .join(revenue, "customer_id", "left")
         .fillna({"revenue": 0.0})
     ).sort("customer_id")
-    prev_runs = list_runs(store).filter(pl.col("as_of") < end)
-    run_id = record_run(
+    held, n = _hold(lines, features, segmenter, period, sample)
+    return record_step(
         store,
         assigned,
-        segmenter=type(res.model).__name__,
-        parameters=model_parameters(res.model),
-        as_of=end,
-        data_hash=spark_data_hash(seen),
+        model=res.model,
         features=to_polars(features).sort("customer_id"),
-    )
-    imported = None
-    if labels is not None:
-        imported = store_labels(
-            store,
-            labels.table,
-            source=labels.source,
-            file_hash=labels.file_hash,
-            lines=labels.lines,
-            report=labels.report,
-        )
-    held, n = _hold(lines, features, segmenter, period, sample)
-    extra = []
-    if n:
-        est = proportion(held, n, confidence=(rules or AlertRules()).confidence)
-        extra.append(
-            KpiRecord(
-                period=period.label,
-                metric="segment_hold",
-                value=float(est.value_pct),
-                ci_low=float(est.ci_low_pct),
-                ci_high=float(est.ci_high_pct),
-                n=int(est.n),
-                successes=held,
-                se=est.se_pct,
-                method="out-of-time hold",
-            )
-        )
-    measured = measure_run(
-        store,
-        run_id,
+        as_of=end,
+        period=period,
+        data_hash=spark_data_hash(seen),
+        labels=labels,
+        hold=(held, n) if n else None,
         period_kind=period_kind,
         policy=policy,
-        carry=carry,
         rules=rules,
-        extra=extra,
+        carry=carry,
     )
-    result = TrackResult(
-        run_id,
-        period,
-        assigned.height,
-        measured.kpis,
-        measured.selection.counted.height,
-        measurement=measured,
-        labels_import=imported,
-        alerts=measured.alerts,
-        segment_sizes={str(k): int(v) for k, v in assigned.group_by("segment").len().rows()},
-    )
-    if prev_runs.height:
-        result.previous_run = int(prev_runs["run_id"][-1])
-        result.migration = migration_matrix(run_assignments(store, result.previous_run), assigned)
-    return result

@@ -36,7 +36,7 @@ from seglens.tracking.measure import Measurement, measure_run
 from seglens.tracking.migration import MigrationMatrix, migration_matrix
 from seglens.tracking.periods import Period, period_of
 
-__all__ = ["LabelsInput", "TrackResult", "check_as_of", "track"]
+__all__ = ["LabelsInput", "TrackResult", "check_as_of", "record_step", "track"]
 
 log = logging.getLogger(__name__)
 
@@ -184,14 +184,52 @@ def track(
     assigned = assigned.join(revenue, on="customer_id", how="left").with_columns(
         pl.col("revenue").fill_null(0.0)
     )
-    prev_runs = list_runs(store).filter(pl.col("as_of") < end)
+    return record_step(
+        store,
+        assigned,
+        model=seg,
+        features=features,
+        as_of=end,
+        period=period,
+        data_hash=frame_sha256(seen),
+        labels=labels,
+        hold=_hold_proxy(transactions, features, segmenter, period),
+        period_kind=period_kind,
+        policy=policy,
+        rules=rules,
+        carry=carry,
+    )
+
+
+def record_step(
+    store: Store,
+    assigned: pl.DataFrame,
+    *,
+    model: Any,
+    features: pl.DataFrame,
+    as_of: datetime,
+    period: Period,
+    data_hash: str,
+    labels: LabelsInput | None,
+    hold: tuple[int, int] | None,
+    period_kind: str,
+    policy: Policy,
+    rules: AlertRules | None,
+    carry: CarryPolicy | None,
+) -> TrackResult:
+    """Store one tracking step, whichever engine computed it: the run as of ``as_of``
+    (``assigned``: customer, segment and period revenue, from the fitted ``model``), the labels
+    to bind to it, the out-of-time ``hold`` proxy (customers kept in their segment, customers
+    compared), then the stored measurement with its alerts and the migration from the
+    previous run."""
+    prev_runs = list_runs(store).filter(pl.col("as_of") < as_of)
     run_id = record_run(
         store,
         assigned,
-        segmenter=type(seg).__name__,
-        parameters=model_parameters(seg),
-        as_of=end,
-        data_hash=frame_sha256(seen),
+        segmenter=type(model).__name__,
+        parameters=model_parameters(model),
+        as_of=as_of,
+        data_hash=data_hash,
         features=features,
     )
     imported = None
@@ -204,7 +242,6 @@ def track(
             lines=labels.lines,
             report=labels.report,
         )
-    hold = _hold_proxy(transactions, features, segmenter, period)
     extra = []
     if hold is not None:
         est = proportion(*hold, confidence=(rules or AlertRules()).confidence)
@@ -222,13 +259,7 @@ def track(
             )
         )
     measured = measure_run(
-        store,
-        run_id,
-        period_kind=period_kind,
-        policy=policy,
-        carry=carry,
-        rules=rules,
-        extra=extra,
+        store, run_id, period_kind=period_kind, policy=policy, carry=carry, rules=rules, extra=extra
     )
     result = TrackResult(
         run_id,

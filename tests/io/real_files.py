@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from seglens.errors import DataError, SeglensError, UsageError
-from seglens.io import LoadedTable
+from seglens.io import LoadedTable, load_table, load_transactions
+from seglens.tables import LABELS
 
 HEAD = "customer_id,order_id,timestamp,amount\n"
 
@@ -46,6 +49,36 @@ class Case:
         else:
             path.write_bytes(self.data)
         return path
+
+    def load(self, path: Path) -> object:
+        if self.table == "labels":
+            return load_table(path, LABELS, **self.options)
+        return load_transactions(path, **self.options)
+
+    def holds(self, folder: Path) -> None:
+        """Write the file into ``folder`` and load it: the values it must give, or the exact
+        error (type, phrases, file, lines, column, values, and what to do)."""
+        path = self.write(folder)
+        if self.error is None:
+            assert self.check is not None
+            self.check(self.load(path))  # type: ignore[arg-type]
+            return
+        with pytest.raises(self.error) as info:
+            self.load(path)
+        err = info.value
+        assert type(err) is self.error
+        message = str(err)
+        for phrase in self.phrases:
+            assert phrase in message, message
+        assert "what to do:" in message
+        if self.error is DataError:
+            assert err.source == str(path)
+        if self.lines is not None:
+            assert list(err.lines)[: len(self.lines)] == list(self.lines), message
+        if self.column is not None:
+            assert err.column == self.column
+        if self.values is not None:
+            assert list(err.values)[: len(self.values)] == list(self.values), message
 
 
 def rows(*lines: str, head: str = HEAD, enc: str = "utf-8") -> bytes:

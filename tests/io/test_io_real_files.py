@@ -15,9 +15,7 @@ from typer.testing import CliRunner
 
 from seglens.cli import app
 from seglens.errors import DataError
-from seglens.io import load_table, load_transactions
 from seglens.store.files import read_labels_file
-from seglens.tables import LABELS
 
 from .real_files import ENCODINGS, NUMBERS, Case
 from .real_files_reading import DATES, LABEL_FILES, READING
@@ -35,36 +33,9 @@ def test_the_corpus_covers_every_class() -> None:
     assert sum(c.error is None for c in CASES) >= 20  # values checked, not only errors
 
 
-def _load(case: Case, path: Path) -> object:
-    if case.table == "labels":
-        return load_table(path, LABELS, **case.options)
-    return load_transactions(path, **case.options)
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_real_file(case: Case, tmp_path: Path) -> None:
-    path = case.write(tmp_path)
-    if case.error is None:
-        loaded = _load(case, path)
-        assert case.check is not None
-        case.check(loaded)  # type: ignore[arg-type]
-        return
-    with pytest.raises(case.error) as info:
-        _load(case, path)
-    err = info.value
-    assert type(err) is case.error
-    message = str(err)
-    for phrase in case.phrases:
-        assert phrase in message, message
-    assert "what to do:" in message
-    if case.error is DataError:
-        assert err.source == str(path)
-    if case.lines is not None:
-        assert list(err.lines)[: len(case.lines)] == list(case.lines), message
-    if case.column is not None:
-        assert err.column == case.column
-    if case.values is not None:
-        assert list(err.values)[: len(case.values)] == list(case.values), message
+    case.holds(tmp_path)
 
 
 _CLI_OPTIONS = {

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -430,3 +430,30 @@ def test_the_web_measures_with_the_tracking_settings_track_uses(two_runs: TwoRun
     assert (got["n_fresh"], got["n_carried"], got["n_expired"]) == (300, 0, 100)
     assert got["accuracy"]["n"] == 300
     assert got["accuracy"]["value_pct"] == pytest.approx(100 * 258 / 300)
+
+
+def test_a_label_timed_before_the_measurement_but_stored_after_is_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the live queue hit: a label whose ``recorded_at`` was taken before a
+    measurement read the labels, but which committed after it, looks already counted by time.
+    The inputs' fingerprint shows it arrived, so the next view measures again."""
+    import seglens.store.labels as store_labels_module
+    from seglens.store import run_inputs_version
+    from seglens.store.core import utcnow
+    from seglens.web.kpi import run_kpi
+
+    with open_store(str(tmp_path / "race.db")) as store:
+        run = _one_run(store)
+        add_label(store, "a", "A", run_id=run)
+        first = run_kpi(store, SETTINGS)
+        assert first is not None and first.selection.counted.height == 1
+        before = run_inputs_version(store, run)
+        early = utcnow() - timedelta(seconds=30)
+        monkeypatch.setattr(store_labels_module, "utcnow", lambda: early)
+        add_label(store, "b", "B", run_id=run)  # stamped 30 s before the measurement
+        assert run_inputs_version(store, run) != before
+        again = run_kpi(store, SETTINGS)
+        assert again is not None and again.selection.counted.height == 2
+        stored = kpi_history(store).filter(pl.col("metric") == "accuracy")
+        assert stored.row(-1, named=True)["n"] == 2

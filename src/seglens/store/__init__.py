@@ -33,6 +33,7 @@ from seglens.store.queries import (
     run_features,
     run_info,
     run_inputs_recorded_at,
+    run_inputs_version,
     run_segment_names,
     safe_url,
 )
@@ -154,6 +155,7 @@ __all__ = [
     "run_features",
     "run_info",
     "run_inputs_recorded_at",
+    "run_inputs_version",
     "run_segment_names",
     "safe_url",
     "schema_url",

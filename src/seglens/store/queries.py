@@ -261,6 +261,38 @@ def run_inputs_recorded_at(store: Store, run_id: int) -> datetime | None:
     return max(times) if times else None
 
 
+def run_inputs_version(store: Store, run_id: int) -> tuple[int, ...]:
+    """A fingerprint of the inputs of run ``run_id``'s KPI (the same inputs as
+    :func:`run_inputs_recorded_at`): how many there are and their highest ids.
+
+    Two equal fingerprints mean no input was added or removed in between, whatever the clocks
+    said: a label whose ``recorded_at`` was taken before a measurement read the labels, but
+    committed after, changes the fingerprint although its time looks already counted.
+    """
+    with store.read() as s:
+        as_of = s.scalar(select(Run.as_of).where(Run.id == run_id))
+        if as_of is None:
+            return ()
+        not_later = or_(
+            Label.run_id.is_(None),
+            Run.as_of < as_of,
+            and_(Run.as_of == as_of, Run.id <= run_id),
+        )
+        labels = s.execute(
+            select(func.count(Label.id), func.max(Label.id))
+            .select_from(Label)
+            .outerjoin(Run, Run.id == Label.run_id)
+            .where(not_later)
+        ).one()
+        designs = s.execute(
+            select(func.count(AuditDesign.id), func.max(AuditDesign.id)).where(
+                AuditDesign.run_id == run_id
+            )
+        ).one()
+        undos = s.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "label.undo"))
+    return (*(int(v or 0) for v in (*labels, *designs)), int(undos or 0))
+
+
 _CHUNK = 1000
 
 

@@ -11,6 +11,7 @@ same label selection (:func:`seglens.tracking.run_labels`, fresh and carried lab
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from seglens.store import (
     latest_run,
     run_assignments,
     run_inputs_recorded_at,
+    run_inputs_version,
 )
 from seglens.store.core import utcnow
 from seglens.tracking import (
@@ -56,6 +58,12 @@ HEADLINE_METRICS = (AUDIT_METRIC, LABELLED_METRIC)
 """The metrics a period is judged by, in order of preference (as ``measure_run`` decides)."""
 
 _measure_lock = threading.Lock()
+_measured_versions: weakref.WeakKeyDictionary[object, dict[int, tuple[int, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per store (its engine) and run, the inputs' fingerprint
+(:func:`seglens.store.run_inputs_version`) read just before this process last measured the run:
+a different fingerprint now means an input arrived or went since, whatever its timestamp says."""
 
 
 @dataclass(frozen=True)
@@ -177,16 +185,22 @@ def _measured(
     """The run's latest rows, measuring first while out of date (see :func:`kpi_of_run`).
 
     A label stored while a measurement reads its inputs gets a ``recorded_at`` older than the
-    stored measurement, so the measurement would look up to date without it; when an input
-    arrived since shortly before the measurement started, the run is measured again (at most
-    three times per call).
+    stored measurement, so the measurement would look up to date without it. Two checks catch
+    that: the inputs' fingerprint differs from the one read before this process last measured
+    the run, or an input arrived since shortly before the measurement started (for labels
+    another process stored); either measures again (at most three times per call).
     """
     rows, kind = _latest_rows(store, run.id)
     selection: LabelSelection | None = None
     force = False
+    versions = _measured_versions.setdefault(store.engine, {})
     for _ in range(3):
-        if not (force or _out_of_date(store, run.id, rows)):
+        version = run_inputs_version(store, run.id)
+        changed = run.id in versions and versions[run.id] != version
+        if not (force or changed or _out_of_date(store, run.id, rows)):
+            versions.setdefault(run.id, version)  # up to date as of this fingerprint
             break
+        versions[run.id] = version
         started = utcnow() - _RACE_MARGIN
         selection = run_labels(store, run.id, policy=tracking.policy, carry=tracking.carry)
         if selection.counted.is_empty():

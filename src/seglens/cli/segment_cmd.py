@@ -282,8 +282,10 @@ def segment(
     check_output(output, "-o/--output")
     check_output(save_model, "--save-model")
     check_output(db, "--db")
-    if _on_spark(engine, method):  # fit on a sample, score and write in Spark (docs/spark.md)
-        model = _build(
+
+    def build() -> Any:
+        """The unfitted segmenter the options describe (not the supervised one)."""
+        return _build(
             method,
             _parse_k(k) if method != "rfm" else 0,
             features=_split(features),
@@ -297,6 +299,9 @@ def segment(
             rfm_columns=_split(rfm_columns),
             algorithm=algorithm,
         )
+
+    if _on_spark(engine, method):  # fit on a sample, score and write in Spark (docs/spark.md)
+        model = build()
         spark = (spark_master, spark_config, sample)
         _segment_spark(
             model, method, features_file, output, spark, seed, save_model, db, as_of, as_json
@@ -328,20 +333,7 @@ def segment(
             payload["learning_curve"] = None if res.curve is None else res.curve.to_dict()
             emit_json(payload)
         return
-    model = _build(
-        method,
-        _parse_k(k) if method != "rfm" else 0,
-        features=_split(features),
-        categorical=_split(categorical),
-        k_range=_parse_range(k_range),
-        seed=seed,
-        id_column=id_column,
-        segment_map=segment_map,
-        bins=bins,
-        cut_points=_parse_cut_points(cut_points),
-        rfm_columns=_split(rfm_columns),
-        algorithm=algorithm,
-    )
+    model = build()
     with _status(f"fitting {method} on {df.height:,} customers", show=not as_json):
         model.fit(df)
         out = model.assign(df)

@@ -162,19 +162,23 @@ def _codes(value: object, origin: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
+def read_toml(path: Path, *, docs: str) -> dict[str, Any]:
+    """A TOML config file's contents; a missing or invalid file is a :class:`UsageError`
+    pointing at ``docs`` (the page that describes the tables the caller reads)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError("no such config file", source=str(path), hint="check the path") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise UsageError(
+            f"the config file is not valid TOML ({err})", source=str(path), hint=f"see {docs}"
+        ) from None
+
+
 def read_config(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, Any]]:
     """Read a TOML config: (column mapping, ingest options)."""
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError("no such config file", source=str(p), hint="check the path") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise UsageError(
-            f"the config file is not valid TOML ({err})",
-            source=str(p),
-            hint="see docs/ingestion.md for the format",
-        ) from None
+    data = read_toml(p, docs="docs/ingestion.md for the format")
     unknown = set(data) - {"columns", "ingest", "spark"}  # [spark]: seglens.spark.connect
     if unknown:
         raise UsageError(

@@ -21,13 +21,13 @@ needs PySpark's ``connect`` extras.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from seglens.errors import UsageError
+from seglens.io.config import read_toml
 
 __all__ = ["SparkSettings", "open_spark", "spark_settings"]
 
@@ -54,16 +54,7 @@ class SparkSettings:
 
 
 def _toml_table(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError("no such config file", source=str(path), hint="check the path") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise UsageError(
-            f"the config file is not valid TOML ({err})",
-            source=str(path),
-            hint="see docs/spark.md for the [spark] table",
-        ) from None
+    data = read_toml(path, docs="docs/spark.md for the [spark] table")
     table = data.get("spark", {})
     if not isinstance(table, dict):
         raise UsageError("[spark] must be a table", source=str(path), hint="see docs/spark.md")

@@ -5,23 +5,21 @@ throttling, an admin reset, deactivation and reactivation, revoking one's own to
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from seglens.web import Settings, create_app
 from seglens.web.security import LoginThrottle
 from tests.web.conftest import PASSWORD, Seeded, Users
 from tests.web.test_web_browser import (  # noqa: F401  (the browser fixture)
     Watch,
-    _free_port,
     _shot,
     browser,
+    serve,
 )
 
 TEMPORARY = "tulip anchor meadow"
@@ -34,19 +32,8 @@ def server(seeded: Seeded, users: Users) -> Iterator[str]:
     """A real uvicorn server on 127.0.0.1 whose login throttle starts at ``BACKOFF_S``."""
     app = create_app(seeded.store, settings=Settings(margin_pts=10.0, min_per_segment=3))
     app.state.seglens.throttle = LoginThrottle(base_s=BACKOFF_S, cap_s=4 * BACKOFF_S)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(app) as base:
+        yield base
 
 
 OWN = "granite lantern orbit"

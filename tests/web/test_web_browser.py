@@ -7,12 +7,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from seglens.store import run_assignments
 from seglens.tracking import kpi_history
@@ -38,10 +40,9 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def server(seeded: Seeded, users: Users) -> Iterator[str]:
-    """A real uvicorn server over the seeded store, on a free port of 127.0.0.1."""
-    app = create_app(seeded.store, settings=Settings(margin_pts=10.0, min_per_segment=3))
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """A real uvicorn server for ``app`` on a free port of 127.0.0.1; yields its base URL."""
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     srv = uvicorn.Server(config)
@@ -54,14 +55,16 @@ def server(seeded: Seeded, users: Users) -> Iterator[str]:
             pytest.fail("uvicorn did not start")
         time.sleep(0.05)
     assert httpx.get(f"{base}/login").status_code == 200
-    yield base
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield base
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (never ``playwright install``)."""
+def launch_chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never ``playwright install``), for a fixture to
+    ``yield from``; skipped without Chromium, failed in CI."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: CI must run the browser tests")
@@ -73,6 +76,21 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS, env=env)
         yield b
         b.close()
+
+
+@pytest.fixture
+def server(seeded: Seeded, users: Users) -> Iterator[str]:
+    """A real uvicorn server over the seeded store, on a free port of 127.0.0.1."""
+    with serve(
+        create_app(seeded.store, settings=Settings(margin_pts=10.0, min_per_segment=3))
+    ) as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never ``playwright install``)."""
+    yield from launch_chromium(tmp_path_factory)
 
 
 class Watch:

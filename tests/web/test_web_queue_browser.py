@@ -9,17 +9,12 @@ writes the screenshots docs/web.md shows (docs/images/web-*.png), so they stay c
 from __future__ import annotations
 
 import io
-import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import polars as pl
 import pytest
-import uvicorn
 
 from seglens.segmenters.segment_map import SegmentMap
 from seglens.store import audit_design, label_history, list_audit, run_features, run_info
@@ -29,7 +24,7 @@ from seglens.web.format import money
 from seglens.web.queue import seeded_order
 from seglens.web.users import end_session
 from tests.web.conftest import PASSWORD, Seeded, Users
-from tests.web.test_web_browser import CHROMIUM, LAUNCH_ARGS, Watch, _free_port
+from tests.web.test_web_browser import Watch, launch_chromium, serve
 
 pytestmark = pytest.mark.browser
 
@@ -39,43 +34,19 @@ SETTINGS = Settings(margin_pts=10.0, min_per_segment=3)
 
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One headless Chromium for this module (never ``playwright install``).
+    """One headless Chromium for this module.
 
     Not session-scoped: Playwright's sync API keeps an event loop running in the main thread,
     and later tests that call ``asyncio.run`` would find it.
     """
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: CI must run the browser tests")
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    home = tmp_path_factory.mktemp("chromium-home")
-    env = {**os.environ, "XDG_CONFIG_HOME": str(home), "XDG_CACHE_HOME": str(home)}
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS, env=env)
-        yield b
-        b.close()
+    yield from launch_chromium(tmp_path_factory)
 
 
 @pytest.fixture
 def live(seeded: Seeded, users: Users) -> Iterator[str]:
     """A uvicorn server on 127.0.0.1 over the seeded store."""
-    app = create_app(seeded.store, settings=SETTINGS)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    assert httpx.get(f"{base}/login").status_code == 200
-    yield base
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(seeded.store, settings=SETTINGS)) as base:
+        yield base
 
 
 def _login(page: Any, base: str, user: str) -> None:

@@ -148,6 +148,41 @@ def test_ambiguous_dates_warn() -> None:
     assert us.table["timestamp"].to_list() == [dt.datetime(2024, 3, 4)]
 
 
+@pytest.mark.parametrize(
+    ("dates", "fmt", "expected"),
+    [
+        (["03/04/2024", "12/01/2024"], "%d/%m/%Y", ["could also be %m/%d/%Y"]),
+        (["03/04/2024", "13/01/2024"], "%d/%m/%Y", []),  # a day 13 in the first rows decides
+        (["03/04/24"], "%d/%m/%y", ["could also be %m/%d/%y", "two-digit years (%d/%m/%y)"]),
+        (["2024-04-03"], "%Y-%m-%d", []),
+    ],
+)
+def test_date_warnings_are_the_report_warnings(
+    dates: list[str], fmt: str, expected: list[str]
+) -> None:
+    """:func:`date_warnings` (the text both engines use) is what the loader reports."""
+    from seglens.io.parsing import detect_date_format
+    from seglens.io.projection import date_warnings
+
+    n = len(dates)
+    frame = pl.DataFrame(
+        {"customer_id": ["1"] * n, "order_id": ["1"] * n, "timestamp": dates, "amount": ["1"] * n}
+    )
+    detected = detect_date_format(pl.Series(dates))
+    assert detected is not None and detected.format == fmt
+    texts = date_warnings("timestamp", detected)
+    assert load_transactions(frame).report.warnings == texts
+    assert len(texts) == len(expected) and all(e in t for e, t in zip(expected, texts, strict=True))
+
+
+def test_no_rows_kept_warning() -> None:
+    from seglens.io.projection import NO_ROWS_KEPT
+
+    frame = retail([("536365", "85123A", "6", "2010-12-01 08:26:00", "2.55", "17850.0")])
+    report = load_transactions(frame, as_of="2010-11-30").report
+    assert (report.rows_kept, report.warnings) == (0, [NO_ROWS_KEPT])
+
+
 def test_integer_yyyymmdd_and_leading_zero_ids() -> None:
     frame = pl.DataFrame(
         {

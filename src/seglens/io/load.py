@@ -35,7 +35,7 @@ from seglens.io.mapping import (
     resolve_mapping,
 )
 from seglens.io.numbers import check_numbers
-from seglens.io.projection import SAMPLE_ROWS, Plan, build_frame, has_order_id
+from seglens.io.projection import NO_ROWS_KEPT, SAMPLE_ROWS, Plan, build_frame, has_order_id
 from seglens.io.report import CleaningReport, LoadedTable
 from seglens.io.sources import DEFAULT_MAX_BYTES, Source, describe_source, open_source
 from seglens.io.sources_base import RawSource
@@ -337,7 +337,7 @@ def _load_transactions(
         warnings=raw.warnings + warnings,
     )
     if report.rows_kept == 0:
-        report.warnings.append("no rows were kept: every line was excluded by a rule above")
+        report.warnings.append(NO_ROWS_KEPT)
     log.info("loaded %s: %d of %d rows kept", raw.name, report.rows_kept, report.rows_read)
     return LoadedTable(
         table=canonical,

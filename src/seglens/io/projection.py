@@ -26,6 +26,7 @@ from seglens.io.mapping import NO_ORDER_ID_NOTE, Layout, derived_order_id
 from seglens.io.numbers import NumberMode, sample_decimal
 from seglens.io.parsing import (
     TWO_DIGIT_YEARS,
+    DateFormat,
     bool_expr,
     detect_date_format,
     finite,
@@ -41,9 +42,11 @@ from seglens.io.rules import FrameFacts
 from seglens.io.sources_base import ROW, SHEET, RawSource
 
 __all__ = [
+    "NO_ROWS_KEPT",
     "SAMPLE_ROWS",
     "Plan",
     "build_frame",
+    "date_warnings",
     "has_order_id",
     "return_prefix",
     "rule_context",
@@ -52,6 +55,8 @@ __all__ = [
 
 SAMPLE_ROWS: Final = 100_000
 """The first rows, on which every reading decision is taken."""
+NO_ROWS_KEPT: Final = "no rows were kept: every line was excluded by a rule above"
+"""The report's warning when the rules excluded every line (every engine)."""
 _STRIPPED_ID: Final = "__seglens_cid_stripped"
 _TEXT_FIELDS: Final = ("product_id", "category", "channel")
 
@@ -144,24 +149,41 @@ def _timestamp_exprs(inp: _Input) -> tuple[list[pl.Expr], str | None, list[str]]
     ts = inp.src["timestamp"]
     values = inp.sampled("timestamp")
     fmt = None
-    warnings: list[str] = []
     if values is not None:
         preferred = inp.opts.date_format
         fmt = detect_date_format(values, preferred=preferred)
         if fmt is None and preferred is not None:
             raise _format_matches_nothing(inp.raw, ts, values, preferred)
-        if fmt is not None and fmt.ambiguous_with:
-            warnings.append(
-                f"dates in {ts!r} read as {fmt.format}; they could also be "
-                f"{fmt.ambiguous_with} — set date_format if that is wrong"
-            )
-        if fmt is not None and "%y" in fmt.format:
-            warnings.append(
-                f"dates in {ts!r} have two-digit years ({fmt.format}), read as "
-                f"{TWO_DIGIT_YEARS}; give --date-format with %Y if that is wrong"
-            )
+    warnings = date_warnings(ts, fmt)
     parsed = timestamp_expr(ts, inp.schema[ts], fmt, strip=False).alias("timestamp")
     return [parsed, inp.raw_text("timestamp")], fmt.format if fmt else None, warnings
+
+
+def date_warnings(column: str, fmt: DateFormat | None) -> list[str]:
+    """The report's warnings about how a text date column is read (every engine says the same):
+    day and month could be swapped (the format detected on the first rows reads each of their
+    first 2,000 distinct dates day-first and month-first alike: every day is 12 or less), and
+    two-digit years (read with the :data:`~seglens.io.parsing.TWO_DIGIT_YEARS` pivot).
+
+    >>> date_warnings("Date", DateFormat("%d/%m/%Y", 1.0, "%m/%d/%Y"))[0].split(";")[0]
+    "dates in 'Date' read as %d/%m/%Y"
+    >>> date_warnings("Date", DateFormat("%Y-%m-%d", 1.0))
+    []
+    """
+    if fmt is None:
+        return []
+    warnings = []
+    if fmt.ambiguous_with:
+        warnings.append(
+            f"dates in {column!r} read as {fmt.format}; they could also be "
+            f"{fmt.ambiguous_with} — set date_format if that is wrong"
+        )
+    if "%y" in fmt.format:
+        warnings.append(
+            f"dates in {column!r} have two-digit years ({fmt.format}), read as "
+            f"{TWO_DIGIT_YEARS}; give --date-format with %Y if that is wrong"
+        )
+    return warnings
 
 
 def _number(inp: _Input, fld: str) -> tuple[pl.Expr, NumberMode | None]:

@@ -51,7 +51,7 @@ from seglens.io.numbers import (
     number_verdict,
     reread_warning,
 )
-from seglens.io.projection import has_order_id, return_prefix, rule_context
+from seglens.io.projection import NO_ROWS_KEPT, has_order_id, return_prefix, rule_context
 from seglens.io.report import CleaningReport, MappedColumn, RuleResult
 from seglens.io.rules import (
     DUPLICATES,
@@ -65,6 +65,7 @@ from seglens.io.sources_base import RawSource
 from seglens.io.spark_reading import (
     INGEST_FIRST,
     SparkRead,
+    SparkText,
     first_rows,
     number_style,
     read_columns,
@@ -255,7 +256,10 @@ def clean_on_spark(
     ----------
     frame
         A Spark DataFrame of raw lines (e.g. :func:`read_spark_csv`, ``spark.read.parquet``),
-        or a canonical table (cleaning it again changes nothing).
+        or a canonical table (cleaning it again changes nothing); or a text file read by
+        :func:`~seglens.io.spark_reading.read_spark_text`, whose reader details and warnings
+        (encoding, delimiter; a file read as Windows-1252) the report then carries as the
+        embedded engine's does.
     source
         The name shown in messages and the report.
     columns, config, **options
@@ -277,18 +281,20 @@ def clean_on_spark(
         module docstring); an error Spark raises while reading (a malformed line) becomes a
         :class:`~seglens.errors.DataError` naming the source.
     """
+    reader = frame if isinstance(frame, SparkText) else SparkText(frame, {}, [])
     with spark_errors(source):
-        return _clean(frame, source, columns, config, options)
+        return _clean(reader, source, columns, config, options)
 
 
 def _clean(
-    frame: Any,
+    reader: SparkText,
     source: str,
     columns: str | Mapping[str, str] | None,
     config: str | os.PathLike[str] | Mapping[str, Any] | None,
     options: dict[str, Any],
     comma: frozenset[str] = frozenset(),
 ) -> SparkCleaned:
+    frame = reader.frame
     explicit, cfg_columns, opts = resolve_options(columns, config, options)
     mapped_list, layout = resolve_mapping(
         frame.columns, TRANSACTIONS, explicit=explicit, config=cfg_columns, source=source
@@ -326,7 +332,7 @@ def _clean(
     counts = _counts(parsed, read, aggs) | {"empty": empty}
     later = _check_numbers(parsed, read, source)
     if later:  # a decimal comma only after the sample: read those columns again with it
-        return _clean(frame, source, columns, config, options, comma | later)
+        return _clean(reader, source, columns, config, options, comma | later)
     _refuse_unreadable(parsed, read, counts, source)
     derived = mapping["amount"].how == "derived"
     _fatal(counts, ctx, derived, int(counts["n"]))
@@ -339,7 +345,7 @@ def _clean(
         )
     return SparkCleaned(
         table=_canonical(parsed),
-        report=_report(frame, mapped_list, layout, ctx, (facts, names, counts), read, opts),
+        report=_report(reader, mapped_list, layout, ctx, (facts, names, counts), read, opts),
     )
 
 
@@ -468,7 +474,7 @@ def _canonical(parsed: Any) -> Any:
 
 
 def _report(
-    frame: Any,
+    reader: SparkText,
     mapped: list[MappedColumn],
     layout: Any,
     ctx: Any,
@@ -476,12 +482,14 @@ def _report(
     read: SparkRead,
     opts: IngestOptions,
 ) -> CleaningReport:
-    """The cleaning report: the embedded engine's rules, counts and messages (no examples)."""
+    """The cleaning report: the embedded engine's rules, counts, messages, details and
+    warnings (no examples)."""
     from seglens.io.fixups import _EMPTY_LINE
 
     facts, names, counts = found
     source = ctx.source
-    details: dict[str, Any] = {"engine": "spark"}
+    frame = reader.frame
+    details: dict[str, Any] = {**reader.details, **read.details, "engine": "spark"}
     if ctx.as_of is not None:
         details["as_of"] = ctx.as_of.isoformat(sep=" ")
     _, duplicates_note = judge_duplicates(
@@ -493,10 +501,8 @@ def _report(
         details["duplicates"] = duplicates_note
     if ctx.return_prefix:
         details["return_prefix"] = ctx.return_prefix
-    if read.reread:
-        details["decimal_comma"] = list(read.reread)
     empty = int(counts["empty"])
-    return CleaningReport(
+    report = CleaningReport(
         source=source,
         table="transactions",
         format="spark",
@@ -512,5 +518,8 @@ def _report(
             RuleResult("empty_line", "excluded", empty, _EMPTY_LINE, empty),
             *_results(ctx, facts, names, counts),
         ],
-        warnings=[*read.warnings, *(reread_warning(c) for c in read.reread)],
+        warnings=[*reader.warnings, *read.warnings, *(reread_warning(c) for c in read.reread)],
     )
+    if report.rows_kept == 0:
+        report.warnings.append(NO_ROWS_KEPT)
+    return report

@@ -32,22 +32,25 @@ from seglens.io.parsing import (
     _NUMBER_JUNK,
     _POINT_NUMBER,
     MISSING_TOKENS,
+    DateFormat,
     detect_date_format,
     id_decimal_mode,
     needs_careful_numbers,
     text_steps,
 )
-from seglens.io.projection import SAMPLE_ROWS
+from seglens.io.projection import SAMPLE_ROWS, date_warnings
 from seglens.io.report import MappedColumn
 from seglens.io.rules import raw_name
 
 __all__ = [
     "INGEST_FIRST",
     "SparkRead",
+    "SparkText",
     "first_rows",
     "number_style",
     "read_columns",
     "read_spark_csv",
+    "read_spark_text",
     "refuse_derived",
     "spark_date_pattern",
     "spark_errors",
@@ -131,12 +134,33 @@ def spark_date_pattern(fmt: str) -> str:
     return "".join(out)
 
 
+@dataclass(frozen=True)
+class SparkText:
+    """A delimited text file read by Spark, with what the embedded reader reports about it."""
+
+    frame: Any
+    """The Spark DataFrame: every column as text."""
+    details: dict[str, Any]
+    """The reader's report details (``encoding``, ``compression``, ``delimiter``)."""
+    warnings: list[str]
+    """The reader's warnings (e.g. the file is not UTF-8 and how it was read)."""
+
+
 def read_spark_csv(
     session: Any, path: str | os.PathLike[str], *, delimiter: str | None = None
 ) -> Any:
     """Read a delimited text file on Spark as the embedded reader does: every column as text,
     delimiter and encoding sniffed by :func:`seglens.io.textfiles.read_text_file`, quotes
-    doubled inside quoted fields, a malformed line an error."""
+    doubled inside quoted fields, a malformed line an error. :func:`read_spark_text` also
+    keeps what the reader reports, for the cleaning report."""
+    return read_spark_text(session, path, delimiter=delimiter).frame
+
+
+def read_spark_text(
+    session: Any, path: str | os.PathLike[str], *, delimiter: str | None = None
+) -> SparkText:
+    """:func:`read_spark_csv`, with the embedded reader's details and warnings about the file
+    (give it to :func:`seglens.io.spark_cleaning.clean_on_spark` for the same report)."""
     from seglens.io.textfiles import read_text_file
 
     raw = read_text_file(Path(path), delimiter=delimiter, max_bytes=None)
@@ -169,7 +193,7 @@ def read_spark_csv(
     first = frame.columns[0]
     if first.startswith("\ufeff"):
         frame = frame.withColumnRenamed(first, first.removeprefix("\ufeff"))
-    return frame
+    return SparkText(frame, dict(raw.details), list(raw.warnings))
 
 
 def _spark_charset(path: Path, enc: str) -> str:
@@ -217,6 +241,9 @@ class SparkRead:
     reread: tuple[str, ...] = ()
     """Source columns read with a decimal comma because later rows showed one."""
     warnings: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    """Report details decided on the sample (``timestamp_format``, ``decimal_comma``), as
+    :class:`seglens.io.projection.Plan` has them."""
 
 
 def src_col(name: str) -> Any:
@@ -281,17 +308,20 @@ def _text(col: str, dtype: pl.DataType, sample: pl.DataFrame) -> Any:
     )
 
 
-def _timestamp(col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestOptions) -> Any:
+def _timestamp(
+    col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestOptions
+) -> tuple[Any, DateFormat | None]:
     """The timestamp as the loader reads it: the format detected on the sample (the same
-    function), a ``%Y`` year of four digits; dates and date-times as they are (naive UTC)."""
+    function), a ``%Y`` year of four digits; dates and date-times as they are (naive UTC).
+    Also the format of a text column."""
     sf = spark_functions()
     c = src_col(col)
     if isinstance(dtype, pl.Datetime | pl.Date):
-        return c.cast("timestamp_ntz")
+        return c.cast("timestamp_ntz"), None
     if dtype.is_numeric():
         return sf.try_to_timestamp(c.cast("long").cast("string"), sf.lit("yyyyMMdd")).cast(
             "timestamp_ntz"
-        )
+        ), None
     fmt = detect_date_format(sample.get_column(col), preferred=opts.date_format)
     if fmt is None:
         raise DataError(
@@ -303,7 +333,7 @@ def _timestamp(col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestO
         )
     parsed = sf.try_to_timestamp(strip_text(c), sf.lit(spark_date_pattern(fmt.format)))
     parsed = parsed.cast("timestamp_ntz")
-    return sf.when(sf.year(parsed) >= 1000, parsed) if "%Y" in fmt.format else parsed
+    return (sf.when(sf.year(parsed) >= 1000, parsed) if "%Y" in fmt.format else parsed), fmt
 
 
 def number_style(c: Any) -> Any:
@@ -326,22 +356,23 @@ def number_style(c: Any) -> Any:
 
 def _number(
     col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestOptions, comma_later: bool
-) -> tuple[Any, bool | None]:
+) -> tuple[Any, bool | None, bool]:
     """A number as the loader reads it: plain, or the careful way (currency, separators,
     accounting negatives, a decimal comma) when the sample shows it (or ``comma_later``: later
     rows do); NaN and infinities null. Also, for a text column whose convention was not given,
-    whether it is read with a decimal comma (else None: nothing to check)."""
+    whether it is read with a decimal comma (else None: nothing to check); and whether the
+    sample or ``--decimal`` chose the decimal comma (the report's ``decimal_comma``)."""
     sf = spark_functions()
     c = src_col(col)
     if dtype == pl.Boolean or dtype.is_numeric():
-        return _finite(c.cast("double")), None
+        return _finite(c.cast("double")), None, False
     values = sample.get_column(col)
     point, comma = sample_decimal(values)
-    decimal_comma = opts.decimal == "," if opts.decimal is not None else comma and not point
-    decimal_comma = decimal_comma or comma_later
+    first = opts.decimal == "," if opts.decimal is not None else comma and not point
+    decimal_comma = first or comma_later
     checked = None if opts.decimal is not None else decimal_comma
     if not (decimal_comma or needs_careful_numbers(values)):
-        return _finite(_try_double(strip_text(c))), checked
+        return _finite(_try_double(strip_text(c))), checked, first
     cleaned = sf.regexp_replace(strip_text(c), "(?U)" + _NUMBER_JUNK, "")
     negative = cleaned.rlike(r"^\(.*\)$")
     cleaned = sf.regexp_replace(cleaned, r"^[()]+|[()]+$", "")
@@ -352,7 +383,7 @@ def _number(
         valid = cleaned.rlike(_POINT_NUMBER)
         cleaned = sf.regexp_replace(cleaned, ",", "")
     value = sf.when(valid, _try_double(cleaned))
-    return _finite(sf.when(negative, -value).otherwise(value)), checked
+    return _finite(sf.when(negative, -value).otherwise(value)), checked, first
 
 
 def _flag(col: str, dtype: pl.DataType) -> Any:
@@ -389,22 +420,33 @@ def read_columns(
     else:
         read.exprs[raw_name("order_id")] = src_col(src["order_id"])
         read.exprs["order_id"] = _text(src["order_id"], schema[src["order_id"]], sample)
-    ts = _timestamp(src["timestamp"], schema[src["timestamp"]], sample, opts)
+    ts, fmt = _timestamp(src["timestamp"], schema[src["timestamp"]], sample, opts)
     read.exprs["timestamp"] = ts
+    read.warnings += date_warnings(src["timestamp"], fmt)
+    if fmt is not None:
+        read.details["timestamp_format"] = fmt.format
     checked = [("timestamp", src["timestamp"])]
     numbers = {"quantity": "quantity", "unit_price": "__unit_price"}
     if mapping["amount"].how != "derived":
         numbers["amount"] = "amount"
     read.exprs["quantity"] = spark_functions().lit(None).cast("double")
+    first_comma = []
     for fld, name in numbers.items():
         if fld in src:
             later = src[fld] in comma
-            read.exprs[name], comma_read = _number(src[fld], schema[src[fld]], sample, opts, later)
+            read.exprs[name], comma_read, first = _number(
+                src[fld], schema[src[fld]], sample, opts, later
+            )
             read.exprs[raw_name(fld)] = src_col(src[fld])
             checked.append((name, src[fld]))
             if comma_read is not None:
                 read.numbers += ((fld, src[fld], comma_read),)
-    read.reread = tuple(sorted(comma))
+            if first:
+                first_comma.append(src[fld])
+    # as the embedded report lists them: decided on the sample, then re-read (field order)
+    read.reread = tuple(src[f] for f in numbers if f in src and src[f] in comma)
+    if first_comma or read.reread:
+        read.details["decimal_comma"] = [*first_comma, *read.reread]
     if mapping["amount"].how == "derived":
         read.exprs["amount"] = read.exprs["quantity"] * read.exprs["__unit_price"]
     for fld in ("product_id", "category", "channel"):

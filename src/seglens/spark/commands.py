@@ -42,14 +42,15 @@ def read_lines(
 ) -> SparkCleaned:
     """Transactions of ``source`` cleaned on Spark: the canonical lines and the cleaning report.
 
-    CSV/TSV files are read by :func:`seglens.io.spark_cleaning.read_spark_csv`; Parquet,
+    CSV/TSV files are read by :func:`seglens.io.spark_reading.read_spark_text`; Parquet,
     ``table:`` and ``sql:`` by Spark; then :func:`seglens.io.spark_cleaning.clean_on_spark`
     applies the embedded engine's cleaning rules (one definition; an already canonical table
     passes unchanged). ``config`` and ``options`` are the ingest config file and options
     (``as_of``, ``drop_duplicates`` ...). Any other source (Excel, a database URL) is loaded by
     the embedded loader and handed over.
     """
-    from seglens.io.spark_cleaning import clean_on_spark, read_spark_csv
+    from seglens.io.spark_cleaning import clean_on_spark
+    from seglens.io.spark_reading import read_spark_text
 
     if not is_spark_source(source):
         from seglens.io import load_transactions
@@ -59,7 +60,7 @@ def read_lines(
         frame = session.createDataFrame(loaded.table.to_arrow()).localCheckpoint()
         return SparkCleaned(frame, loaded.report)
     if _is_text(source):
-        raw = read_spark_csv(session, source, delimiter=delimiter)
+        raw = read_spark_text(session, source, delimiter=delimiter)
     else:
         raw = read_source(session, source)
     return clean_on_spark(

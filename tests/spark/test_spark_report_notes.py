@@ -1,0 +1,150 @@
+"""Spark's cleaning report carries the embedded report's warnings and notes, word for word.
+
+Small Online Retail exports re-written the way users send them: a European ``;`` file in
+Windows-1252 with ``dd/mm/yyyy`` dates and decimal-comma prices. The whole report objects of
+both engines are compared (rows, rule counts and messages, details, warnings); only what
+Spark cannot know differs: the format (``spark``), ``details["engine"]`` and the example lines.
+
+The day/month warning is decided on the first rows by both engines (the first 2,000 distinct
+dates of the first 100,000 rows, :func:`seglens.io.parsing.detect_date_format`): a day 13 after
+them does not take it back, on either engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from seglens.errors import DataError
+from seglens.io import CleaningReport, LoadedTable, load_transactions
+from seglens.io.projection import NO_ROWS_KEPT
+from seglens.io.spark_cleaning import clean_on_spark
+from seglens.io.spark_reading import read_spark_text
+
+pytestmark = pytest.mark.spark
+
+HEADER = "InvoiceNo;StockCode;Description;Quantity;InvoiceDate;UnitPrice;CustomerID;Country\n"
+AMBIGUOUS_ROWS = 2_100
+"""Lines whose dates all have a day of 12 or less: more than the 2,000 distinct dates the
+format is detected on."""
+
+
+def _slots(n: int) -> list[dt.datetime]:
+    """The first ``n`` shop times of 2011 whose day is 12 or less (each distinct)."""
+    days = [dt.date(2011, m, d) for m in range(1, 13) for d in range(1, 13)]
+    times = [dt.time(h, mi) for h in range(8, 18) for mi in (0, 26)]
+    return [dt.datetime.combine(d, t) for d in days for t in times][:n]
+
+
+def _line(i: int, when: dt.datetime, *, month_first: bool = False) -> str:
+    """One invoice line, Online Retail style; every 50th without a customer, every 97th a
+    cancellation, every 300th the postage code."""
+    stamp = when.strftime("%m/%d/%Y %H:%M" if month_first else "%d/%m/%Y %H:%M")
+    invoice = f"{'C' if i % 97 == 5 else ''}{540000 + i}"
+    code, text = ("POST", "POSTAGE") if i % 300 == 7 else ("85123A", "PORTE-BOUGIE CŒUR BLANC")
+    qty = -2 if invoice.startswith("C") else 1 + i % 12
+    price = f"{1 + i % 9},{i % 100:02d}"
+    customer = "" if i % 50 == 3 else str(12346 + i % 40)
+    return f"{invoice};{code};{text.replace('Œ', 'E')};{qty};{stamp};{price};{customer};Côte\n"
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_bytes((HEADER + "".join(lines)).encode("cp1252"))
+    return path
+
+
+def _alike(report: CleaningReport) -> dict[str, Any]:
+    """The report without what Spark cannot know: format, engine, example lines."""
+    out = report.to_dict()
+    out.pop("format")
+    out["details"].pop("engine", None)
+    for rule in out["rules"]:
+        rule["examples"] = []
+    return out
+
+
+def _both(path: Path, spark: Any, **options: Any) -> tuple[LoadedTable, CleaningReport]:
+    """Both engines' cleaning of ``path``: the embedded result and Spark's report (the
+    tables checked equal)."""
+    embedded = load_transactions(path, **options)
+    on_spark = clean_on_spark(read_spark_text(spark, path), source=str(path), **options)
+    table = pl.from_arrow(on_spark.table.toArrow())
+    assert isinstance(table, pl.DataFrame)
+    order = ["order_id", "product_id", "timestamp", "customer_id"]
+    assert_frame_equal(table.sort(order), embedded.table.sort(order))
+    return embedded, on_spark.report
+
+
+@pytest.fixture(scope="module")
+def day_first(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2,100 lines with days of 12 or less, then one on 13/12/2011 (day-first after all)."""
+    slots = [*_slots(AMBIGUOUS_ROWS), dt.datetime(2011, 12, 13, 10, 0)]
+    lines = [_line(i, when) for i, when in enumerate(slots)]
+    return _write(tmp_path_factory.mktemp("dates") / "retail_fr.csv", lines)
+
+
+def test_day_month_warning_and_reader_notes_alike(day_first: Path, spark: Any) -> None:
+    loaded, on_spark = _both(day_first, spark)
+    embedded = loaded.report
+    assert _alike(on_spark) == _alike(embedded)
+    assert on_spark.warnings == [
+        on_spark.warnings[0],
+        "dates in 'InvoiceDate' read as %d/%m/%Y %H:%M; they could also be %m/%d/%Y %H:%M "
+        "— set date_format if that is wrong",
+    ]
+    assert on_spark.warnings[0].startswith("the file is not UTF-8; it was read as ")
+    details = on_spark.details
+    assert (details["encoding"], details["delimiter"]) == (
+        embedded.details["encoding"],
+        "semicolon",
+    )
+    assert details["timestamp_format"] == "%d/%m/%Y %H:%M"
+    assert details["decimal_comma"] == ["UnitPrice"]
+    # independent counts of the file as written
+    assert on_spark.rows_read == AMBIGUOUS_ROWS + 1
+    no_customer = sum(1 for i in range(AMBIGUOUS_ROWS + 1) if i % 50 == 3)
+    assert on_spark.rule("missing_customer_id").rows == no_customer == 42
+    assert on_spark.rule("cancellation").rows == sum(
+        1 for i in range(AMBIGUOUS_ROWS + 1) if i % 97 == 5
+    )
+    # the later day 13 is read day-first by both (13 December, tables equal), the warning stays
+    last = loaded.table.filter(pl.col("order_id") == str(540000 + AMBIGUOUS_ROWS))
+    assert last["timestamp"].to_list() == [dt.datetime(2011, 12, 13, 10, 0)]
+
+
+def test_no_rows_kept_warning_alike(day_first: Path, spark: Any) -> None:
+    loaded, on_spark = _both(day_first, spark, as_of="2010-12-31")
+    assert _alike(on_spark) == _alike(loaded.report)
+    assert on_spark.rows_kept == 0 and on_spark.warnings[-1] == NO_ROWS_KEPT
+    assert on_spark.details["as_of"] == "2010-12-31 23:59:59.999999"
+
+
+def test_month_first_later_is_reread_embedded_and_refused_on_spark(
+    tmp_path: Path, spark: Any
+) -> None:
+    """The other way round: month-first dates, days of 12 or less in the first rows, 04/13
+    later. The embedded engine warns and re-reads that one date; Spark refuses (it does not
+    re-read). With the format given, no warning on either."""
+    slots = [*_slots(AMBIGUOUS_ROWS), dt.datetime(2011, 4, 13, 10, 0)]
+    lines = [_line(i, w, month_first=True) for i, w in enumerate(slots)]
+    path = _write(tmp_path / "retail_us.csv", lines)
+    embedded = load_transactions(path).report
+    assert embedded.warnings[1:] == [
+        "dates in 'InvoiceDate' read as %d/%m/%Y %H:%M; they could also be %m/%d/%Y %H:%M "
+        "— set date_format if that is wrong",
+        "1 timestamp(s) were not in the column's main format and were read with another known "
+        "format",
+    ]
+    with pytest.raises(DataError) as err:
+        clean_on_spark(read_spark_text(spark, path), source=str(path))
+    assert "1 value(s) of 'InvoiceDate' do not read with the format detected" in str(err.value)
+    assert "'04/13/2011 10:00'" in str(err.value)
+    loaded, us = _both(path, spark, date_format="%m/%d/%Y %H:%M")
+    assert _alike(us) == _alike(loaded.report)
+    assert len(us.warnings) == 1 and us.warnings[0].startswith("the file is not UTF-8")
+    assert us.details["timestamp_format"] == "%m/%d/%Y %H:%M"

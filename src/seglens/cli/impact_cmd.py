@@ -22,6 +22,7 @@ from rich.table import Table
 from seglens.cli._app import app, check_output, console
 from seglens.cli._ingest_options import IngestArgs, with_ingest_options
 from seglens.errors import UsageError
+from seglens.spark.cli import EngineOption, SparkConfigOption, SparkMasterOption, check_engine
 
 __all__ = ["clv", "discover", "economics", "export", "forecast", "lift", "nps"]
 
@@ -547,15 +548,23 @@ def export(
     if_exists: Annotated[str, typer.Option(help="replace, append or fail (db).")] = "replace",
     segments_columns: Annotated[str | None, typer.Option(help=_SEG_COLUMNS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON)] = False,
+    engine: EngineOption = "embedded",
+    spark_master: SparkMasterOption = None,
+    spark_config: SparkConfigOption = None,
 ) -> None:
-    """Write segments for a CRM import (escaped against formula injection) or a DB table."""
+    """Write segments for a CRM import (escaped against formula injection) or a DB table.
+
+    With ``--engine spark`` the source may be Parquet, ``table:db.name`` or ``sql:...``, and
+    Spark writes a folder of part files or ``table:db.name`` (docs/spark.md).
+    """
     from seglens.export import FORMATS, export_segments
 
     if format not in FORMATS:
         raise UsageError(f"unknown format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
     if if_exists not in ("replace", "append", "fail"):
         raise UsageError(f"unknown --if-exists {if_exists!r}", hint="replace, append or fail")
-    if format != "db":
+    spark = check_engine(engine)
+    if format != "db" and not spark:
         check_output(output, "--output")
     key = None
     if pseudonym_key_env:
@@ -567,17 +576,31 @@ def export(
         from seglens.store.core import pseudonym_key
 
         key = pseudonym_key()
-    seg = _assignments(source, segments_columns)
-    res = export_segments(
-        seg,
-        output,
-        format=format,  # type: ignore[arg-type]
-        as_of=_date(as_of, "--as-of"),
-        extra_columns=[c.strip() for c in extra.split(",") if c.strip()],
-        pseudonym_key=key,
-        table=table,
-        if_exists=if_exists,  # type: ignore[arg-type]
-    )
+    extra_columns = [c.strip() for c in extra.split(",") if c.strip()]
+    if spark:
+        from seglens.spark.cli import export_command, settings_for
+
+        res = export_command(
+            settings_for(spark_master, spark_config),
+            str(source),
+            output,
+            format=format,
+            as_of=_date(as_of, "--as-of"),
+            extra_columns=extra_columns,
+            pseudonym_key=key,
+            segments_columns=segments_columns,
+        )
+    else:
+        res = export_segments(
+            _assignments(source, segments_columns),
+            output,
+            format=format,  # type: ignore[arg-type]
+            as_of=_date(as_of, "--as-of"),
+            extra_columns=extra_columns,
+            pseudonym_key=key,
+            table=table,
+            if_exists=if_exists,  # type: ignore[arg-type]
+        )
     info = {
         "format": res.format,
         "files": [str(p) for p in res.paths],
@@ -589,10 +612,18 @@ def export(
     }
     if format == "db":
         info["table"] = table
+    if spark:
+        info["engine"] = "spark"
+        if output.startswith("table:"):
+            info["table"] = output.removeprefix("table:").strip()
     if as_json:
         _emit_json(info)
         return
-    where = f"table {table}" if format == "db" else ", ".join(info["files"])  # type: ignore[arg-type]
+    where = ", ".join(str(p) for p in res.paths)
+    if "table" in info:
+        where = f"table {info['table']}"
+    elif spark:
+        where = f"folder {output} ({len(res.paths)} part file(s))"
     console.print(
         f"wrote {res.rows:,} customers ({format}) to {where}; "
         f"{res.escaped_cells} cell(s) escaped against formula injection"

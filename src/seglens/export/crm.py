@@ -25,8 +25,13 @@ from seglens.io.atomic import atomic_path, check_folder
 __all__ = [
     "FORMATS",
     "ExportResult",
+    "check_pseudonym_key",
+    "duplicate_ids_error",
     "escape_formula",
+    "export_rows",
     "export_segments",
+    "missing_column_error",
+    "missing_values_error",
     "pseudonymize",
     "read_export",
     "unescape_formula",
@@ -103,6 +108,15 @@ def unescape_formula(value: str | None) -> str | None:
     return value
 
 
+def check_pseudonym_key(key: bytes) -> None:
+    """Refuse a key shorter than 16 bytes (before any work, on every engine)."""
+    if len(key) < 16:
+        raise UsageError(
+            "the pseudonym key is too short (at least 16 bytes)",
+            hint="generate one with: python -c 'import secrets; print(secrets.token_hex(32))'",
+        )
+
+
 def pseudonymize(ids: pl.Series, key: bytes) -> pl.Series:
     """Keyed-hash pseudonyms: HMAC-SHA256 of each id, first 32 hex characters (128 bits).
 
@@ -116,29 +130,43 @@ def pseudonymize(ids: pl.Series, key: bytes) -> pl.Series:
     >>> p[0] == p[1] != p[2], len(p[0])
     (True, 32)
     """
-    if len(key) < 16:
-        raise UsageError(
-            "the pseudonym key is too short (at least 16 bytes)",
-            hint="generate one with: python -c 'import secrets; print(secrets.token_hex(32))'",
-        )
+    check_pseudonym_key(key)
     return ids.cast(pl.String).map_elements(
         lambda s: hmac.new(key, s.encode("utf-8"), hashlib.sha256).hexdigest()[:32],
         return_dtype=pl.String,
     )
 
 
+def missing_column_error(column: str, columns: Sequence[str]) -> DataError:
+    """The error for a column the export needs and the segments lack."""
+    return DataError(f"column {column!r} is missing", column=column, hint=f"have {list(columns)}")
+
+
+def missing_values_error(rows: int, examples: Sequence[object]) -> DataError:
+    """The error for rows with no customer_id or no segment (``examples``: a few such rows)."""
+    return DataError(
+        f"{rows} row(s) have no customer_id or segment",
+        values=list(examples),
+        hint="drop unassigned customers or give them a segment",
+    )
+
+
+def duplicate_ids_error(ids: int, examples: Sequence[object]) -> DataError:
+    """The error for customer ids on more than one row (``examples``: the smallest few)."""
+    return DataError(
+        f"{ids} customer_id(s) appear more than once",
+        column="customer_id",
+        values=list(examples),
+        hint="a CRM import needs one row per customer",
+    )
+
+
 def _prepare(
-    assignments: pl.DataFrame,
-    *,
-    as_of: dt.date,
-    extra_columns: Sequence[str],
-    pseudonym_key: bytes | None,
+    assignments: pl.DataFrame, *, as_of: dt.date, extra_columns: Sequence[str]
 ) -> pl.DataFrame:
     for col in ("customer_id", "segment", *extra_columns):
         if col not in assignments.columns:
-            raise DataError(
-                f"column {col!r} is missing", column=col, hint=f"have {assignments.columns}"
-            )
+            raise missing_column_error(col, assignments.columns)
     frame = assignments.select(
         pl.col("customer_id").cast(pl.String),
         pl.col("segment").cast(pl.String),
@@ -147,37 +175,45 @@ def _prepare(
     )
     nulls = frame.filter(pl.col("customer_id").is_null() | pl.col("segment").is_null())
     if nulls.height:
-        raise DataError(
-            f"{nulls.height} row(s) have no customer_id or segment",
-            values=nulls.head(5).rows(),
-            hint="drop unassigned customers or give them a segment",
-        )
-    dup = frame.filter(pl.col("customer_id").is_duplicated())["customer_id"].unique()
+        raise missing_values_error(nulls.height, nulls.head(5).rows())
+    dup = frame.filter(pl.col("customer_id").is_duplicated())["customer_id"].unique().sort()
     if dup.len():
-        raise DataError(
-            f"{dup.len()} customer_id(s) appear more than once",
-            column="customer_id",
-            values=dup.head(5).to_list(),
-            hint="a CRM import needs one row per customer",
-        )
-    if pseudonym_key is not None:
-        frame = frame.with_columns(pseudonymize(frame["customer_id"], pseudonym_key))
+        raise duplicate_ids_error(dup.len(), dup.head(5).to_list())
     return frame
 
 
-def _escape_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    count = 0
+def export_rows(
+    frame: pl.DataFrame, *, format: Format, pseudonym_key: bytes | None
+) -> tuple[pl.DataFrame, pl.Series]:
+    """The per-row part of an export, for checked rows (``customer_id``, ``segment``,
+    ``segment_date``, extra columns): pseudonyms, the format's headers and, for the text
+    formats, formula escaping and dates as ``yyyy-MM-dd``; with the cells escaped per row.
+
+    It depends on nothing but each row, so the Spark export runs it on every Arrow batch:
+    one definition of the rows for both engines.
+    """
+    if pseudonym_key is not None:
+        frame = frame.with_columns(pseudonymize(frame["customer_id"], pseudonym_key))
+    headers = HEADERS[format]
+    frame = frame.rename({c: headers[c] for c in frame.columns if c in headers})
+    if format in ("parquet", "db"):
+        return frame, pl.Series("escaped", [0] * frame.height, dtype=pl.Int32)
+    return _escape_text(frame)
+
+
+def _escape_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    risky = []  # customer_id and segment are always text, so never empty
     cols = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
         if dtype == pl.String:
-            risky = frame[name].str.contains(r"^'*[=+\-@\t\r]")
-            count += int(risky.fill_null(False).sum())
+            risky.append(col.str.contains(r"^'*[=+\-@\t\r]").fill_null(False).cast(pl.Int32))
             col = col.map_elements(escape_formula, return_dtype=pl.String)
         elif dtype == pl.Date:
             col = col.dt.strftime("%Y-%m-%d")
         cols.append(col.alias(name))
-    return frame.select(cols), count
+    escaped = frame.select(pl.sum_horizontal(risky).cast(pl.Int32).alias("escaped"))["escaped"]
+    return frame.select(cols), escaped
 
 
 def export_segments(
@@ -224,14 +260,10 @@ def export_segments(
         raise UsageError(
             f"unknown export format {format!r}", hint=f"use one of {', '.join(FORMATS)}"
         )
-    frame = _prepare(
-        assignments,
-        as_of=as_of or dt.date.today(),
-        extra_columns=extra_columns,
-        pseudonym_key=pseudonym_key,
-    )
-    headers = HEADERS[format]
-    frame = frame.rename({c: headers[c] for c in frame.columns if c in headers})
+    if pseudonym_key is not None:
+        check_pseudonym_key(pseudonym_key)
+    frame = _prepare(assignments, as_of=as_of or dt.date.today(), extra_columns=extra_columns)
+    frame, per_row = export_rows(frame, format=format, pseudonym_key=pseudonym_key)
     if format == "db":
         from seglens.export.db import write_table
 
@@ -244,8 +276,8 @@ def export_segments(
         return ExportResult(
             format, [path], frame.height, frame.columns, 0, pseudonym_key is not None
         )
-    text, escaped = _escape_text(frame)
-    paths = _write_csv(text, path, max_rows=HUBSPOT_MAX_ROWS if format == "hubspot" else None)
+    escaped = int(per_row.sum())
+    paths = _write_csv(frame, path, max_rows=HUBSPOT_MAX_ROWS if format == "hubspot" else None)
     notes = []
     if len(paths) > 1:
         notes.append(

@@ -25,6 +25,7 @@ __all__ = [
     "SparkSampleOption",
     "accuracy_command",
     "check_engine",
+    "export_command",
     "features_command",
     "import_hash",
     "rows_loaded",
@@ -273,8 +274,11 @@ def track_input(
 
 def rows_loaded(loaded: Any) -> int:
     """Rows kept by the cleaning: a Polars table's height, or the Spark report's count."""
+    import polars as pl
+
     table = loaded.table
-    return int(table.height) if hasattr(table, "height") else int(loaded.report.rows_kept)
+    # isinstance, not hasattr: a Spark Connect DataFrame answers any attribute with a Column
+    return table.height if isinstance(table, pl.DataFrame) else int(loaded.report.rows_kept)
 
 
 def import_hash(source: Path, loaded: Any) -> str:
@@ -290,7 +294,9 @@ def import_hash(source: Path, loaded: Any) -> str:
 
 def track_runner(loaded: Any, sample: int | None) -> Callable[..., Any]:
     """The tracking step for ``loaded``: :func:`seglens.tracking.track`, or its Spark twin."""
-    if hasattr(loaded.table, "height"):
+    import polars as pl
+
+    if isinstance(loaded.table, pl.DataFrame):
         from seglens.tracking import track
 
         return track
@@ -300,3 +306,34 @@ def track_runner(loaded: Any, sample: int | None) -> Callable[..., Any]:
     from seglens.spark.track import track_on_spark
 
     return partial(track_on_spark, sample=sample or sample_size())
+
+
+def export_command(
+    settings: SparkSettings,
+    source: str,
+    output: str,
+    *,
+    format: str,
+    as_of: Any,
+    extra_columns: list[str],
+    pseudonym_key: bytes | None,
+    segments_columns: str | None,
+) -> Any:
+    """``seglens export --engine spark``: checked, pseudonymized, escaped and written by Spark
+    (:func:`seglens.spark.export.export_on_spark`); the :class:`ExportResult`."""
+    from seglens.spark.export import export_on_spark
+
+    if segments_columns:
+        raise UsageError(
+            "--segments-columns is for files the embedded engine reads",
+            hint='rename in a query: "sql:SELECT id AS customer_id, cluster AS segment FROM ..."',
+        )
+    sdf = read_source(open_spark(settings), source)
+    return export_on_spark(
+        sdf,
+        output,
+        format=format,
+        as_of=as_of,
+        extra_columns=extra_columns,
+        pseudonym_key=pseudonym_key,
+    )

@@ -68,9 +68,9 @@ def export_on_spark(
     if format == "db":
         raise UsageError(
             "--format db is written by the embedded engine (one transaction), not by Spark",
-            hint="write the segments with --engine spark --format parquet --output "
-            "table:db.name (a Spark table), or to a Parquet folder and run seglens export "
-            "FOLDER --format db on it",
+            hint="write a Spark table with --engine spark --format parquet --output "
+            "table:db.name, or drop --engine spark to write the database table in one "
+            "transaction from a segments file",
         )
     if pseudonym_key is not None:
         crm.check_pseudonym_key(pseudonym_key)

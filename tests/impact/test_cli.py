@@ -153,6 +153,31 @@ def test_export_pseudonyms_and_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert res.exit_code == 2 and "NOPE_X" in res.stderr
 
 
+def test_export_refuses_rows_the_reader_would_drop(tmp_path: Path) -> None:
+    """A CRM export writes every customer of the file or nothing: a repeated id or a row
+    without a segment stops it, naming the lines, and an earlier export stays as it was."""
+    src = tmp_path / "seg.csv"
+    src.write_text("customer_id,segment\n1,A\n2,B\n1,C\n3,\n\n4,D\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    out.write_text("earlier export\n", encoding="utf-8")
+    res = runner.invoke(app, ["export", str(src), "--output", str(out)])
+    assert res.exit_code == 2
+    assert (
+        "2 row(s) cannot be exported: no segment (1); customer id already seen on an "
+        "earlier row (1)" in res.stderr
+    )
+    assert "line 4: 'customer_id=1', line 5: 'segment=(empty)'" in res.stderr
+    assert out.read_text(encoding="utf-8") == "earlier export\n"
+    # a blank line alone is not a customer: the export goes ahead
+    src.write_text("customer_id,segment\n1,A\n\n4,D\n", encoding="utf-8")
+    _run("export", str(src), "--output", str(out), "--as-of", "2024-05-31")
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "customer_id,segment,segment_date",
+        "1,A,2024-05-31",
+        "4,D,2024-05-31",
+    ]
+
+
 def test_commands_read_online_retail_through_the_loader() -> None:
     """The impact commands read transactions with seglens.io (no reader of their own)."""
     from seglens.cli._ingest_options import IngestArgs

@@ -91,6 +91,40 @@ def _assignments(source: Path, columns: str | None = None) -> pl.DataFrame:
     return load_table(source, ASSIGNMENTS, columns=columns).table
 
 
+def _complete_assignments(source: Path, columns: str | None) -> pl.DataFrame:
+    """The segments file for an export, refused if the reader would drop any of its rows.
+
+    A CRM import must get every customer of the file once: a row without an id or a segment,
+    or an id already on an earlier row, stops the export (the Spark export refuses them too),
+    naming the lines, instead of being left out as the other commands' reader does.
+    """
+    from seglens.errors import DataError
+    from seglens.io import load_table
+    from seglens.tables import ASSIGNMENTS
+
+    loaded = load_table(source, ASSIGNMENTS, columns=columns)
+    dropped = [
+        r
+        for r in loaded.report.rules
+        if r.action == "excluded" and r.rows_excluded and r.rule != "empty_line"
+    ]
+    if dropped:
+        examples = sorted((e for r in dropped for e in r.examples), key=lambda e: e["line"])
+        raise DataError(
+            f"{sum(r.rows_excluded for r in dropped)} row(s) cannot be exported: "
+            + "; ".join(f"{r.description.split(';')[0]} ({r.rows_excluded})" for r in dropped),
+            source=str(source),
+            lines=[int(e["line"]) for e in examples],
+            values=[
+                f"{e['column']}={e['value'] if e['value'] is not None else '(empty)'}"
+                for e in examples
+            ],
+            hint="a CRM import needs one row per customer with its segment: "
+            "fix or drop these rows in the file",
+        )
+    return loaded.table
+
+
 def _segments(
     tx: pl.DataFrame, segments: Path | None, seg_columns: str | None, as_of: dt.date
 ) -> tuple[pl.DataFrame, str]:
@@ -592,7 +626,7 @@ def export(
         )
     else:
         res = export_segments(
-            _assignments(source, segments_columns),
+            _complete_assignments(source, segments_columns),
             output,
             format=format,  # type: ignore[arg-type]
             as_of=_date(as_of, "--as-of"),

@@ -101,6 +101,52 @@ def test_draw_audit_sample_sheet() -> None:
         draw_audit_sample(seg.head(900), plan)
 
 
+def _scrambled_segments() -> pl.DataFrame:
+    """30 customers whose ids sort differently as text, as numbers and in the frame's order."""
+    rng = np.random.default_rng(0)
+    ids = [str(i) for i in rng.permutation(30) * 7 + 3]
+    return pl.DataFrame({"customer_id": ids, "segment": ["a"] * 20 + ["b"] * 10})
+
+
+def test_draw_is_numpys_choice_among_the_ids_sorted_as_text() -> None:
+    seg = _scrambled_segments()
+    plan = plan_audit({"a": 20, "b": 10}, total=9, allocation="proportional", min_per_segment=1)
+    for seed in (0, 1, 42):
+        rng = np.random.default_rng(seed)  # the definition, written out: strata in plan order
+        want = []
+        for name, size in (("a", 6), ("b", 3)):
+            ids = sorted(seg.filter(pl.col("segment") == name)["customer_id"].to_list())
+            want += [ids[i] for i in sorted(rng.choice(len(ids), size, replace=False))]
+        sheet = draw_audit_sample(seg, plan, random_state=seed)
+        assert sheet["customer_id"].to_list() == want
+        # the rows' order does not matter: reversed or shuffled, the same customers
+        for other in (seg.reverse(), seg.sample(fraction=1.0, shuffle=True, seed=seed)):
+            assert draw_audit_sample(other, plan, random_state=seed).equals(sheet)
+
+
+def test_draw_is_uniform_within_each_stratum() -> None:
+    """Over 500 seeds each customer is drawn about n_h/N_h of the time (6/20 and 3/10 = 0.3):
+    every count within 4.5 binomial SDs (all 30 together: false alarm < 1e-4), and the counts'
+    chi-square (without-replacement covariance: (N-1)/N x sum of z^2 ~ chi2 with N-1 dof)."""
+    from scipy.stats import chi2
+
+    seg = _scrambled_segments()
+    plan = plan_audit({"a": 20, "b": 10}, total=9, allocation="proportional", min_per_segment=1)
+    repeats, p = 500, 0.3
+    drawn = pl.concat(
+        [draw_audit_sample(seg, plan, random_state=r).select("customer_id") for r in range(repeats)]
+    )
+    counts = dict(drawn.group_by("customer_id").len().iter_rows())
+    for name in ("a", "b"):
+        ids = seg.filter(pl.col("segment") == name)["customer_id"].to_list()
+        c = np.array([counts.get(i, 0) for i in ids], dtype=float)
+        assert c.sum() == repeats * p * len(ids)  # n_h per draw, exactly
+        z = (c - repeats * p) / math.sqrt(repeats * p * (1 - p))
+        assert np.abs(z).max() < 4.5, (name, c)
+        big_n = len(ids)
+        assert chi2.sf((big_n - 1) / big_n * float(np.sum(z**2)), big_n - 1) > 1e-3, (name, c)
+
+
 def test_stratified_estimate_known_answer() -> None:
     ok = [1] * 45 + [0] * 5 + [1] * 25 + [0] * 25
     strata = ["a"] * 50 + ["b"] * 50

@@ -36,7 +36,9 @@ __all__ = [
     "AuditPlan",
     "PlanRow",
     "StratumPlan",
+    "audit_sheet",
     "draw_audit_sample",
+    "draw_positions",
     "expected_margin",
     "plan_audit",
     "plan_rows",
@@ -299,10 +301,73 @@ def plan_rows(plans: Mapping[float, AuditPlan]) -> list[PlanRow]:
     return rows
 
 
+def draw_positions(plan: AuditPlan, random_state: int = 0) -> list[npt.NDArray[np.int64]]:
+    """The draw's one definition: which customers of each stratum are audited, as positions.
+
+    Stratum by stratum in the plan's order, ``numpy.random.default_rng(random_state).choice(
+    population, sample, replace=False)``, sorted. Position *k* is the customer with the *k*-th
+    smallest ``customer_id`` (as text, in code-point order, which is the UTF-8 byte order Polars
+    and Spark sort by) among the stratum's customers. Both engines apply these positions
+    (:func:`draw_audit_sample`, :func:`seglens.spark.audit.spark_draw_audit_sample`), so one seed
+    audits the same customers whatever the engine or the order of the rows.
+
+    Examples
+    --------
+    >>> plan = plan_audit({"a": 10, "b": 5}, total=5, min_per_segment=2)
+    >>> [p.tolist() for p in draw_positions(plan, 0)]
+    [[5, 6, 9], [0, 4]]
+    """
+    rng = np.random.default_rng(random_state)
+    return [
+        np.sort(rng.choice(s.population, size=s.sample, replace=False)).astype(np.int64)
+        for s in plan.strata
+    ]
+
+
+def audit_sheet(plan: AuditPlan, picked: list[npt.NDArray[Any]]) -> pl.DataFrame:
+    """The reviewers' sheet of the customers ``picked`` in each stratum (plan order).
+
+    Columns as :func:`draw_audit_sample` documents; the ids are written as text, in the given
+    order (the drawn positions' order, i.e. ascending ``customer_id`` within each stratum).
+    """
+    parts = []
+    for s, ids in zip(plan.strata, picked, strict=True):
+        if len(ids) != s.sample:
+            raise DataError(
+                f"segment {s.segment!r}: {len(ids)} customers drawn but the plan says {s.sample}",
+                hint="plan and draw from the same segmentation",
+            )
+        parts.append(
+            pl.DataFrame(
+                {
+                    "customer_id": np.asarray(ids).astype(str),
+                    "assigned_segment": [s.segment] * s.sample,
+                    "stratum_size": [s.population] * s.sample,
+                    "sample_weight": [s.weight] * s.sample,
+                },
+                schema={
+                    "customer_id": pl.String,
+                    "assigned_segment": pl.String,
+                    "stratum_size": pl.Int64,
+                    "sample_weight": pl.Float64,
+                },
+            )
+        )
+    return pl.concat(parts).with_columns(
+        pl.lit(plan.population, dtype=pl.Int64).alias("population"),
+        pl.lit(None, dtype=pl.String).alias("reviewer_segment"),
+        pl.lit(None, dtype=pl.String).alias("note"),
+    )
+
+
 def draw_audit_sample(
     assignments: pl.DataFrame, plan: AuditPlan, *, random_state: int = 0
 ) -> pl.DataFrame:
     """Draw the planned customers: a sheet ready for reviewers.
+
+    Which customers: :func:`draw_positions` among each segment's ids sorted by ``customer_id``,
+    so the sheet depends on the seed and the segmentation, not on the order of its rows (and
+    ``seglens audit-sample --engine spark`` draws the same customers).
 
     Columns: ``customer_id``, ``assigned_segment``, ``stratum_size`` (customers in that segment),
     ``sample_weight`` (customers each row stands for), ``population`` (customers in the whole
@@ -321,35 +386,14 @@ def draw_audit_sample(
     """
     seg = assignments.select(
         pl.col("customer_id").cast(pl.String), pl.col("segment").cast(pl.String)
-    )
-    rng = np.random.default_rng(random_state)
-    parts = []
-    for s in plan.strata:
+    ).sort("customer_id")
+    picked = []
+    for s, pick in zip(plan.strata, draw_positions(plan, random_state), strict=True):
         ids = seg.filter(pl.col("segment") == s.segment)["customer_id"].to_numpy()
         if ids.size != s.population:
             raise DataError(
                 f"segment {s.segment!r} has {ids.size} customers but the plan says {s.population}",
                 hint="plan and draw from the same segmentation",
             )
-        pick = np.sort(rng.choice(ids.size, size=s.sample, replace=False))
-        parts.append(
-            pl.DataFrame(
-                {
-                    "customer_id": ids[pick].astype(str),
-                    "assigned_segment": [s.segment] * s.sample,
-                    "stratum_size": [s.population] * s.sample,
-                    "sample_weight": [s.weight] * s.sample,
-                },
-                schema={
-                    "customer_id": pl.String,
-                    "assigned_segment": pl.String,
-                    "stratum_size": pl.Int64,
-                    "sample_weight": pl.Float64,
-                },
-            )
-        )
-    return pl.concat(parts).with_columns(
-        pl.lit(plan.population, dtype=pl.Int64).alias("population"),
-        pl.lit(None, dtype=pl.String).alias("reviewer_segment"),
-        pl.lit(None, dtype=pl.String).alias("note"),
-    )
+        picked.append(ids[pick])
+    return audit_sheet(plan, picked)

@@ -29,6 +29,7 @@ from seglens.cli.accuracy_cmd import COLUMNS_HELP, SEGMENTS_HELP, load_table_arg
 from seglens.errors import UsageError
 from seglens.io.atomic import write_bytes_atomic
 from seglens.settings import DEFAULT_SETTINGS
+from seglens.spark.cli import EngineOption, SparkConfigOption, SparkMasterOption, check_engine
 
 if TYPE_CHECKING:
     from seglens.audit.estimate import StratifiedEstimate
@@ -80,11 +81,15 @@ def audit_sample(
     seed: Annotated[int, typer.Option(help="Random seed of the draw.")] = 0,
     columns: Annotated[str | None, typer.Option(help=COLUMNS_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    engine: EngineOption = "embedded",
+    spark_master: SparkMasterOption = None,
+    spark_config: SparkConfigOption = None,
 ) -> None:
     """Draw the stratified sample of customers to check, as a CSV ready for a spreadsheet.
 
     With --db the sample is drawn from a stored run and its design (strata, sizes, seed) is
     stored; the sheet carries run_id and design_id so its labels are bound to that run.
+    With --engine spark the segmentation stays in Spark; the same seed draws the same customers.
     """
     from seglens.audit import draw_audit_sample, plan_audit
     from seglens.tables import ASSIGNMENTS
@@ -92,11 +97,15 @@ def audit_sample(
     if (segments is None) == (db is None):
         raise UsageError("give either --segments FILE or --db (a stored run), not both")
     check_output(out, "--out")
-    if segments is not None:
+    spark_table = None
+    if check_engine(engine):
+        spark_table, sizes = _spark_sizes(segments, columns, spark_master, spark_config)
+    elif segments is not None:
         assigned = load_table_arg(segments, ASSIGNMENTS, columns).table
     else:
         assigned, run = _stored_run(db, run)
-    sizes = dict(assigned.group_by("segment").len().sort("segment").rows())
+    if spark_table is None:
+        sizes = dict(assigned.group_by("segment").len().sort("segment").rows())
     plan = plan_audit(
         {str(k): int(v) for k, v in sizes.items()},
         margin_pct=margin,
@@ -106,7 +115,12 @@ def audit_sample(
         min_per_segment=min_per_segment,
         expected_accuracy_pct=expected_accuracy,
     )
-    sheet = draw_audit_sample(assigned, plan, random_state=seed)
+    if spark_table is not None:
+        from seglens.spark.audit import spark_draw_audit_sample
+
+        sheet = spark_draw_audit_sample(spark_table, plan, random_state=seed)
+    else:
+        sheet = draw_audit_sample(assigned, plan, random_state=seed)
     if db is not None and run is not None:
         sheet = _store_design(db, run, sheet, plan, seed, margin if total is None else None)
     if is_dash(out):  # the sheet alone on stdout (no BOM: it is piped, not opened in Excel)
@@ -144,6 +158,33 @@ def _print_plan(
         f"then run `seglens audit-estimate {'SHEET' if is_dash(out) else out}"
         f"{' --db ...' if db else ''}`.",
         highlight=False,
+    )
+
+
+def _spark_sizes(
+    segments: Path | None, columns: str | None, master: str | None, config: Path | None
+) -> tuple[Any, dict[str, int]]:
+    """``--engine spark``: the segmentation ranked in Spark for the draw, and its customers per
+    segment (:func:`seglens.spark.audit.ranked_segments`)."""
+    from seglens.spark.audit import ranked_segments
+    from seglens.spark.cli import segments_frame, settings_for
+
+    if segments is None:  # a stored run is read by the store, in this process: Spark adds nothing
+        raise UsageError(
+            "--engine spark draws from --segments (a Parquet/CSV file or folder, table:db.name "
+            "or sql:SELECT ...); a stored run (--db) is read from the database",
+            hint="drop --engine spark: --db draws the same customers on the embedded engine",
+        )
+    if columns:
+        raise UsageError(
+            "--columns is not applied by --engine spark",
+            hint='rename in a query, e.g. --segments "sql:SELECT id AS customer_id, '
+            'seg AS segment FROM db.t"',
+        )
+    if is_dash(segments):
+        raise UsageError("--engine spark reads a Spark source, not stdin (-)")
+    return ranked_segments(
+        segments_frame(settings_for(master, config), str(segments)), str(segments)
     )
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:
+    from seglens.io import LoadedTable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -40,6 +43,20 @@ def shared_data() -> Path:
 def online_retail_csv(shared_data: Path) -> Path:
     """The UCI Online Retail file (541,909 invoice lines)."""
     return shared_data / "uci-online-retail" / "online_retail_2010-12-01_2011-12-09.csv.gz"
+
+
+@pytest.fixture(scope="session")
+def online_retail_loaded(online_retail_csv: Path) -> LoadedTable:
+    """The raw Online Retail file loaded and cleaned with the default options, once per worker.
+
+    Several areas (features, impact, segmenters, io, the Spark parity) need the same canonical
+    table; each used to load the 541,909 lines itself (about 3 s each, more on a loaded
+    machine). Treat it as read-only: the table is an immutable Polars frame, and no test may
+    change the report.
+    """
+    from seglens.io import load_transactions
+
+    return load_transactions(online_retail_csv)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
+
+from seglens.io import LoadedTable
 
 
 def ts(text: str) -> dt.datetime:
@@ -59,8 +60,6 @@ def lines() -> pl.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def online_retail(online_retail_csv: Path) -> pl.DataFrame:
-    """The UCI Online Retail lines as the canonical table (loaded once per run)."""
-    from seglens.io import load_transactions
-
-    return load_transactions(online_retail_csv).table
+def online_retail(online_retail_loaded: LoadedTable) -> pl.DataFrame:
+    """The UCI Online Retail lines as the canonical table (loaded once per worker, shared)."""
+    return online_retail_loaded.table

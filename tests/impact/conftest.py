@@ -10,6 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from seglens.io import LoadedTable
+
 
 @pytest.fixture(scope="session")
 def cdnow_dir() -> Path:
@@ -38,8 +40,6 @@ def cdnow_transactions(cdnow_dir: Path) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def online_retail_tx(online_retail_csv: Path) -> pl.DataFrame:
+def online_retail_tx(online_retail_loaded: LoadedTable) -> pl.DataFrame:
     """UCI Online Retail as canonical transactions (customers with an id only)."""
-    from seglens.io import load_transactions
-
-    return load_transactions(online_retail_csv).table
+    return online_retail_loaded.table

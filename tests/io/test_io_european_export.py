@@ -47,14 +47,16 @@ def _german_export(raw: pl.DataFrame, path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def both(
-    online_retail_csv: Path, tmp_path_factory: pytest.TempPathFactory
+    online_retail_csv: Path,
+    online_retail_loaded: LoadedTable,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[LoadedTable, LoadedTable, bytes]:
     raw = pl.read_csv(online_retail_csv, infer_schema=False)
     # the original's times all have zero seconds, so a CRM's dd.mm.yyyy HH:MM loses nothing
     assert raw.filter(~pl.col("InvoiceDate").str.ends_with(":00")).height == 0
     path = tmp_path_factory.mktemp("crm") / "Rechnungspositionen.csv"
     _german_export(raw, path)
-    return load_transactions(online_retail_csv), load_transactions(path), path.read_bytes()
+    return online_retail_loaded, load_transactions(path), path.read_bytes()
 
 
 def test_the_export_is_what_a_european_crm_writes(

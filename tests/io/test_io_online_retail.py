@@ -12,8 +12,9 @@ from seglens.io import LoadedTable, load_transactions
 
 
 @pytest.fixture(scope="module")
-def retail(online_retail_csv: Path) -> LoadedTable:
-    return load_transactions(online_retail_csv)
+def retail(online_retail_loaded: LoadedTable) -> LoadedTable:
+    """``load_transactions`` of the raw file with the default options (tests/conftest.py)."""
+    return online_retail_loaded
 
 
 @pytest.mark.slow

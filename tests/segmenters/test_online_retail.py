@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from seglens.cli import app
+from seglens.io import LoadedTable
 from seglens.segmenters import RFMSegmenter, SegmentMap
 from seglens.segmenters.profiles import profile_segments
 
@@ -16,12 +17,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def retail_features(online_retail_csv: Path) -> pl.DataFrame:
+def retail_features(online_retail_loaded: LoadedTable) -> pl.DataFrame:
     from seglens.features import customer_features
-    from seglens.io import load_transactions
 
-    tx = load_transactions(online_retail_csv).table
-    return customer_features(tx, feature_set="all").table
+    return customer_features(online_retail_loaded.table, feature_set="all").table
 
 
 def test_rfm_profiles_and_rules(retail_features: pl.DataFrame) -> None:

@@ -18,6 +18,7 @@ from polars.testing import assert_frame_equal
 
 from seglens.accuracy import accuracy_report_from_tables
 from seglens.features import customer_features
+from seglens.io import LoadedTable
 from seglens.segmenters import KMeansSegmenter, RFMSegmenter
 from seglens.spark.accuracy import spark_accuracy_report
 from seglens.spark.commands import read_lines, segment_on_spark, to_polars
@@ -34,10 +35,9 @@ AS_OF = "2011-12-09"
 
 
 @pytest.fixture(scope="module")
-def lines(online_retail_csv: Path) -> pl.DataFrame:
-    from seglens.io import load_transactions
-
-    return load_transactions(online_retail_csv).table
+def lines(online_retail_loaded: LoadedTable) -> pl.DataFrame:
+    """The embedded engine's canonical table of the raw file (shared, tests/conftest.py)."""
+    return online_retail_loaded.table
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from seglens.errors import DataError, UsageError
 from seglens.io import load_transactions, parse_column_mapping
+from seglens.io.parsing import DateFormat
 
 HEAD = ["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"]
 
@@ -181,6 +183,75 @@ def test_no_rows_kept_warning() -> None:
     frame = retail([("536365", "85123A", "6", "2010-12-01 08:26:00", "2.55", "17850.0")])
     report = load_transactions(frame, as_of="2010-11-30").report
     assert (report.rows_kept, report.warnings) == (0, [NO_ROWS_KEPT])
+
+
+_AMBIGUOUS = [
+    dt.datetime(2011, m, d, h, mi)
+    for m in range(1, 13)
+    for d in range(1, 13)
+    for h in range(8, 18)
+    for mi in (0, 26)
+][:2_050]
+"""2,050 distinct times whose day is 12 or less: the format is decided on the first 2,000."""
+
+
+def _dated_csv(tmp_path: Path, written: list[str]) -> Path:
+    """An Online Retail CSV with one line per date, as ``written``; invoice 540000 + i."""
+    lines = [f"{540000 + i},85123A,1,{w},2.55,{12346 + i % 40}" for i, w in enumerate(written)]
+    path = tmp_path / "dates.csv"
+    path.write_text(",".join(HEAD) + "\n" + "\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("later", ["04/13/2011 10:00", "13/04/2011 10:00"])
+def test_a_later_date_decides_the_day_month_order(tmp_path: Path, later: str) -> None:
+    """The first rows read either way and are read day first; a later ``04/13`` shows the file
+    is month first: every date is read month first (line and value named). A later ``13/04``
+    confirms day first: nothing changes."""
+    from seglens.io.projection import date_warnings, day_month_warnings
+
+    month_first = later.startswith("04")
+    fmt = "%m/%d/%Y %H:%M" if month_first else "%d/%m/%Y %H:%M"
+    when = [*_AMBIGUOUS, dt.datetime(2011, 4, 13, 10)]
+    path = _dated_csv(tmp_path, [w.strftime(fmt) for w in when])
+    loaded = load_transactions(path)
+    by_order = dict(zip(loaded.table["order_id"], loaded.table["timestamp"], strict=True))
+    assert by_order == {str(540000 + i): w for i, w in enumerate(when)}
+    report = loaded.report
+    assert report.details["timestamp_format"] == fmt
+    line = len(when) + 1  # the header is line 1
+    assert report.warnings == (
+        day_month_warnings("InvoiceDate", fmt, f"line {line:,}", later)
+        if month_first
+        else date_warnings("InvoiceDate", DateFormat(fmt, 1.0, "%m/%d/%Y %H:%M"))
+    )
+    if month_first:
+        assert "line 2,052 ('04/13/2011 10:00') reads only month first" in report.warnings[0]
+
+
+def test_dates_in_both_orders_are_refused(tmp_path: Path) -> None:
+    """Month first (``04/13``) and, later, day first (``13/04``): no order reads every date."""
+    when = [*_AMBIGUOUS, dt.datetime(2011, 4, 13, 10), dt.datetime(2011, 4, 14, 11)]
+    written = [w.strftime("%m/%d/%Y %H:%M") for w in when[:-1]] + ["14/04/2011 11:00"]
+    with pytest.raises(DataError) as err:
+        load_transactions(_dated_csv(tmp_path, written))
+    assert err.value.lines == (2_052, 2_053)
+    assert err.value.values == ("04/13/2011 10:00", "14/04/2011 11:00")
+    assert err.value.column == "InvoiceDate"
+    assert "written both day first and month first" in str(err.value)
+    assert "--date-format" in (err.value.hint or "")
+
+
+def test_a_later_date_neither_order_reads_changes_nothing(tmp_path: Path) -> None:
+    """An ISO date after an ambiguous head contradicts neither order: read day first as
+    before, that one date re-read with another known format."""
+    when = [*_AMBIGUOUS, dt.datetime(2011, 4, 13, 10)]
+    written = [w.strftime("%d/%m/%Y %H:%M") for w in when[:-1]] + ["2011-04-13 10:00:00"]
+    loaded = load_transactions(_dated_csv(tmp_path, written))
+    assert loaded.table["timestamp"].to_list() == when
+    assert loaded.report.details["timestamp_format"] == "%d/%m/%Y %H:%M"
+    assert "could also be %m/%d/%Y %H:%M" in loaded.report.warnings[0]
+    assert "another known format" in loaded.report.warnings[1]
 
 
 def test_integer_yyyymmdd_and_leading_zero_ids() -> None:

@@ -5,9 +5,11 @@ Windows-1252 with ``dd/mm/yyyy`` dates and decimal-comma prices. The whole repor
 both engines are compared (rows, rule counts and messages, details, warnings); only what
 Spark cannot know differs: the format (``spark``), ``details["engine"]`` and the example lines.
 
-The day/month warning is decided on the first rows by both engines (the first 2,000 distinct
-dates of the first 100,000 rows, :func:`seglens.io.parsing.detect_date_format`): a day 13 after
-them does not take it back, on either engine.
+The day/month order is decided on the first rows by both engines (the first 2,000 distinct
+dates of the first 100,000 rows, :func:`seglens.io.parsing.detect_date_format`), day first when
+they read either way: a later day 13 (``13/12/2011``) confirms it, and the warning stays; a
+later ``04/13/2011`` shows the file is month first, and both engines read every date month first
+(warned, that line named), or refuse a file written both ways with the same error.
 """
 
 from __future__ import annotations
@@ -124,27 +126,98 @@ def test_no_rows_kept_warning_alike(day_first: Path, spark: Any) -> None:
     assert on_spark.details["as_of"] == "2010-12-31 23:59:59.999999"
 
 
-def test_month_first_later_is_reread_embedded_and_refused_on_spark(
-    tmp_path: Path, spark: Any
-) -> None:
+def test_month_first_later_is_read_month_first_on_both(tmp_path: Path, spark: Any) -> None:
     """The other way round: month-first dates, days of 12 or less in the first rows, 04/13
-    later. The embedded engine warns and re-reads that one date; Spark refuses (it does not
-    re-read). With the format given, no warning on either."""
+    later. Both engines read every date month first and say why (line 2,102: the header, then
+    2,100 lines). Before, the embedded engine re-read only that date (the others stayed day
+    first) and Spark refused the file. With the format given, no warning on either."""
     slots = [*_slots(AMBIGUOUS_ROWS), dt.datetime(2011, 4, 13, 10, 0)]
     lines = [_line(i, w, month_first=True) for i, w in enumerate(slots)]
     path = _write(tmp_path / "retail_us.csv", lines)
-    embedded = load_transactions(path).report
-    assert embedded.warnings[1:] == [
-        "dates in 'InvoiceDate' read as %d/%m/%Y %H:%M; they could also be %m/%d/%Y %H:%M "
-        "— set date_format if that is wrong",
-        "1 timestamp(s) were not in the column's main format and were read with another known "
-        "format",
+    loaded, on_spark = _both(path, spark)
+    assert _alike(on_spark) == _alike(loaded.report)
+    assert on_spark.warnings[1:] == [
+        "dates in 'InvoiceDate' read as %m/%d/%Y %H:%M, month first: the first rows read either "
+        "way (every day 12 or less), and line 2,102 ('04/13/2011 10:00') reads only month "
+        "first, as every date in the column does — set date_format if that is wrong"
     ]
-    with pytest.raises(DataError) as err:
-        clean_on_spark(read_spark_text(spark, path), source=str(path))
-    assert "1 value(s) of 'InvoiceDate' do not read with the format detected" in str(err.value)
-    assert "'04/13/2011 10:00'" in str(err.value)
+    assert on_spark.details["timestamp_format"] == "%m/%d/%Y %H:%M"
+    by_order = dict(zip(loaded.table["order_id"], loaded.table["timestamp"], strict=True))
+    expected = {f"{'C' if i % 97 == 5 else ''}{540000 + i}": w for i, w in enumerate(slots)}
+    assert by_order == {k: expected[k] for k in by_order} and len(by_order) > 2_000
     loaded, us = _both(path, spark, date_format="%m/%d/%Y %H:%M")
     assert _alike(us) == _alike(loaded.report)
     assert len(us.warnings) == 1 and us.warnings[0].startswith("the file is not UTF-8")
     assert us.details["timestamp_format"] == "%m/%d/%Y %H:%M"
+
+
+def test_dates_written_both_ways_refused_alike(tmp_path: Path, spark: Any) -> None:
+    """Month first (04/13, line 2,102), then day first (14/04, line 2,103): no order reads
+    every date, and both engines refuse with the same error (lines and values)."""
+    slots = [*_slots(AMBIGUOUS_ROWS), dt.datetime(2011, 4, 13, 10, 0)]
+    lines = [_line(i, w, month_first=True) for i, w in enumerate(slots)]
+    lines.append(_line(len(slots), dt.datetime(2011, 4, 14, 11, 0)))
+    path = _write(tmp_path / "retail_both.csv", lines)
+    with pytest.raises(DataError) as embedded:
+        load_transactions(path)
+    with pytest.raises(DataError) as on_spark:
+        clean_on_spark(read_spark_text(spark, path), source=str(path))
+    assert str(on_spark.value) == str(embedded.value)
+    assert embedded.value.lines == (2_102, 2_103)
+    assert embedded.value.values == ("04/13/2011 10:00", "14/04/2011 11:00")
+
+
+_REAL_HEAD = 2_100
+"""Distinct Online Retail invoice times with a day of 12 or less, first in the file."""
+
+
+@pytest.fixture(scope="module")
+def real_lines(online_retail_csv: Path) -> pl.DataFrame:
+    """Real Online Retail lines in file order: the first line of each of the first 2,100
+    distinct invoice times whose day is 12 or less, every 200th later line whose day is 12 or
+    less up to 13 April 2011, the lines of the first invoice of 13 April 2011 (549911), then
+    every 500th line to the end. Only invoices with one time (a few span two minutes)."""
+    lines = pl.read_csv(online_retail_csv, infer_schema=False).with_row_index("i")
+    when = pl.col("InvoiceDate").str.to_datetime("%Y-%m-%d %H:%M:%S")
+    lines = lines.with_columns(when.alias("t"))
+    one_time = lines.group_by("InvoiceNo").agg(pl.col("t").n_unique() == 1).filter("t")
+    lines = lines.join(one_time.select("InvoiceNo"), on="InvoiceNo", how="semi").sort("i")
+    small = lines.filter(pl.col("t").dt.day() <= 12)
+    head = small.unique("t", keep="first", maintain_order=True).head(_REAL_HEAD)
+    april = lines.filter(pl.col("InvoiceNo") == "549911")
+    start, cut = int(head["i"].max() or 0), int(april["i"].min() or 0)
+    middle = small.filter(pl.col("i").is_between(start + 1, cut - 1)).gather_every(200)
+    tail = lines.filter(pl.col("i") > april["i"].max()).gather_every(500)
+    return pl.concat([head, middle, april, tail]).sort("i")
+
+
+@pytest.mark.parametrize("fmt", ["%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M"])
+def test_real_lines_either_order_read_as_written(
+    real_lines: pl.DataFrame, fmt: str, tmp_path: Path, spark: Any
+) -> None:
+    """Online Retail lines with their dates written month first, or day first: the first
+    2,100 dates read either way, 549911's 13 April 2011 decides. On both engines every kept
+    line's time is the original file's; month first is warned with the line of 549911."""
+    path = tmp_path / "retail.csv"
+    written = real_lines.with_columns(pl.col("t").dt.strftime(fmt).alias("InvoiceDate"))
+    written.drop("i", "t").write_csv(path)
+    loaded, on_spark = _both(path, spark)  # the tables equal
+    assert _alike(on_spark) == _alike(loaded.report)
+    times = [dt.datetime.fromisoformat(v) for v in real_lines["InvoiceDate"]]
+    original = dict(zip(real_lines["InvoiceNo"], times, strict=True))
+    table = loaded.table
+    assert table.height > 2_400 and "549911" in table["order_id"]
+    assert all(original[o] == t for o, t in zip(table["order_id"], table["timestamp"], strict=True))
+    assert on_spark.details["timestamp_format"] == fmt
+    if fmt.startswith("%m"):
+        line = int(real_lines["InvoiceNo"].eq("549911").arg_true()[0]) + 2
+        assert on_spark.warnings == [
+            f"dates in 'InvoiceDate' read as {fmt}, month first: the first rows read either way "
+            f"(every day 12 or less), and line {line:,} ('04/13/2011 08:26') reads only month "
+            "first, as every date in the column does — set date_format if that is wrong"
+        ]
+    else:
+        assert on_spark.warnings == [
+            f"dates in 'InvoiceDate' read as {fmt}; they could also be %m/%d/%Y %H:%M — set "
+            "date_format if that is wrong"
+        ]

@@ -13,8 +13,10 @@ import polars as pl
 from seglens.errors import DataError
 from seglens.io.cleaning import (
     MASK,
+    RuleContext,
     apply_rules,
     check_fatal,
+    line_numbers,
     raw_name,
     refresh_masks,
 )
@@ -35,7 +37,17 @@ from seglens.io.mapping import (
     resolve_mapping,
 )
 from seglens.io.numbers import check_numbers
-from seglens.io.projection import NO_ROWS_KEPT, SAMPLE_ROWS, Plan, build_frame, has_order_id
+from seglens.io.parsing import DateFormat, retry_timestamps
+from seglens.io.projection import (
+    NO_ROWS_KEPT,
+    SAMPLE_ROWS,
+    Plan,
+    build_frame,
+    date_orders_error,
+    date_warnings,
+    day_month_warnings,
+    has_order_id,
+)
 from seglens.io.report import CleaningReport, LoadedTable
 from seglens.io.sources import DEFAULT_MAX_BYTES, Source, describe_source, open_source
 from seglens.io.sources_base import RawSource
@@ -99,6 +111,50 @@ def collect_source(raw: RawSource, frame: pl.LazyFrame) -> pl.DataFrame:
         return frame.collect()
     except (pl.exceptions.PolarsError, OSError) as err:
         raise source_error(raw, err) from None
+
+
+def _day_month_order(
+    df: pl.DataFrame, plan: Plan, ctx: RuleContext, warnings: list[str], details: dict[str, Any]
+) -> tuple[pl.DataFrame, str | None]:
+    """The timestamps read in the other day/month order when the first rows read either way
+    and a later value reads only the other way: then, if every value the detected format reads
+    also reads the other way, the whole column is read again that way (warned, with the first
+    value that decided it); else the column mixes both orders, an error. Returns the frame and
+    the format its timestamps are now read with.
+
+    Values neither order reads are left to :func:`~seglens.io.fixups.fallback_dates` as before.
+    """
+    fmt, other = plan.date_format, plan.date_other
+    if fmt is None or other is None:
+        return df, fmt
+    text = df.get_column(raw_name("timestamp")).cast(pl.String)
+    misses = df.get_column("timestamp").is_null() & (text.str.strip_chars() != "")
+    idx = misses.fill_null(False).arg_true()
+    if idx.len() == 0:
+        return df, fmt
+    missed = text.gather(idx)
+    only_other = (
+        retry_timestamps(missed, other).is_not_null() & retry_timestamps(missed, fmt).is_null()
+    )
+    if not only_other.any():
+        return df, fmt
+    first = idx.gather(only_other.arg_true().head(1))
+    line = line_numbers(df, first, ctx)[0]
+    value = str(text.gather(first).item())
+    swapped = retry_timestamps(text, other)
+    back = (retry_timestamps(text, fmt).is_not_null() & swapped.is_null()).arg_true().head(1)
+    column = ctx.source_columns["timestamp"]
+    if back.len():
+        found = [(line, value, other), (line_numbers(df, back, ctx)[0], text[back[0]], fmt)]
+        raise date_orders_error(ctx.source, column, fmt, found, ctx.line_word)
+    before = date_warnings(column, DateFormat(fmt, 1.0, other))
+    at = warnings.index(before[0])
+    warnings[at : at + len(before)] = day_month_warnings(
+        column, other, f"{ctx.line_word} {line:,}", value
+    )
+    details["timestamp_format"] = other
+    log.info("%s: dates read again as %s (%s %d)", ctx.source, other, ctx.line_word, line)
+    return df.with_columns(swapped.alias("timestamp")), other
 
 
 def _customer_ids(df: pl.DataFrame, plan: Plan) -> CustomerIds:
@@ -293,9 +349,13 @@ def _load_transactions(
     derived = mapping["amount"].how == "derived"
     customers = _customer_ids(df, plan)
     text_dates = raw.frame.collect_schema()[mapping["timestamp"].source] == pl.String
-    df, dated = fallback_dates(df, warnings, plan.date_format, text=text_dates)
+    df, date_format = _day_month_order(df, plan, ctx, warnings, details)
+    df, dated = fallback_dates(df, warnings, date_format, text=text_dates)
     df, numbered, missed = fallback_numbers(df, plan.number_modes, derived=derived)
-    df = refresh_masks(df, plan.masks, pl.concat([dated, numbered]).unique(maintain_order=True))
+    patched = pl.concat([dated, numbered]).unique(maintain_order=True)
+    if date_format != plan.date_format:  # every timestamp was read again
+        patched = pl.int_range(df.height, dtype=pl.UInt32, eager=True)
+    df = refresh_masks(df, plan.masks, patched)
     df, reread = check_numbers(df, plan.number_modes, missed, ctx, details, warnings)
     if reread:  # a column re-read with a decimal comma: amounts and every mask follow
         if derived:

@@ -32,6 +32,7 @@ __all__ = [
     "parse_dates_fallback",
     "retry_numbers",
     "retry_timestamps",
+    "swap_day_month",
     "text_expr",
     "text_steps",
     "timestamp_expr",
@@ -215,9 +216,18 @@ def detect_date_format(sample: pl.Series, *, preferred: str | None = None) -> Da
     tops = [f for s, f in shares if s == best]  # stable: order of preference
     other = None
     for f in tops[1:]:
-        if f.replace("%d", "D").replace("%m", "%d").replace("D", "%m") == tops[0]:
+        if swap_day_month(f) == tops[0]:
             other = f
     return DateFormat(tops[0], best, other)
+
+
+def swap_day_month(fmt: str) -> str:
+    """``fmt`` with its day and month swapped (the other reading of ``01/02/2011``).
+
+    >>> swap_day_month("%d/%m/%Y %H:%M")
+    '%m/%d/%Y %H:%M'
+    """
+    return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
 
 
 def timestamp_expr(

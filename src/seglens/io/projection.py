@@ -34,6 +34,7 @@ from seglens.io.parsing import (
     id_expr,
     needs_careful_numbers,
     number_expr,
+    swap_day_month,
     text_expr,
     timestamp_expr,
 )
@@ -46,7 +47,9 @@ __all__ = [
     "SAMPLE_ROWS",
     "Plan",
     "build_frame",
+    "date_orders_error",
     "date_warnings",
+    "day_month_warnings",
     "has_order_id",
     "return_prefix",
     "rule_context",
@@ -69,6 +72,9 @@ class Plan:
     """Text number fields and how they were read."""
     date_format: str | None = None
     """The format of a text timestamp column parsed unstripped (its misses are re-read)."""
+    date_other: str | None = None
+    """That format with day and month swapped, when the first rows read either way (later
+    rows may show the column is written the other way: :func:`day_month_warnings`)."""
     numeric_ids: bool = False
     """The customer id column is numeric: its ids are read from the source column."""
     masks: list[list[pl.Expr]] = field(default_factory=list)
@@ -143,7 +149,7 @@ def _order_exprs(inp: _Input, mapping: dict[str, MappedColumn]) -> tuple[list[pl
     return [inp.text("order_id"), inp.raw_text("order_id")], []
 
 
-def _timestamp_exprs(inp: _Input) -> tuple[list[pl.Expr], str | None, list[str]]:
+def _timestamp_exprs(inp: _Input) -> tuple[list[pl.Expr], DateFormat | None, list[str]]:
     """The timestamp read in the format detected on the sample: (expressions, the format of a
     text column, warnings about ambiguous day/month order or two-digit years)."""
     ts = inp.src["timestamp"]
@@ -156,7 +162,7 @@ def _timestamp_exprs(inp: _Input) -> tuple[list[pl.Expr], str | None, list[str]]
             raise _format_matches_nothing(inp.raw, ts, values, preferred)
     warnings = date_warnings(ts, fmt)
     parsed = timestamp_expr(ts, inp.schema[ts], fmt, strip=False).alias("timestamp")
-    return [parsed, inp.raw_text("timestamp")], fmt.format if fmt else None, warnings
+    return [parsed, inp.raw_text("timestamp")], fmt, warnings
 
 
 def date_warnings(column: str, fmt: DateFormat | None) -> list[str]:
@@ -184,6 +190,49 @@ def date_warnings(column: str, fmt: DateFormat | None) -> list[str]:
             f"{TWO_DIGIT_YEARS}; give --date-format with %Y if that is wrong"
         )
     return warnings
+
+
+def _order(fmt: str) -> str:
+    return "month first" if fmt.index("%m") < fmt.index("%d") else "day first"
+
+
+def day_month_warnings(column: str, fmt: str, line: str, value: str) -> list[str]:
+    """The report's warnings when the first rows read the dates either way (every day 12 or
+    less) and a later value reads only with day and month swapped, as the whole column does:
+    the column is read as ``fmt`` (every value), and ``line`` (``"line 2,103"``) holds the
+    first ``value`` that decided it. Every engine says the same.
+
+    >>> day_month_warnings("Date", "%m/%d/%Y", "line 9", "04/13/2011")[0].split(":")[0]
+    "dates in 'Date' read as %m/%d/%Y, month first"
+    """
+    order = _order(fmt)
+    return [
+        f"dates in {column!r} read as {fmt}, {order}: the first rows read either way (every "
+        f"day 12 or less), and {line} ({value!r}) reads only {order}, as every date in the "
+        "column does — set date_format if that is wrong",
+        *date_warnings(column, DateFormat(fmt, 1.0)),
+    ]
+
+
+def date_orders_error(
+    source: str, column: str, fmt: str, found: list[tuple[int, str, str]], line_word: str
+) -> DataError:
+    """The error when a text date column reads neither day first nor month first throughout:
+    ``found`` holds (line, value, the only format reading it) for the first value of each
+    order (``fmt`` the format detected on the first rows). Every engine raises the same."""
+    found = sorted(found)
+    shown = "; ".join(f"{line_word} {n:,} reads only {_order(f)}" for n, _, f in found)
+    return DataError(
+        f"dates in {column!r} are written both day first and month first ({shown}): "
+        "no order reads every date",
+        source=source,
+        column=column,
+        lines=tuple(n for n, _, _ in found),
+        values=tuple(v for _, v, _ in found),
+        hint=f"say which order the column uses with --date-format (e.g. {fmt!r} or "
+        f"{swap_day_month(fmt)!r}): dates written the other way are then unreadable, so fix "
+        "those lines first",
+    )
 
 
 def _number(inp: _Input, fld: str) -> tuple[pl.Expr, NumberMode | None]:
@@ -266,7 +315,7 @@ def build_frame(
         exprs.append(pl.col(SHEET))
     pre, id_exprs, numeric = _id_exprs(inp)
     order_exprs, warnings = _order_exprs(inp, mapping)
-    ts_exprs, date_format, ts_warnings = _timestamp_exprs(inp)
+    ts_exprs, date_fmt, ts_warnings = _timestamp_exprs(inp)
     derived = mapping["amount"].how == "derived"
     amount_exprs, modes = _amount_exprs(inp, derived)
     exprs += [*id_exprs, *order_exprs, *ts_exprs, *amount_exprs]
@@ -286,7 +335,7 @@ def build_frame(
         sample.get_column(src["order_id"]) if sample is not None and "order_id" in src else None
     )
     ctx = rule_context(raw, mapping, opts, return_prefix(opts, layout, orders))
-    plan = _plan(raw, mapping, frame, ctx, numeric=numeric, date_format=date_format, modes=modes)
+    plan = _plan(raw, mapping, frame, ctx, numeric=numeric, date=date_fmt, modes=modes)
     for stage in plan.masks:
         frame = frame.with_columns(stage)
     return frame, warnings + ts_warnings, plan, ctx
@@ -299,7 +348,7 @@ def _plan(
     ctx: RuleContext,
     *,
     numeric: bool,
-    date_format: str | None,
+    date: DateFormat | None,
     modes: dict[str, NumberMode],
 ) -> Plan:
     """The plan of a projection: its rule masks, reading modes and report details."""
@@ -313,14 +362,15 @@ def _plan(
         and raw.details.get("encoding") in {"utf-8", "utf-8-sig"},
     )
     details: dict[str, Any] = {}
-    if date_format is not None:
-        details["timestamp_format"] = date_format
+    if date is not None:
+        details["timestamp_format"] = date.format
     commas = [mapping[f].source for f, m in modes.items() if m.decimal_comma]
     if commas:
         details["decimal_comma"] = commas
     return Plan(
         number_modes=modes,
-        date_format=date_format,
+        date_format=date.format if date else None,
+        date_other=date.ambiguous_with if date else None,
         numeric_ids=numeric,
         masks=mask_exprs(ctx, facts),
         facts=facts,

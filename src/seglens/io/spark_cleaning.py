@@ -21,8 +21,12 @@ What Spark cannot read the same way it refuses with a :class:`~seglens.errors.Us
 two-digit years, month names, AM/PM or time zones; single-byte encodings other than Latin-1
 (and Windows-1252 without bytes 0x80-0x9F); blank-separated or header-less text; and any value
 the detected format cannot read (the embedded engine re-reads those with every known format,
-which Spark does not). Reading is :mod:`seglens.io.spark_reading`. Line numbers are not known
-on Spark: the examples in its report are empty.
+which Spark does not). Dates whose first rows read either way (every day 12 or less) are read
+in the other day/month order when a later value reads only so, or refused when the column mixes
+both orders, as the embedded engine does (one more pass; the line named is the value's position
+in the file, as the embedded engine counts it, short by the blank lines before it, which
+Spark's reader skips). Reading is :mod:`seglens.io.spark_reading`. Line numbers are not known
+on Spark otherwise: the examples in its report are empty.
 """
 
 from __future__ import annotations
@@ -51,7 +55,14 @@ from seglens.io.numbers import (
     number_verdict,
     reread_warning,
 )
-from seglens.io.projection import NO_ROWS_KEPT, has_order_id, return_prefix, rule_context
+from seglens.io.projection import (
+    NO_ROWS_KEPT,
+    date_orders_error,
+    day_month_warnings,
+    has_order_id,
+    return_prefix,
+    rule_context,
+)
 from seglens.io.report import CleaningReport, MappedColumn, RuleResult
 from seglens.io.rules import (
     DUPLICATES,
@@ -64,6 +75,7 @@ from seglens.io.rules import (
 from seglens.io.sources_base import RawSource
 from seglens.io.spark_reading import (
     INGEST_FIRST,
+    DateOrder,
     SparkRead,
     SparkText,
     first_rows,
@@ -72,6 +84,7 @@ from seglens.io.spark_reading import (
     read_spark_csv,
     refuse_derived,
     spark_date_pattern,
+    spark_dates,
     spark_errors,
     spark_functions,
     src_col,
@@ -220,6 +233,38 @@ def _refuse_unreadable(parsed: Any, read: SparkRead, counts: dict[str, Any], sou
         )
 
 
+def _day_month_order(lines: Any, read: SparkRead, ctx: Any) -> DateOrder | None:
+    """The embedded loader's day/month check (``seglens.io.load``), on every line: when some
+    value reads only with day and month swapped, the column is read that way if every value
+    the detected format reads also reads so (None: nothing to change); else the error."""
+    sf = spark_functions()
+    fmt, other = read.date_format, read.date_other
+    assert fmt is not None and other is not None
+    text = sf.col(raw_name("timestamp")).cast("string")
+    chosen, swapped = spark_dates(text, fmt), spark_dates(text, other)
+    first = lines.select(
+        sf.min(sf.when(swapped.isNotNull() & chosen.isNull(), sf.col(_LINE))).alias("other"),
+        sf.min(sf.when(chosen.isNotNull() & swapped.isNull(), sf.col(_LINE))).alias("back"),
+    ).first()
+    if first["other"] is None:
+        return None
+    line, value = _located(lines, first["other"], ctx)
+    column = ctx.source_columns["timestamp"]
+    if first["back"] is not None:
+        found = [(line, value, other), (*_located(lines, first["back"], ctx), fmt)]
+        raise date_orders_error(ctx.source, column, fmt, found, ctx.line_word)
+    return DateOrder(other, day_month_warnings(column, other, f"{ctx.line_word} {line:,}", value))
+
+
+def _located(lines: Any, at: int, ctx: Any) -> tuple[int, str]:
+    """The line number and source date of the line ``at``: its position in the file, counted
+    as the embedded reader numbers lines (Spark's CSV reader skips blank lines, so after one
+    the number is that many lines short)."""
+    sf = spark_functions()
+    value = lines.filter(sf.col(_LINE) == at).select(raw_name("timestamp")).first()[0]
+    return lines.filter(sf.col(_LINE) < at).count() + ctx.first_line, str(value)
+
+
 def _unreadable(name: str) -> Any:
     """Parsed value missing although the source value is not blank."""
     text = strip_text(spark_functions().col(raw_name(_field_of(name))).cast("string"))
@@ -293,6 +338,7 @@ def _clean(
     config: str | os.PathLike[str] | Mapping[str, Any] | None,
     options: dict[str, Any],
     comma: frozenset[str] = frozenset(),
+    dates: DateOrder | None = None,
 ) -> SparkCleaned:
     frame = reader.frame
     explicit, cfg_columns, opts = resolve_options(columns, config, options)
@@ -305,7 +351,7 @@ def _clean(
     raw = RawSource(frame=sample.lazy(), name=source, format="spark", first_line=2, text=True)
     check_applicable(opts, raw, {k: m.source for k, m in mapping.items() if m.how != "derived"})
     try:
-        read = read_columns(mapping, sample, opts, comma)
+        read = read_columns(mapping, sample, opts, comma, dates)
     except (DataError, UsageError) as err:
         raise dataclasses.replace(err, source=source) from None
     orders = None
@@ -326,13 +372,17 @@ def _clean(
     aggs, excluded, others = _rule_aggregates(ctx, facts, names)
     # one pass over the source: everything after reads the parsed lines from the executors
     parsed = parsed.withColumn("__keep", ~excluded).withColumn("__others", ~others)
-    parsed = parsed.localCheckpoint()
-    empty = parsed.filter(sf.col("__empty")).count()
-    parsed = parsed.filter(~sf.col("__empty"))
+    lines = parsed.localCheckpoint()
+    empty = lines.filter(sf.col("__empty")).count()
+    parsed = lines.filter(~sf.col("__empty"))
     counts = _counts(parsed, read, aggs) | {"empty": empty}
     later = _check_numbers(parsed, read, source)
     if later:  # a decimal comma only after the sample: read those columns again with it
-        return _clean(reader, source, columns, config, options, comma | later)
+        return _clean(reader, source, columns, config, options, comma | later, dates)
+    if read.date_other and counts["unreadable:timestamp"]:
+        order = _day_month_order(lines, read, ctx)
+        if order is not None:  # later rows show the other day/month order: read it so
+            return _clean(reader, source, columns, config, options, comma, order)
     _refuse_unreadable(parsed, read, counts, source)
     derived = mapping["amount"].how == "derived"
     _fatal(counts, ctx, derived, int(counts["n"]))

@@ -44,6 +44,7 @@ from seglens.io.rules import raw_name
 
 __all__ = [
     "INGEST_FIRST",
+    "DateOrder",
     "SparkRead",
     "SparkText",
     "first_rows",
@@ -53,6 +54,7 @@ __all__ = [
     "read_spark_text",
     "refuse_derived",
     "spark_date_pattern",
+    "spark_dates",
     "spark_errors",
     "spark_functions",
     "src_col",
@@ -226,6 +228,16 @@ def _spark_charset(path: Path, enc: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class DateOrder:
+    """Text dates read in the other day/month order than the first rows chose (later rows
+    showed it: :func:`seglens.io.projection.day_month_warnings`)."""
+
+    format: str
+    warnings: list[str]
+    """The report's warnings about the column, instead of the first rows' ambiguity warning."""
+
+
 @dataclass
 class SparkRead:
     """What reading the columns decided (for the masks and the report)."""
@@ -244,6 +256,10 @@ class SparkRead:
     details: dict[str, Any] = field(default_factory=dict)
     """Report details decided on the sample (``timestamp_format``, ``decimal_comma``), as
     :class:`seglens.io.projection.Plan` has them."""
+    date_format: str | None = None
+    """The format text dates are read with."""
+    date_other: str | None = None
+    """That format with day and month swapped, when the first rows read either way."""
 
 
 def src_col(name: str) -> Any:
@@ -308,6 +324,15 @@ def _text(col: str, dtype: pl.DataType, sample: pl.DataFrame) -> Any:
     )
 
 
+def spark_dates(c: Any, fmt: str) -> Any:
+    """Text dates read with the strftime ``fmt`` (stripped; a ``%Y`` year of four digits), as
+    :func:`seglens.io.parsing.retry_timestamps` reads them."""
+    sf = spark_functions()
+    parsed = sf.try_to_timestamp(strip_text(c), sf.lit(spark_date_pattern(fmt)))
+    parsed = parsed.cast("timestamp_ntz")
+    return sf.when(sf.year(parsed) >= 1000, parsed) if "%Y" in fmt else parsed
+
+
 def _timestamp(
     col: str, dtype: pl.DataType, sample: pl.DataFrame, opts: IngestOptions
 ) -> tuple[Any, DateFormat | None]:
@@ -331,9 +356,7 @@ def _timestamp(
             column=col,
             hint="give the format with --date-format (e.g. %d/%m/%Y)",
         )
-    parsed = sf.try_to_timestamp(strip_text(c), sf.lit(spark_date_pattern(fmt.format)))
-    parsed = parsed.cast("timestamp_ntz")
-    return (sf.when(sf.year(parsed) >= 1000, parsed) if "%Y" in fmt.format else parsed), fmt
+    return spark_dates(c, fmt.format), fmt
 
 
 def number_style(c: Any) -> Any:
@@ -405,9 +428,11 @@ def read_columns(
     sample: pl.DataFrame,
     opts: IngestOptions,
     comma: frozenset[str] = frozenset(),
+    dates: DateOrder | None = None,
 ) -> SparkRead:
     """Every parsed column (and the source values the rules show) as Spark expressions;
-    ``comma``: source number columns to read with a decimal comma (later rows showed one)."""
+    ``comma``: source number columns to read with a decimal comma (later rows showed one);
+    ``dates``: text dates read in the other day/month order (later rows showed it)."""
     src = {k: m.source for k, m in mapping.items() if m.how != "derived"}
     schema = sample.schema
     read = SparkRead(exprs={})
@@ -421,10 +446,16 @@ def read_columns(
         read.exprs[raw_name("order_id")] = src_col(src["order_id"])
         read.exprs["order_id"] = _text(src["order_id"], schema[src["order_id"]], sample)
     ts, fmt = _timestamp(src["timestamp"], schema[src["timestamp"]], sample, opts)
+    if fmt is not None and dates is not None:
+        ts, fmt = (
+            spark_dates(src_col(src["timestamp"]), dates.format),
+            DateFormat(dates.format, 1.0),
+        )
     read.exprs["timestamp"] = ts
-    read.warnings += date_warnings(src["timestamp"], fmt)
+    read.warnings += dates.warnings if dates else date_warnings(src["timestamp"], fmt)
     if fmt is not None:
         read.details["timestamp_format"] = fmt.format
+        read.date_format, read.date_other = fmt.format, fmt.ambiguous_with
     checked = [("timestamp", src["timestamp"])]
     numbers = {"quantity": "quantity", "unit_price": "__unit_price"}
     if mapping["amount"].how != "derived":

@@ -1,9 +1,12 @@
 """Scoring customers with a fitted segmenter on Spark, without collecting them to the driver.
 
-The fitted model (its RFM cut points and segment map, or its preprocessing and centres) is
-shipped once to the executors as a Spark *broadcast variable*; each executor scores its own
-partitions with the very same code as in-process scoring (``mapInArrow`` over Arrow batches),
-so Spark and in-process assignments are identical. Only the model travels, never the data.
+The fitted model (its RFM cut points and segment map, or its preprocessing and centres) travels
+inside the scoring function; each executor scores its own partitions with the very same code as
+in-process scoring (``mapInArrow`` over Arrow batches), so Spark and in-process assignments are
+identical. Only the model travels, never the data. The function (model included) is pickled once
+per query and shipped with the stage, which Spark broadcasts to the executors; an explicit
+``sparkContext.broadcast`` would do the same on a classic session but does not exist on Spark
+Connect (no ``sparkContext`` there), so one path serves both.
 
 Executors need seglens installed (in local mode they share the driver's environment).
 """
@@ -80,13 +83,12 @@ def assign_spark(model: Any, sdf: Any, *, id_column: str = ID_COLUMN) -> Any:
         )
     from pyspark.sql import functions as F  # noqa: N812 - the usual alias
 
-    bc = sdf.sparkSession.sparkContext.broadcast(model)
     selected = sdf.select(F.col(id_column).cast("string").alias(id_column), *needed)
 
     def score(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        fitted = bc.value
+        fitted = model
         target: pa.Schema | None = None
         for batch in batches:
             if batch.num_rows == 0:

@@ -14,8 +14,11 @@ setting per variable), the ``[spark]`` table of a TOML file, and the default ``l
 
 A classic master (``local[...]``, ``spark://``, ``yarn``, ``k8s://``) starts a driver in this
 process through :func:`seglens.features.spark.spark_session`; when none is chosen, a session
-already active in the process is used. An ``sc://`` URL opens a Spark Connect client, which
-needs PySpark's ``connect`` extras.
+already active in the process is used. An ``sc://`` URL opens a Spark Connect client (the
+``spark`` extra installs PySpark's ``connect`` client packages); tested against a local Connect
+server of PySpark 4.3.0 (``tests/spark/test_connect_server.py``). Every command runs the same
+code on both kinds of session: the Spark code uses only what Spark Connect also has (no
+``sparkContext``, RDDs or broadcast variables). A process holds one kind of session, not both.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ DEFAULT_MASTER = "local[2]"
 _ENV_MASTER = "SEGLENS_SPARK_MASTER"
 _ENV_CONF = "SEGLENS_SPARK_CONF_"
 _CONNECT_MODULES = ("grpc", "grpc_status", "google.protobuf", "zstandard")
+_CONNECT_CONF = {"spark.sql.session.timeZone": "UTC"}
+"""Set on every Connect session (a runtime setting the client may change, unlike the server's
+static ones): day boundaries of naive timestamps in UTC, as on a local session and the embedded
+engine. A ``[spark.conf]`` value overrides it."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,6 @@ def open_spark(settings: SparkSettings) -> Any:
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.remote(settings.master).appName(settings.app_name)
-    for key, value in settings.conf.items():
+    for key, value in {**_CONNECT_CONF, **settings.conf}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()

@@ -158,14 +158,15 @@ def segments(folder: Path) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def features(
-    connect_server: ConnectServer, online_retail_csv: Path, tmp_path_factory: pytest.TempPathFactory
+    connect_server: ConnectServer,
+    online_retail_loaded: Any,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     """The Online Retail features (embedded engine) as Parquet; the server starts meanwhile."""
     from seglens.features import customer_features
-    from seglens.io import load_transactions
 
     path = tmp_path_factory.mktemp("connect-input") / "features.parquet"
-    lines = load_transactions(online_retail_csv).table
+    lines = online_retail_loaded.table
     customer_features(lines, as_of="2011-12-09").table.write_parquet(path)
     return path
 

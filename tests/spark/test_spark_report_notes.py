@@ -22,7 +22,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from seglens.errors import DataError
+from seglens.errors import DataError, UsageError
 from seglens.io import CleaningReport, LoadedTable, load_transactions
 from seglens.io.projection import NO_ROWS_KEPT
 from seglens.io.spark_cleaning import clean_on_spark
@@ -221,3 +221,102 @@ def test_real_lines_either_order_read_as_written(
             f"dates in 'InvoiceDate' read as {fmt}; they could also be %m/%d/%Y %H:%M — set "
             "date_format if that is wrong"
         ]
+
+
+_PLAIN = "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+
+
+def _plain(n: int, end: str = "\r\n") -> str:
+    """``n`` Online Retail lines (no text with a delimiter), ``end`` after each."""
+    return "".join(
+        f"{536365 + i},85123A,{1 + i % 6},2010-12-{1 + i % 28:02d} 08:26:00,2.55,"
+        f"{17850 + i % 7}{end}"
+        for i in range(n)
+    )
+
+
+def _same_reading(path: Path, spark: Any, rows: int) -> CleaningReport:
+    """Both engines read ``path`` into the same table and report; ``rows`` lines kept."""
+    loaded, on_spark = _both(path, spark)
+    assert _alike(on_spark) == _alike(loaded.report)
+    assert on_spark.rows_kept == loaded.table.height == rows
+    return on_spark
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("own_line", _PLAIN + _plain(3) + "\x1a"),
+        ("own_line_crlf", _PLAIN + _plain(3) + "\x1a\r\n"),
+        ("glued_to_the_last_id", _PLAIN + _plain(3).removesuffix("\r\n") + "\x1a"),
+        ("two_marks_glued", _PLAIN + _plain(3).removesuffix("\r\n") + "\x1a\x1a"),
+    ],
+)
+def test_dos_end_of_file_mark_read_alike(name: str, data: str, tmp_path: Path, spark: Any) -> None:
+    """A trailing ^Z: skipped on its own line, removed from the last customer id when glued
+    to it (Spark read '17852\\x1a', another customer); the embedded reader's warning on both."""
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(data.encode())
+    report = _same_reading(path, spark, 3)
+    assert report.warnings == ["the DOS end-of-file mark (^Z) at the end of the file was ignored"]
+    assert report.customers_kept == 3 and report.rows_read == 3
+
+
+def test_glued_mark_with_other_marked_ids_refused_on_spark(tmp_path: Path, spark: Any) -> None:
+    """Another id ending with ^Z besides the glued last one: the embedded reader removes only
+    the file's last; Spark cannot tell the lines apart and refuses, naming the file."""
+    path = tmp_path / "marks.csv"
+    path.write_bytes(
+        (
+            _PLAIN + "1,A,1,2010-12-01 08:26:00,2.5,17850\x1a\r\n" + "2,A,1,2010-12-01 "
+            "08:26:00,2.5,17851\x1a"
+        ).encode()
+    )
+    assert load_transactions(path).report.rows_read == 2
+    with pytest.raises(UsageError) as err:
+        read_spark_text(spark, path)
+    assert err.value.source == str(path) and "^Z" in str(err.value)
+
+
+def test_old_mac_line_ends_read_alike(tmp_path: Path, spark: Any) -> None:
+    """Lines ended by a carriage return alone, in the whole file (old Mac) or after its
+    first 256 KB: the first read alike (rows, warning); the second refused alike (the embedded
+    reader's error, its line), where Spark's reader would have read it silently."""
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes((_PLAIN + _plain(5)).replace("\r\n", "\r").encode())
+    report = _same_reading(mac, spark, 5)
+    assert len(report.warnings) == 1
+    assert report.warnings[0].startswith("the file mixes line endings: ")
+    late = tmp_path / "late.csv"
+    head = _PLAIN + _plain(6_000)
+    assert len(head) > 256 * 1024
+    late.write_bytes((head + _plain(2).replace("\r\n", "\r", 1)).encode())
+    with pytest.raises(DataError) as embedded:
+        load_transactions(late)
+    with pytest.raises(DataError) as on_spark:
+        read_spark_text(spark, late)
+    assert str(on_spark.value) == str(embedded.value)
+    assert embedded.value.lines == (6_002,)
+
+
+def test_repeated_header_names_read_alike(tmp_path: Path, spark: Any) -> None:
+    """A header repeating names: the embedded reader keeps the first and renames the others;
+    Spark numbered every copy ('CustomerID0', 'CustomerID6') and found no customer column.
+    Names differing only in case are refused on Spark (it does not tell them apart)."""
+    path = tmp_path / "repeats.csv"
+    header = "CustomerID,InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID,Note,Note\n"
+    lines = "".join(
+        f"{17850 + i},{536365 + i},85123A,2,2010-12-0{1 + i} 08:26:00,2.55,X{i},a,b\n"
+        for i in range(4)
+    )
+    path.write_text(header + lines)
+    report = _same_reading(path, spark, 4)
+    assert report.columns_read[6:] == ["CustomerID_duplicated_0", "Note", "Note_duplicated_0"]
+    assert report.customers_kept == 4
+    cased = tmp_path / "cased.csv"
+    cased.write_text(header.replace(",Note,Note", ",Note,note") + lines)
+    assert load_transactions(cased).report.rows_kept == 4
+    with pytest.raises(UsageError) as err:
+        read_spark_text(spark, cased)
+    assert err.value.source == str(cased)
+    assert "'Note' and 'note'" in str(err.value)

@@ -162,10 +162,22 @@ def read_spark_text(
     session: Any, path: str | os.PathLike[str], *, delimiter: str | None = None
 ) -> SparkText:
     """:func:`read_spark_csv`, with the embedded reader's details and warnings about the file
-    (give it to :func:`seglens.io.spark_cleaning.clean_on_spark` for the same report)."""
+    (give it to :func:`seglens.io.spark_cleaning.clean_on_spark` for the same report).
+
+    The quirks the embedded reader handles are read the same way or refused: Spark's line
+    reader breaks lines at a lone carriage return (old Mac files) as the embedded reader's fix
+    does, and a file the embedded reader refuses for one (found past the first bytes) is
+    refused with the same error; a DOS end-of-file mark (^Z) on its own last line is skipped
+    by both, one glued to the last value is removed from it as the embedded reader does;
+    repeated header names get the embedded reader's names (``amount_duplicated_0``).
+    """
     from seglens.io.textfiles import read_text_file
 
     raw = read_text_file(Path(path), delimiter=delimiter, max_bytes=None)
+    # a file the embedded reader scans as it is (no fixes): a lone CR past its head is an error
+    locate = raw.locate_bad_structure
+    if raw.lossy_frame is not None and locate and _lone_cr(Path(path), raw.details["compression"]):
+        raise locate()
     enc = str(raw.details["encoding"])
     unlike = [w for w in raw.warnings if w.startswith("mixed encodings") or "U+FFFD" in w]
     if enc.startswith(("utf-16", "utf-32")):
@@ -195,7 +207,89 @@ def read_spark_text(
     first = frame.columns[0]
     if first.startswith("\ufeff"):
         frame = frame.withColumnRenamed(first, first.removeprefix("\ufeff"))
+    frame = _embedded_names(session, frame, raw.columns, str(path))
+    if any(w.startswith(_EOF_NOTE) for w in raw.warnings):
+        frame = _without_eof_mark(frame, Path(path), raw.details.get("compression"))
     return SparkText(frame, dict(raw.details), list(raw.warnings))
+
+
+_EOF_NOTE: Final = "the DOS end-of-file mark (^Z)"
+"""How the embedded reader's warning about a final ^Z it ignored begins."""
+
+
+def _decompressed(path: Path, kind: Any) -> Any:
+    """The file opened for reading its bytes, decompressed (``kind`` as the reader's
+    ``compression`` detail says)."""
+    from seglens.io.textfiles import _opened
+
+    return _opened(path, kind if kind in ("gzip", "bz2", "xz") else None)
+
+
+def _lone_cr(path: Path, kind: Any) -> bool:
+    """Whether the (decompressed) file has a carriage return not followed by a line feed
+    (a CR as the very last byte excepted: both readers end the line there). Two byte counts
+    per block, at about the speed of reading the file."""
+    after_cr = False
+    with _decompressed(path, kind) as fh:
+        while block := fh.read(1 << 23):
+            if after_cr and not block.startswith(b"\n"):
+                return True
+            after_cr = block.endswith(b"\r")
+            n = block.count(b"\r")
+            if n and n - after_cr != block.count(b"\r\n"):
+                return True
+    return False
+
+
+def _embedded_names(session: Any, frame: Any, names: list[str], source: str) -> Any:
+    """The Spark columns named as the embedded reader names them: Spark numbers every
+    repeated header name (``amount3``, ``amount4``), the embedded reader keeps the first and
+    renames the others (``amount_duplicated_0``). Names that differ only in case are refused
+    when Spark does not tell them apart (``spark.sql.caseSensitive`` off, its default)."""
+    if list(frame.columns) == names or len(frame.columns) != len(names):
+        return frame
+    if session.conf.get("spark.sql.caseSensitive", "false").lower() != "true":
+        first: dict[str, str] = {}
+        for name in names:
+            other = first.setdefault(name.lower(), name)
+            if other != name:
+                raise UsageError(
+                    f"the header has column names that differ only in case ({other!r} and "
+                    f"{name!r}): Spark does not tell them apart",
+                    source=source,
+                    hint="rename one of them in the header line, or " + INGEST_FIRST,
+                )
+    return frame.toDF(*names)
+
+
+def _without_eof_mark(frame: Any, path: Path, kind: Any) -> Any:
+    """The frame without the DOS end-of-file mark (^Z) the embedded reader ignored, when it is
+    glued to the last value (on a line of its own, Spark's reader skips it as blank): removed
+    from the one value of the last column that ends with it; refused when several do (the
+    embedded reader removes only the file's last)."""
+    with _decompressed(path, kind) as fh:
+        tail = b""
+        while block := fh.read(1 << 23):
+            tail = (tail + block)[-256:]
+    body = tail.rstrip(b"\r\n").rstrip(b"\x1a")
+    if body.endswith((b"\n", b"\r")) or not body:
+        return frame
+    sf = spark_functions()
+    last = src_col(frame.columns[-1])
+    marked = last.endswith("\x1a")
+    if frame.filter(marked).limit(2).count() > 1:
+        raise UsageError(
+            "the file ends with a DOS end-of-file mark (^Z) glued to its last value, and other "
+            f"values of {frame.columns[-1]!r} end with ^Z too: Spark cannot tell which line is "
+            "the file's last",
+            source=str(path),
+            hint="end the file with a line break before the ^Z (or remove the ^Z), or "
+            + INGEST_FIRST,
+        )
+    kept = sf.regexp_replace(last, "\x1a+$", "")
+    return frame.withColumn(
+        frame.columns[-1], sf.when(marked, sf.nullif(kept, sf.lit(""))).otherwise(last)
+    )
 
 
 def _spark_charset(path: Path, enc: str) -> str:

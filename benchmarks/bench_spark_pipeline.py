@@ -225,8 +225,10 @@ def one_file(rows: int, customers: int) -> Path:
 
     folder = synthetic_transactions(rows, customers)
     path = folder.parent / f"{folder.name}.parquet"
-    if not path.exists():
-        pl.scan_parquet(folder / "*.parquet").sink_parquet(path, row_group_size=1_000_000)
+    if not path.exists():  # written aside and renamed: an interrupted run leaves no half file
+        partial = path.with_name(path.name + ".partial")
+        pl.scan_parquet(folder / "*.parquet").sink_parquet(partial, row_group_size=1_000_000)
+        partial.rename(path)
     return path
 
 

@@ -6,24 +6,24 @@ come back for the message), and each Arrow batch runs :func:`seglens.export.crm.
 escaping, dates — so both engines write the same rows. Cells that are not text are written
 as Polars' CSV writer writes them (the embedded writer), not as Spark's (``1.0E7``).
 
-Outputs are folders of part files (CSV with a header, or Parquet) or a catalog table. Spark
-writes into a staging folder (table) next to the target, which replaces the target only when
-the write succeeded: a failed write leaves the earlier export as it was.
+Outputs are folders of part files (CSV with a header, or Parquet) or a catalog table, written
+by :func:`seglens.spark.sources.write_output` as every Spark output: into a staging folder
+(table) next to the target, which replaces the target only when the write succeeded, so a
+failed write leaves the earlier export as it was.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
-from seglens.errors import DataError, UsageError
+from seglens.errors import UsageError
 from seglens.export import crm
+from seglens.spark.sources import local_path, write_output
 
 __all__ = ["export_on_spark"]
 
@@ -165,7 +165,8 @@ def _as_csv_text(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _write(out: Any, target: str, format: str, max_rows: int | None) -> tuple[int, list[Path]]:
-    """Write ``out`` to ``target`` through a staging copy; the cells escaped and the parts."""
+    """Write ``out`` to ``target`` (:func:`seglens.spark.sources.write_output`: through a staging
+    copy, so a failed write keeps the earlier export); the cells escaped and the parts."""
     from pyspark.sql import Observation
     from pyspark.sql import functions as F  # noqa: N812 - the usual alias
 
@@ -174,76 +175,12 @@ def _write(out: Any, target: str, format: str, max_rows: int | None) -> tuple[in
         out = out.observe(observed, F.sum(_ESCAPED).alias("escaped")).drop(_ESCAPED)
     else:
         out = out.observe(observed, F.count(F.lit(1)).alias("rows"))
-    writer = out.write.mode("errorifexists")
-    if format in _TEXT:
-        writer = writer.options(**_CSV_OPTIONS)
+    options: dict[str, Any] = dict(_CSV_OPTIONS) if format in _TEXT else {}
     if max_rows is not None:
-        writer = writer.option("maxRecordsPerFile", max_rows)
-    if target.startswith("table:"):
-        _write_table(writer, out.sparkSession, target.removeprefix("table:").strip())
-        return int(observed.get.get("escaped") or 0), []
-    path = _write_folder(writer, Path(target), "csv" if format in _TEXT else "parquet")
-    return int(observed.get.get("escaped") or 0), sorted(path.glob("part-*"))
-
-
-def _write_folder(writer: Any, path: Path, kind: str) -> Path:
-    """Spark writes a sibling staging folder, renamed over ``path`` once complete."""
-    if path.is_file():
-        raise UsageError(
-            "Spark writes a folder of part files here, but the path is an existing file",
-            source=str(path),
-            hint="remove the file or choose another name",
-        )
-    if not path.parent.is_dir():
-        raise UsageError(
-            "the output folder does not exist", source=str(path.parent), hint="create it first"
-        )
-    token = secrets.token_hex(4)
-    staging = path.with_name(f".{path.name}.{token}.tmp")
-    try:
-        getattr(writer, kind)(str(staging))
-    except Exception as err:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise _failed(str(path), path.exists(), err) from err
-    for crc in staging.glob(".*.crc"):  # Hadoop's local checksum sidecars trip other readers
-        crc.unlink()
-    old = path.with_name(f".{path.name}.{token}.old")
-    if path.exists():
-        path.rename(old)
-    try:
-        staging.rename(path)
-    except OSError:
-        if old.exists():
-            old.rename(path)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-    return path
-
-
-def _write_table(writer: Any, session: Any, name: str) -> None:
-    """Spark writes a staging table, renamed to ``name`` once complete."""
-    if not name:
-        raise UsageError("table: needs a name", hint="write table:db.name")
-    token = secrets.token_hex(4)
-    staging, old = f"{name}__seglens_{token}", f"{name}__seglens_old_{token}"
-    try:
-        writer.saveAsTable(staging)
-    except Exception as err:
-        session.sql(f"DROP TABLE IF EXISTS {staging}")
-        raise _failed(f"table:{name}", session.catalog.tableExists(name), err) from err
-    had = session.catalog.tableExists(name)
-    if had:
-        session.sql(f"ALTER TABLE {name} RENAME TO {old}")
-    session.sql(f"ALTER TABLE {staging} RENAME TO {name}")
-    if had:
-        session.sql(f"DROP TABLE {old}")
-
-
-def _failed(target: str, kept: bool, err: Exception) -> DataError:
-    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return DataError(
-        f"Spark could not write the export ({first[:300]}); "
-        + ("the earlier export was kept unchanged" if kept else "nothing was written"),
-        source=target,
-        hint="fix the cause above and run the command again",
+        options["maxRecordsPerFile"] = max_rows
+    kind: Literal["csv", "parquet"] = "csv" if format in _TEXT else "parquet"
+    write_output(out, target, kind=kind, options=options, what="export")
+    path = local_path(target)
+    return int(observed.get.get("escaped") or 0), [] if path is None else sorted(
+        path.glob("part-*")
     )

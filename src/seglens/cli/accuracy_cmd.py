@@ -166,7 +166,7 @@ def _print_accuracy(rep: AccuracyReport, inputs: list[dict[str, Any]]) -> None:
 
 @app.command()
 def accuracy(
-    segments: Annotated[Path, typer.Option(help=SEGMENTS_HELP)],
+    segments: Annotated[str, typer.Option(help=SEGMENTS_HELP)],  # str: s3a://b/x reaches Spark
     labels: Annotated[
         Path,
         typer.Option(help="File of reference labels: customer_id, segment (one row per check)."),
@@ -223,7 +223,7 @@ def accuracy(
         lab = load_table_arg(labels, LABELS, labels_columns or columns)
         rep, seg_note = accuracy_command(
             settings_for(spark_master, spark_config),
-            str(segments),
+            segments,
             lab.table,
             lambda names: _label_vocabulary(names, lab.table, match, labels),
             confidence,
@@ -231,7 +231,7 @@ def accuracy(
         )
         inputs = [seg_note, _input_notes("labels", lab)]
     else:
-        seg = load_table_arg(segments, ASSIGNMENTS, segments_columns or columns)
+        seg = load_table_arg(Path(segments), ASSIGNMENTS, segments_columns or columns)
         lab = load_table_arg(labels, LABELS, labels_columns or columns)
         label_table, method = _label_vocabulary(seg.table, lab.table, match, labels)
         rep = accuracy_report_from_tables(

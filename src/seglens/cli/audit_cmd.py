@@ -47,7 +47,7 @@ def audit_sample(
         ),
     ],
     segments: Annotated[
-        Path | None,
+        str | None,  # a str: a Path would turn s3a://b/x into s3a:/b/x before Spark reads it
         typer.Option(help=SEGMENTS_HELP + " Not with --db, which samples a stored run."),
     ] = None,
     db: Annotated[
@@ -101,7 +101,7 @@ def audit_sample(
     if check_engine(engine):
         spark_table, sizes = _spark_sizes(segments, columns, spark_master, spark_config)
     elif segments is not None:
-        assigned = load_table_arg(segments, ASSIGNMENTS, columns).table
+        assigned = load_table_arg(Path(segments), ASSIGNMENTS, columns).table
     else:
         assigned, run = _stored_run(db, run)
     if spark_table is None:
@@ -162,7 +162,7 @@ def _print_plan(
 
 
 def _spark_sizes(
-    segments: Path | None, columns: str | None, master: str | None, config: Path | None
+    segments: str | None, columns: str | None, master: str | None, config: Path | None
 ) -> tuple[Any, dict[str, int]]:
     """``--engine spark``: the segmentation ranked in Spark for the draw, and its customers per
     segment (:func:`seglens.spark.audit.ranked_segments`)."""
@@ -183,9 +183,7 @@ def _spark_sizes(
         )
     if is_dash(segments):
         raise UsageError("--engine spark reads a Spark source, not stdin (-)")
-    return ranked_segments(
-        segments_frame(settings_for(master, config), str(segments)), str(segments)
-    )
+    return ranked_segments(segments_frame(settings_for(master, config), segments), segments)
 
 
 def _stored_run(db: str | None, run: int | None) -> tuple[Any, int]:

@@ -68,7 +68,7 @@ def features(
             "a Parquet/CSV file or folder, or table:NAME read by Spark)."
         ),
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write (.parquet/.csv).")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Where to write (.parquet/.csv).")],
     as_of: Annotated[
         str | None,
         typer.Option(help="Cut-off date or date-time; later lines are ignored. Default: latest."),
@@ -95,7 +95,7 @@ def features(
     from seglens.features._cutoff import resolve_cutoff
     from seglens.features._input import ENGINES
     from seglens.features.catalog import FEATURE_SETS, FeatureSet
-    from seglens.spark.sources import is_spark_source
+    from seglens.spark.sources import is_spark_source, is_uri
 
     if feature_set not in FEATURE_SETS:
         raise UsageError(f"unknown feature set {feature_set!r}", hint="use lifetimes, rfm or all")
@@ -103,8 +103,10 @@ def features(
         raise UsageError(f"unknown engine {engine!r}", hint=f"use one of {', '.join(ENGINES)}")
     if as_of is not None:
         resolve_cutoff(as_of, None)  # a bad date fails before any loading
-    if output.suffix.lower() not in (".parquet", ".csv"):
-        raise UsageError("the output must be a .parquet or .csv file", source=str(output))
+    # a str until the engine is known: a Path would turn s3a://bucket/x into s3a:/bucket/x
+    if Path(output).suffix.lower() not in (".parquet", ".csv"):
+        shown = output if is_uri(output) else str(Path(output))
+        raise UsageError("the output must be a .parquet or .csv file", source=shown)
     columns = ingest_args.columns
     if engine == "spark" and customers is None:  # computed and written by Spark (docs/spark.md)
         from seglens.spark.cli import features_command, settings_for
@@ -116,7 +118,8 @@ def features(
             settings, transactions, output, as_of, mapping, feature_set, as_json, keywords
         )
         return
-    check_output(output, "-o/--output")
+    out = Path(output)
+    check_output(out, "-o/--output")
     started = time.perf_counter()
     # Quiet: the progress draws into a sink (older Rich still ends a disabled live display
     # with a newline on its console).
@@ -154,13 +157,13 @@ def features(
                 customers=extra,
                 **kwargs,
             )
-        with _step(progress, f"writing {output}"):
-            _write(result.table, output)
+        with _step(progress, f"writing {out}"):
+            _write(result.table, out)
     seconds = time.perf_counter() - started
     if as_json:
-        emit_json(_summary_json(result, output, seconds))
+        emit_json(_summary_json(result, out, seconds))
     else:
-        _summary(result, output, seconds)
+        _summary(result, out, seconds)
 
 
 def _summary_json(result: Any, output: Path, seconds: float) -> dict[str, Any]:

@@ -561,7 +561,9 @@ def discover(
 
 @app.command()
 def export(
-    source: Annotated[Path, typer.Argument(help="Segments file (customer_id, segment, ...).")],
+    source: Annotated[  # a str: a Path would turn s3a://b/x into s3a:/b/x before Spark reads it
+        str, typer.Argument(help="Segments file (customer_id, segment, ...).")
+    ],
     output: Annotated[str, typer.Option(help="Output file, or a database URL for --format db.")],
     format: Annotated[str, typer.Option(help="hubspot, salesforce, csv, parquet or db.")] = "csv",
     as_of: Annotated[
@@ -616,7 +618,7 @@ def export(
 
         res = export_command(
             settings_for(spark_master, spark_config),
-            str(source),
+            source,
             output,
             format=format,
             as_of=_date(as_of, "--as-of"),
@@ -626,7 +628,7 @@ def export(
         )
     else:
         res = export_segments(
-            _complete_assignments(source, segments_columns),
+            _complete_assignments(Path(source), segments_columns),
             output,
             format=format,  # type: ignore[arg-type]
             as_of=_date(as_of, "--as-of"),

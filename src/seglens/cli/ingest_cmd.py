@@ -97,7 +97,7 @@ def print_report(loaded: LoadedTable) -> None:
 
 def _ingest_spark(
     path: str,
-    output: Path | None,
+    output: str | None,
     as_of: str | None,
     as_json: bool,
     spark: tuple[str | None, Path | None],
@@ -109,14 +109,13 @@ def _ingest_spark(
 
     if is_dash(path) or is_dash(output):
         raise UsageError("--engine spark reads and writes files or tables, not - (stdin/stdout)")
-    target = None if output is None else str(output)
     cleaned, where = ingest_on_spark(
-        settings_for(*spark), path, target, as_of=as_of, keywords=ingest_args.keywords()
+        settings_for(*spark), path, output, as_of=as_of, keywords=ingest_args.keywords()
     )
     if as_json:
         data = cleaned.report.to_dict()
         if output is not None:
-            data["output"] = str(output)
+            data["output"] = output
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     print_report(LoadedTable(pl.DataFrame(), cleaned.report, {}, path))
@@ -141,7 +140,7 @@ def ingest(
         ),
     ] = None,
     output: Annotated[
-        Path | None,
+        str | None,  # a str: a Path would turn s3a://bucket/x into s3a:/bucket/x for Spark
         typer.Option(
             "--output",
             "-o",
@@ -162,10 +161,11 @@ def ingest(
     if check_engine(engine):  # cleaned and written by Spark (docs/spark.md)
         _ingest_spark(path, output, as_of, as_json, (spark_master, spark_config), ingest_args)
         return
-    to_stdout = is_dash(output)
-    if output is not None and not to_stdout and output.suffix.lower() not in (".parquet", ".csv"):
-        raise UsageError(f"cannot write {output.name}", hint="use a .parquet or .csv name")
-    check_output(output, "-o/--output")
+    out = None if output is None else Path(output)
+    to_stdout = is_dash(out)
+    if out is not None and not to_stdout and out.suffix.lower() not in (".parquet", ".csv"):
+        raise UsageError(f"cannot write {out.name}", hint="use a .parquet or .csv name")
+    check_output(out, "-o/--output")
     with stdin_path(path) if is_dash(path) else nullcontext(path) as source:
         loaded = ingest_args.load(source, as_of=as_of)
     if to_stdout:  # the canonical table as CSV on stdout; the report on stderr
@@ -178,18 +178,18 @@ def ingest(
             with stdout_to_stderr(console):
                 print_report(loaded)
         return
-    if output is not None:
-        with atomic_path(output, option="-o/--output") as tmp:
-            if output.suffix.lower() == ".parquet":
+    if out is not None:
+        with atomic_path(out, option="-o/--output") as tmp:
+            if out.suffix.lower() == ".parquet":
                 loaded.table.write_parquet(tmp)
             else:
                 loaded.table.write_csv(tmp)
     if as_json:
         data = loaded.report.to_dict()
-        if output is not None:
-            data["output"] = str(output)
+        if out is not None:
+            data["output"] = str(out)
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     print_report(loaded)
-    if output is not None:
-        console.print(f"canonical table written to [bold]{escape(str(output))}[/bold]")
+    if out is not None:
+        console.print(f"canonical table written to [bold]{escape(str(out))}[/bold]")

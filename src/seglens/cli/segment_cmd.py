@@ -190,16 +190,16 @@ def _print_counts(out: pl.DataFrame) -> None:
 
 @app.command()
 def segment(
-    features_file: Annotated[
-        Path, typer.Argument(help="Feature table (CSV/Parquet), one row per customer.")
+    features_file: Annotated[  # str, as -o: a Path would turn s3a://b/x into s3a:/b/x
+        str, typer.Argument(help="Feature table (CSV/Parquet), one row per customer.")
     ],
     method: Annotated[
         str, typer.Option("--method", "-m", help="rfm, kmeans, gmm, mixed or supervised.")
     ] = "rfm",
     k: Annotated[str, typer.Option("--k", "-k", help="Number of segments or 'auto'.")] = "auto",
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write assignments (.parquet or .csv).")
-    ] = Path("segments.parquet"),
+        str, typer.Option("--output", "-o", help="Where to write assignments (.parquet or .csv).")
+    ] = "segments.parquet",
     features: Annotated[
         str | None,
         typer.Option(help="Numeric columns to cluster on (comma-separated; default all)."),
@@ -268,6 +268,7 @@ def segment(
     """Segment customers by RFM rules, clustering or labels and write one row per customer."""
     from seglens.segmenters import SegmentMap
     from seglens.segmenters.tables_io import read_feature_table
+    from seglens.spark.sources import is_uri
 
     if show_map:
         smap = SegmentMap.from_toml(segment_map) if segment_map else SegmentMap.default()
@@ -279,7 +280,8 @@ def segment(
         raise UsageError("--labels goes with --method supervised (and it needs them)")
     if (db is None) != (as_of is None):
         raise UsageError("--db and --as-of go together: a stored run needs the date it describes")
-    check_output(output, "-o/--output")
+    if engine != "spark" or not is_uri(output):  # Spark resolves a URI (dbfs:/x) itself
+        check_output(Path(output), "-o/--output")
     check_output(save_model, "--save-model")
     check_output(db, "--db")
 
@@ -307,7 +309,8 @@ def segment(
             model, method, features_file, output, spark, seed, save_model, db, as_of, as_json
         )
         return
-    df = read_feature_table(features_file, id_column=id_column)
+    out_path = Path(output)
+    df = read_feature_table(Path(features_file), id_column=id_column)
     if labels is not None:
         from seglens.segmenters import SupervisedSegmenter
 
@@ -321,10 +324,10 @@ def segment(
         out = model.assign(df)
         if not as_json:
             _print_counts(out)
-        _finish(model, out, output, save_model, show=not as_json)
+        _finish(model, out, out_path, save_model, show=not as_json)
         run_id = _store_run(db, as_of, model, out, df, show=not as_json)
         if as_json:
-            payload = _segment_json(method, out, output, save_model)
+            payload = _segment_json(method, out, out_path, save_model)
             payload["run_id"] = run_id
             payload["labels_used"] = res.n_labelled
             payload["labels_without_features"] = res.labels_without_features
@@ -338,8 +341,8 @@ def segment(
         model.fit(df)
         out = model.assign(df)
     if as_json:
-        _finish(model, out, output, save_model, show=False)
-        payload = _segment_json(method, out, output, save_model)
+        _finish(model, out, out_path, save_model, show=False)
+        payload = _segment_json(method, out, out_path, save_model)
         payload["run_id"] = _store_run(db, as_of, model, out, df, show=False)
         sel = getattr(model, "k_selection_", None)
         payload["k_selection"] = None if sel is None else sel.to_dict()
@@ -350,7 +353,7 @@ def segment(
         _print_rfm_cuts(model)
     _print_evidence(model)
     _print_counts(out)
-    _finish(model, out, output, save_model)
+    _finish(model, out, out_path, save_model)
     _store_run(db, as_of, model, out, df, show=True)
 
 
@@ -365,8 +368,8 @@ def _on_spark(engine: str, method: str) -> bool:
 def _segment_spark(
     model: Any,
     method: str,
-    source: Path,
-    output: Path,
+    source: str,
+    output: str,
     spark: tuple[str | None, Path | None, int | None],
     seed: int,
     save_model: Path | None,
@@ -376,10 +379,11 @@ def _segment_spark(
 ) -> None:
     """``--engine spark``: seglens.spark fits, scores and writes; a run is stored as usual."""
     from seglens.spark.cli import segment_command, segment_payload, settings_for
+    from seglens.spark.sources import local_path
 
     settings = settings_for(spark[0], spark[1])
     fitted, sizes, feats = segment_command(
-        settings, str(source), str(output), model, sample=spark[2], seed=seed, as_json=as_json
+        settings, source, output, model, sample=spark[2], seed=seed, as_json=as_json
     )
     if save_model is not None:
         from seglens.segmenters.persistence import save_model as _save
@@ -387,14 +391,15 @@ def _segment_spark(
         _save(fitted, save_model)
     run_id = None
     if db is not None:  # the store keeps every customer's segment: collected for it
-        out = pl.read_parquet(output) if output.is_dir() else None
+        folder = local_path(output)
+        out = pl.read_parquet(folder) if folder is not None and folder.is_dir() else None
         if out is None:
             raise UsageError("--db with --engine spark needs a Parquet folder as -o")
         df = pl.from_arrow(feats.toArrow())
         assert isinstance(df, pl.DataFrame)
         run_id = _store_run(db, as_of, fitted, out, df.sort("customer_id"), show=not as_json)
     if as_json:
-        emit_json({**segment_payload(method, sizes, str(output), save_model), "run_id": run_id})
+        emit_json({**segment_payload(method, sizes, output, save_model), "run_id": run_id})
 
 
 def _store_run(

@@ -527,7 +527,9 @@ def _parse_day(text: str) -> date:
 @app.command()
 @with_ingest_options(config_alias=False)  # --config is the tracking settings here
 def track(
-    transactions: Annotated[Path, typer.Argument(help="Transactions file (CSV, Parquet, XLSX).")],
+    transactions: Annotated[  # a str: a Path would turn s3a://b/x into s3a:/b/x for Spark
+        str, typer.Argument(help="Transactions file (CSV, Parquet, XLSX).")
+    ],
     as_of: Annotated[str, typer.Option("--as-of", help="Cut-off date YYYY-MM-DD.")],
     db: DbOption = None,
     labels: Annotated[
@@ -597,8 +599,10 @@ def track(
         segmenter = load_model(settings.model)
     spark = (spark_master, spark_config)  # --engine spark: lines cleaned and kept in Spark
     loaded = track_input(engine, spark, transactions, ingest_args.keywords(), day)
+    source = transactions
     if loaded is None:
-        loaded = ingest_args.load(transactions)
+        source = str(Path(transactions))
+        loaded = ingest_args.load(Path(transactions))
         check_as_of(loaded.table, day)  # before anything is written to the store
     labels_in = None
     if labels is not None:
@@ -611,8 +615,8 @@ def track(
         record_import(
             store,
             kind="transactions",
-            source=str(transactions),
-            file_hash=import_hash(transactions, loaded),
+            source=source,
+            file_hash=import_hash(source, loaded),
             rows_read=int(report.get("rows_read", rows_loaded(loaded))),
             rows_loaded=rows_loaded(loaded),
             report=report,

@@ -104,7 +104,7 @@ def settings_for(master: str | None, config: Path | None) -> SparkSettings:
 def features_command(
     settings: SparkSettings,
     source: str,
-    output: Path,
+    output: str,
     as_of: str | None,
     columns: dict[str, str],
     feature_set: str,
@@ -119,13 +119,13 @@ def features_command(
     feats, summary = features_on_spark(
         settings,
         source,
-        str(output),
+        output,
         as_of=as_of,
         columns=columns,
         feature_set=feature_set,
         keywords=keywords,
     )
-    rows = int(read_source(feats.frame.sparkSession, str(output)).count())
+    rows = int(read_source(feats.frame.sparkSession, output).count())
     seconds = time.perf_counter() - started
     if as_json:
         emit_json(
@@ -135,7 +135,7 @@ def features_command(
                 "n_features": len(summary["columns"]) - 1,
                 "as_of": feats.as_of,
                 "engine": "spark",
-                "output": str(output),
+                "output": output,
                 "seconds": round(seconds, 3),
                 "omitted": list(feats.omitted),
                 "demographics": None,
@@ -252,7 +252,7 @@ def accuracy_command(
 def track_input(
     engine: str,
     spark: tuple[str | None, Path | None],
-    source: Path,
+    source: str,
     keywords: dict[str, Any],
     day: Any,
 ) -> Any:
@@ -264,9 +264,7 @@ def track_input(
     from seglens.spark.track import check_lines_as_of
     from seglens.tracking.track import _end_of
 
-    cleaned, _ = ingest_on_spark(
-        settings_for(*spark), str(source), None, as_of=None, keywords=keywords
-    )
+    cleaned, _ = ingest_on_spark(settings_for(*spark), source, None, as_of=None, keywords=keywords)
     lines = cleaned.table.localCheckpoint()
     check_lines_as_of(lines, _end_of(day))
     return type(cleaned)(lines, cleaned.report)
@@ -281,12 +279,15 @@ def rows_loaded(loaded: Any) -> int:
     return table.height if isinstance(table, pl.DataFrame) else int(loaded.report.rows_kept)
 
 
-def import_hash(source: Path, loaded: Any) -> str:
-    """The imported data's hash: the file's SHA-256, or for a Spark table/query its lines'."""
+def import_hash(source: str, loaded: Any) -> str:
+    """The imported data's hash: the file's SHA-256 (a path or a ``file:`` URI), or for a Spark
+    table, query or cluster URI its lines'."""
+    from seglens.spark.sources import local_path
     from seglens.store import file_sha256
 
-    if source.is_file():
-        return file_sha256(source)
+    path = local_path(source)
+    if path is not None and path.is_file():
+        return file_sha256(path)
     from seglens.spark.track import spark_data_hash
 
     return spark_data_hash(loaded.table)

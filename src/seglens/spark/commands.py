@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlparse
 
 import polars as pl
 
@@ -20,7 +21,14 @@ from seglens.io.spark_cleaning import SparkCleaned
 from seglens.spark.connect import SparkSettings, open_spark
 from seglens.spark.features import SparkFeatures, spark_features
 from seglens.spark.fit import FitSample, draw_sample, fit_on_spark
-from seglens.spark.sources import describe, is_spark_source, kind_of, read_source, write_output
+from seglens.spark.sources import (
+    describe,
+    is_spark_source,
+    kind_of,
+    local_path,
+    read_source,
+    write_output,
+)
 
 __all__ = [
     "SegmentOnSpark",
@@ -59,8 +67,9 @@ def read_lines(
         loaded = load_transactions(source, **kw, **options)
         frame = session.createDataFrame(loaded.table.to_arrow()).localCheckpoint()
         return SparkCleaned(frame, loaded.report)
-    if _is_text(source):
-        raw = read_spark_text(session, source, delimiter=delimiter)
+    text = _text_file(source)
+    if text is not None:
+        raw = read_spark_text(session, text, delimiter=delimiter)
     else:
         raw = read_source(session, source)
     return clean_on_spark(
@@ -110,12 +119,29 @@ def ingest_on_spark(
     return cleaned, where
 
 
-def _is_text(source: str) -> bool:
-    return (
-        not source.startswith(("table:", "sql:"))
-        and Path(source).is_file()
-        and (kind_of(Path(source)) not in (None, "parquet"))
-    )
+def _text_file(source: str) -> Path | None:
+    """The local CSV/TSV file ``source`` names (a path or a ``file:`` URI), read with the
+    embedded reader's sniffing; None for Parquet, a folder, a table or a query.
+
+    A CSV/TSV at a cluster URI is refused: the sniffing (encoding, delimiter, header, date
+    order) needs the file here, and Spark alone would read it as UTF-8 with commas.
+    """
+    if source.startswith(("table:", "sql:")):
+        return None
+    path = local_path(source)
+    if path is None:  # s3a://, hdfs://, abfss://, gs://, dbfs:/, file://otherhost/
+        if kind_of(Path(urlparse(source).path)) not in (None, "parquet"):
+            raise UsageError(
+                "the spark engine reads CSV/TSV only from local files: at a cluster URI "
+                "its encoding, delimiter and header could not be checked",
+                source=source,
+                hint="convert it to Parquet (seglens ingest FILE -o lines.parquet), or create a "
+                "table over the files with Spark SQL, e.g. CREATE TABLE db.lines USING csv "
+                "OPTIONS (path 'URI', header 'true', sep ';', encoding 'UTF-8'), and read "
+                "table:db.lines",
+            )
+        return None
+    return path if path.is_file() and kind_of(path) not in (None, "parquet") else None
 
 
 def features_on_spark(

@@ -3,10 +3,9 @@ turned ``s3a://bucket/x`` into ``s3a:/bucket/x``, losing the bucket).
 
 ``ingest -o file://localhost/<path>``: its ``//`` matters (collapsed it names
 ``/localhost/<path>``, a folder that does not exist) and seglens writes it as the local
-folder, checked against the embedded engine's output. Hadoop reads only ``file:///``
-(``file://localhost`` is "Wrong FS", and features/segment read their output back), so the
-other URIs are ``file:///`` ones, whose exact text the commands' JSON ``output`` shows
-(collapsed: ``file:/...``); the sources of the other commands are shown to arrive as typed
+folder, checked against the embedded engine's output. The other URIs are ``file:///``
+ones, whose exact text the commands' JSON ``output`` shows (collapsed: ``file:/...``); the
+sources of the other commands are shown to arrive as typed
 by Spark's own error for ``s3a://bucket/...`` (no S3 connector here), which names it.
 A CSV at a cluster URI is refused (its encoding and delimiter cannot be sniffed there); at a
 ``file:`` URI it is read as the local file.

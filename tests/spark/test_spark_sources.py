@@ -116,6 +116,9 @@ def test_file_uris_are_read_and_written(spark: Any, tmp_path: Path) -> None:
     # a folder URI without an extension is Parquet
     write_output(frame(spark, 2, "c"), str(tmp_path / "plain"))
     assert read_source(spark, f"file://{tmp_path / 'plain'}").count() == 2
+    # file://localhost/x is the same file (Hadoop itself only takes file:///x)
+    local = read_source(spark, f"file://localhost{tmp_path / 'lines.parquet'}")
+    assert sorted((r["id"], r["label"]) for r in local.collect()) == [(i, "a") for i in range(5)]
 
 
 def test_missing_uri_is_a_clear_error(spark: Any, tmp_path: Path) -> None:

@@ -122,7 +122,11 @@ def read_source(session: Any, source: str) -> Any:
             source=source,
             hint="convert the file first (seglens ingest FILE -o lines.parquet)",
         )
-    where = source if uri else str(path)
+    where = str(path)
+    if uri:  # Hadoop takes file:/// only: file://localhost/x names the same file
+        url = urlparse(source)
+        local = url.scheme.lower() == "file" and url.netloc == "localhost"
+        where = f"file://{url.path}" if local else source
     try:
         if kind == "parquet":
             return session.read.parquet(where)

@@ -176,7 +176,8 @@ def write_output(
             raise UsageError("table: needs a name", hint="write table:db.name")
         _write_table(sdf, name, opts, what)
         return f"table {name}"
-    writer = sdf.write.mode("errorifexists").options(**opts)
+    # "error" (= errorifexists): the one spelling the Spark Connect client also accepts
+    writer = sdf.write.mode("error").options(**opts)
     path = local_path(target)
     if path is None:
         try:
@@ -236,7 +237,7 @@ def _write_table(sdf: Any, name: str, options: dict[str, str], what: str) -> Non
     staging, old = f"{name}__seglens_{token}", f"{name}__seglens_old_{token}"
     try:
         empty = session.createDataFrame([], sdf.schema)
-        empty.write.mode("errorifexists").options(**options).saveAsTable(staging)
+        empty.write.mode("error").options(**options).saveAsTable(staging)
         sdf.write.options(**options).insertInto(staging, overwrite=True)
     except Exception as err:
         session.sql(f"DROP TABLE IF EXISTS {staging}")

@@ -155,3 +155,31 @@ def test_rfm_fitted_on_a_sample_still_scores_with_the_population_cut_points(
     assert res.how.endswith("RFM cut points from all customers (exact)")
     got = to_polars(res.assignments).sort("customer_id")
     assert_frame_equal(got, want, check_dtypes=False)
+
+
+def test_crm_export_of_the_spark_segments_equals_embedded(
+    on_spark: Any, embedded: pl.DataFrame, tmp_path: Path
+) -> None:
+    """The last stage on the same data: Spark's RFM segments of the raw file, exported for
+    HubSpot with pseudonyms, give the embedded export's cells (one file here, parts there)."""
+    import datetime as dt
+
+    from seglens.export import export_segments
+    from seglens.spark.export import export_on_spark
+
+    key, day = b"k" * 32, dt.date(2011, 12, 9)
+    want = RFMSegmenter().fit(embedded).assign(embedded).select("customer_id", "segment")
+    emb = export_segments(
+        want, tmp_path / "emb.csv", format="hubspot", as_of=day, pseudonym_key=key
+    )
+    res = segment_on_spark(on_spark, RFMSegmenter(), sample_target=100_000)
+    got = export_on_spark(
+        res.assignments, str(tmp_path / "sp.csv"), format="hubspot", as_of=day, pseudonym_key=key
+    )
+    assert got.rows == emb.rows == embedded.height and got.columns == emb.columns
+    assert got.escaped_cells == emb.escaped_cells
+    sort = "seglens_customer_id"
+    want_cells = pl.read_csv(emb.paths[0], infer_schema=False).sort(sort)
+    got_cells = pl.concat([pl.read_csv(p, infer_schema=False) for p in got.paths]).sort(sort)
+    assert_frame_equal(got_cells, want_cells)
+    assert want_cells[sort].str.len_chars().unique().to_list() == [32]  # pseudonyms, not ids

@@ -75,9 +75,9 @@ def test_published_automobile_repeats_hold_their_claims() -> None:
     for row in (km, sv):  # near nominal; no systematic lean
         assert 0.85 <= row["audit_ci_coverage"] <= 1.0
         assert abs(row["audit_mean_error_pts"]) < 1.5
-    # stated as found: the intervals of declared names (3b) are about right; those of a mapping
-    # learnt from the 400 answers (2) are narrower than the audits' spread
+    # stated as found: the intervals of declared names (3b) and of a mapping learnt from the 400
+    # answers (2, the bootstrap with cross-fitting) are both about as wide as the audits' spread
     assert sv["audit_error_sd_pts"] == pytest.approx(sv["audit_stated_se_pts"], rel=0.25)
-    assert km["audit_error_sd_pts"] > km["audit_stated_se_pts"]
+    assert km["audit_error_sd_pts"] == pytest.approx(km["audit_stated_se_pts"], rel=0.25)
     assert km["accuracy_range_pct"][1] < 85 and sv["accuracy_range_pct"][1] < 85
     assert markdown(stored) in DOC.read_text(encoding="utf-8")
